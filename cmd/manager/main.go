@@ -1,0 +1,161 @@
+// Command manager runs the OrderSaga controller.
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/controllers"
+	"github.com/ordersaga/ordersaga/internal/stepclient"
+)
+
+// version is stamped by the build (-X main.version=...).
+var version = "dev"
+
+// options are the manager's flags.
+type options struct {
+	metricsAddr          string
+	secureMetrics        bool
+	probeAddr            string
+	leaderElect          bool
+	leaderElectionNS     string
+	maxConcurrent        int
+	maxCallsPerReconcile int
+	reconcileBudget      time.Duration
+	qps                  float64
+	burst                int
+	urlTemplate          string
+	servicesNamespace    string
+	serviceURLs          string
+	watchNamespace       string
+	zap                  zap.Options
+}
+
+func parseFlags(args []string) (options, error) {
+	o := options{}
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; \"0\" disables it.")
+	fs.BoolVar(&o.secureMetrics, "metrics-secure", false, "Serve metrics over HTTPS with authentication and authorization through the API server.")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one manager runs sagas.")
+	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the manager's namespace).")
+	fs.IntVar(&o.maxConcurrent, "max-concurrent-reconciles", 32, "Number of sagas advanced in parallel.")
+	fs.IntVar(&o.maxCallsPerReconcile, "max-calls-per-reconcile", 16, "Service calls one reconcile makes before it writes status.")
+	fs.DurationVar(&o.reconcileBudget, "reconcile-budget", 60*time.Second, "Time one reconcile may spend calling services.")
+	fs.Float64Var(&o.qps, "kube-api-qps", 500, "Queries per second to the Kubernetes API server.")
+	fs.IntVar(&o.burst, "kube-api-burst", 1000, "Burst of queries to the Kubernetes API server.")
+	fs.StringVar(&o.urlTemplate, "service-url-template", stepclient.DefaultURLTemplate, "Base URL of a service; {service} and {namespace} are replaced.")
+	fs.StringVar(&o.servicesNamespace, "services-namespace", envOr("POD_NAMESPACE", "default"), "Namespace of the services, for {namespace} in the URL template.")
+	fs.StringVar(&o.serviceURLs, "service-urls", "", "Per-service base URL overrides: order=http://127.0.0.1:18080,payment=...")
+	fs.StringVar(&o.watchNamespace, "watch-namespace", "", "Only run sagas in this namespace (default: all namespaces).")
+	o.zap.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if o.maxConcurrent < 1 || o.maxCallsPerReconcile < 1 {
+		return o, fmt.Errorf("--max-concurrent-reconciles and --max-calls-per-reconcile must be at least 1")
+	}
+	return o, nil
+}
+
+func envOr(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
+}
+
+func main() {
+	o, err := parseFlags(os.Args[1:])
+	if err != nil {
+		if err == flag.ErrHelp {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
+	if err := run(o); err != nil {
+		ctrl.Log.Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	log := ctrl.Log.WithName("setup")
+	overrides, err := stepclient.ParseOverrides(o.serviceURLs)
+	if err != nil {
+		return fmt.Errorf("--service-urls: %w", err)
+	}
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(v1.AddToScheme(scheme))
+
+	cfg := ctrl.GetConfigOrDie()
+	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
+	mgr, err := ctrl.NewManager(cfg, managerOptions(o, scheme))
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	r := &controllers.OrderSagaReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Steps:                   stepclient.New(stepclient.Resolver{Template: o.urlTemplate, Namespace: o.servicesNamespace, Overrides: overrides}),
+		Recorder:                mgr.GetEventRecorder("ordersaga-controller"),
+		Clock:                   controllers.RealClock{},
+		Metrics:                 controllers.NewMetrics(metrics.Registry),
+		MaxCallsPerReconcile:    o.maxCallsPerReconcile,
+		ReconcileBudget:         o.reconcileBudget,
+		MaxConcurrentReconciles: o.maxConcurrent,
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up OrderSaga controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("add health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("add ready check: %w", err)
+	}
+	log.Info("starting manager", "version", version, "serviceURLTemplate", o.urlTemplate, "servicesNamespace", o.servicesNamespace)
+	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+func managerOptions(o options, scheme *runtime.Scheme) ctrl.Options {
+	metricsOpts := metricsserver.Options{
+		BindAddress:   o.metricsAddr,
+		SecureServing: o.secureMetrics,
+		// HTTP/2 is off: it has had denial-of-service vulnerabilities (CVE-2023-44487).
+		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
+	}
+	if o.secureMetrics {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	opts := ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsOpts,
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        "ordersaga.saga.ordersaga.io",
+		LeaderElectionNamespace: o.leaderElectionNS,
+	}
+	if o.watchNamespace != "" {
+		opts.Cache = cache.Options{DefaultNamespaces: map[string]cache.Config{o.watchNamespace: {}}}
+	}
+	return opts
+}

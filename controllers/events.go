@@ -1,0 +1,128 @@
+package controllers
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+)
+
+// Event reasons for step-level transitions; saga-level Events reuse the condition
+// reasons of api/v1alpha1.
+const (
+	EventStepSucceeded         = "StepSucceeded"
+	EventStepRetrying          = "StepRetrying"
+	EventStepFailed            = "StepFailed"
+	EventCompensationSucceeded = "CompensationSucceeded"
+	EventCompensationRetrying  = "CompensationRetrying"
+)
+
+// event is an Event to emit once the status write that records it has landed.
+type event struct {
+	kind, reason, message string
+}
+
+// transitions lists the Events for people of one recorded decision: Normal for
+// milestones, Warning when a person should look. The reconciler collects them after each
+// Record, because one reconcile may pass several transitions before its single write.
+func transitions(before, after *v1.OrderSagaStatus) []event {
+	var out []event
+	add := func(kind, reason, format string, args ...any) {
+		out = append(out, event{kind, reason, fmt.Sprintf(format, args...)})
+	}
+	for _, s := range after.Steps {
+		old := stepIn(before, s.Name)
+		if s.State != old.State || s.Attempts != old.Attempts {
+			stepEvent(add, old, s)
+		}
+		if c := s.Compensation; c != nil && (old.Compensation == nil || old.Compensation.State != c.State || old.Compensation.Attempts != c.Attempts) {
+			compensationEvent(add, s)
+		}
+	}
+	if after.Phase != before.Phase || after.LastHandledRetry != before.LastHandledRetry {
+		phaseEvent(add, before, after)
+	}
+	suspendEvent(add, before, after)
+	return out
+}
+
+type addFunc func(kind, reason, format string, args ...any)
+
+func stepEvent(add addFunc, old, s v1.StepStatus) {
+	switch s.State {
+	case v1.StepSucceeded:
+		add(corev1.EventTypeNormal, EventStepSucceeded, "%s succeeded after %d attempt(s)", s.Name, s.Attempts)
+	case v1.StepRunning:
+		if s.Attempts > old.Attempts && s.LastError != "" {
+			add(corev1.EventTypeWarning, EventStepRetrying, "%s attempt %d failed: %s", s.Name, s.Attempts, s.LastError)
+		}
+	case v1.StepFailed:
+		add(corev1.EventTypeWarning, EventStepFailed, "%s failed after %d attempt(s): %s", s.Name, s.Attempts, s.LastError)
+	}
+}
+
+func compensationEvent(add addFunc, s v1.StepStatus) {
+	c := s.Compensation
+	switch c.State {
+	case v1.CallSucceeded:
+		add(corev1.EventTypeNormal, EventCompensationSucceeded, "compensated %s after %d attempt(s)", s.Name, c.Attempts)
+	case v1.CallRunning:
+		if c.LastError != "" && c.Attempts > 0 {
+			add(corev1.EventTypeWarning, EventCompensationRetrying, "compensation of %s attempt %d failed: %s", s.Name, c.Attempts, c.LastError)
+		}
+	}
+}
+
+func phaseEvent(add addFunc, before, after *v1.OrderSagaStatus) {
+	switch {
+	case after.LastHandledRetry != before.LastHandledRetry:
+		add(corev1.EventTypeNormal, v1.ReasonRedriven, "re-driven by the %s annotation", v1.RetryAnnotation)
+	case after.Phase == v1.PhaseCompensating:
+		add(corev1.EventTypeWarning, v1.ReasonCompensating, "%s", after.Message)
+	case after.Phase == v1.PhaseCompleted:
+		add(corev1.EventTypeNormal, conditionReason(after), "order %s completed, total %s", after.OrderID, after.Total)
+	case after.Phase == v1.PhaseCompensated:
+		add(corev1.EventTypeNormal, conditionReason(after), "%s", after.Message)
+	case after.Phase == v1.PhaseFailed:
+		add(corev1.EventTypeWarning, conditionReason(after), "%s", after.Message)
+	}
+}
+
+func suspendEvent(add addFunc, before, after *v1.OrderSagaStatus) {
+	was := meta.IsStatusConditionTrue(before.Conditions, v1.ConditionSuspended)
+	is := meta.IsStatusConditionTrue(after.Conditions, v1.ConditionSuspended)
+	switch {
+	case is && !was:
+		add(corev1.EventTypeNormal, v1.ReasonSuspended, "suspended: no new calls until spec.suspend is false")
+	case was && !is:
+		add(corev1.EventTypeNormal, v1.ReasonResumed, "resumed")
+	}
+}
+
+func conditionReason(st *v1.OrderSagaStatus) string {
+	if c := meta.FindStatusCondition(st.Conditions, v1.ConditionSucceeded); c != nil {
+		return c.Reason
+	}
+	return string(st.Phase)
+}
+
+func stepIn(st *v1.OrderSagaStatus, name v1.StepName) v1.StepStatus {
+	for _, s := range st.Steps {
+		if s.Name == name {
+			return s
+		}
+	}
+	return v1.StepStatus{Name: name}
+}
+
+// emit sends the collected Events about obj.
+func (r *OrderSagaReconciler) emit(obj *v1.OrderSaga, events []event) {
+	if r.Recorder == nil {
+		return
+	}
+	for _, e := range events {
+		r.Recorder.Eventf(obj, nil, e.kind, e.reason, "Reconcile", "%s", e.message)
+	}
+}

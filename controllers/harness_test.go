@@ -1,0 +1,204 @@
+package controllers
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/prometheus/client_golang/prometheus"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/fakeservices"
+	"github.com/ordersaga/ordersaga/internal/stepclient"
+	"github.com/ordersaga/ordersaga/internal/testgen"
+)
+
+// isolatedLabel marks sagas that the shared manager must not see, because a test runs
+// its own managers for them (restart tests).
+const isolatedLabel = "test.ordersaga.io/isolated"
+
+// testManager is a manager running the OrderSaga controller against a fake.
+type testManager struct {
+	fake    *fakeservices.Services
+	metrics *Metrics
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+var (
+	sharedOnce sync.Once
+	sharedMgr  *testManager
+)
+
+// shared returns the manager that runs every non-isolated saga, starting it on first use.
+func shared() *testManager {
+	sharedOnce.Do(func() {
+		notIsolated, err := labels.NewRequirement(isolatedLabel, selection.DoesNotExist, nil)
+		Expect(err).NotTo(HaveOccurred())
+		sharedMgr = startManager(fakeservices.Start(), labels.NewSelector().Add(*notIsolated), nil)
+	})
+	return sharedMgr
+}
+
+// startManager starts a manager whose controller sees the sagas matching selector and
+// calls the fake, through wrap when given (to inject crashes).
+func startManager(fake *fakeservices.Services, selector labels.Selector, wrap func(StepCaller) StepCaller) *testManager {
+	GinkgoHelper()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 testScheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		Cache:                  cache.Options{ByObject: map[client.Object]cache.ByObject{&v1.OrderSaga{}: {Label: selector}}},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	overrides := map[string]string{}
+	for _, name := range stepclient.Services() {
+		overrides[name] = fake.URL()
+	}
+	var steps StepCaller = stepclient.New(stepclient.Resolver{Overrides: overrides})
+	if wrap != nil {
+		steps = wrap(steps)
+	}
+	m := &testManager{fake: fake, metrics: NewMetrics(prometheus.NewRegistry()), done: make(chan struct{})}
+	r := &OrderSagaReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Steps: steps, Recorder: mgr.GetEventRecorder("ordersaga-controller"),
+		Clock: RealClock{}, Metrics: m.metrics,
+		MaxCallsPerReconcile: 16, ReconcileBudget: 30 * time.Second, MaxConcurrentReconciles: 16,
+	}
+	Expect(r.SetupWithManager(mgr)).To(Succeed())
+	mctx, stop := context.WithCancel(ctx)
+	m.stop = stop
+	go func() {
+		defer GinkgoRecover()
+		defer close(m.done)
+		Expect(mgr.Start(mctx)).To(Succeed())
+	}()
+	return m
+}
+
+// startIsolated starts a manager of its own for one test, and returns the option that
+// puts a saga under it (and out of the shared manager's sight).
+func startIsolated(fake *fakeservices.Services, wrap func(StepCaller) StepCaller) (*testManager, testgen.OrderSagaOption) {
+	GinkgoHelper()
+	id := "m" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	m := startManager(fake, labels.SelectorFromSet(labels.Set{isolatedLabel: id}), wrap)
+	DeferCleanup(m.Stop)
+	return m, testgen.WithLabels(map[string]string{isolatedLabel: id})
+}
+
+// Stop stops the manager and waits until it has.
+func (m *testManager) Stop() {
+	m.stop()
+	Eventually(m.done, 30*time.Second).Should(BeClosed())
+}
+
+// fastRetries keeps backoffs short so that retry tests take milliseconds.
+func fastRetries(maxAttempts int32) testgen.OrderSagaOption {
+	return testgen.WithRetryPolicy(maxAttempts, 10*time.Millisecond, 50*time.Millisecond)
+}
+
+// create creates a saga in a fresh namespace and returns it.
+func create(name string, opts ...testgen.OrderSagaOption) *v1.OrderSaga {
+	GinkgoHelper()
+	obj := testgen.OrderSaga(name, append([]testgen.OrderSagaOption{testgen.WithNamespace(newNamespace())}, opts...)...)
+	Expect(k8sClient.Create(ctx, obj)).To(Succeed())
+	return obj
+}
+
+// get reads a saga back from the API server.
+func get(obj *v1.OrderSaga) *v1.OrderSaga {
+	GinkgoHelper()
+	out := &v1.OrderSaga{}
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), out)).To(Succeed())
+	return out
+}
+
+// waitForPhase waits until the saga reaches phase and returns it.
+func waitForPhase(obj *v1.OrderSaga, phase v1.Phase) *v1.OrderSaga {
+	GinkgoHelper()
+	var got *v1.OrderSaga
+	Eventually(func(g Gomega) v1.Phase {
+		got = &v1.OrderSaga{}
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), got)).To(Succeed())
+		return got.Status.Phase
+	}, 30*time.Second, 20*time.Millisecond).Should(Equal(phase), func() string { return describe(got) })
+	return got
+}
+
+// calls returns "Step/direction" for every call the fake received for the saga, in order.
+func calls(fake *fakeservices.Services, obj *v1.OrderSaga) []string {
+	var out []string
+	for _, c := range fake.Calls(string(obj.UID)) {
+		out = append(out, c.Step+"/"+c.Direction)
+	}
+	return out
+}
+
+// distinct drops repeats (retries) while keeping the order of first appearance.
+func distinct(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// stepOf returns the status entry of a step.
+func stepOf(obj *v1.OrderSaga, name v1.StepName) v1.StepStatus {
+	for _, s := range obj.Status.Steps {
+		if s.Name == name {
+			return s
+		}
+	}
+	return v1.StepStatus{}
+}
+
+// eventReasons returns the reasons of the Events about the saga.
+func eventReasons(obj *v1.OrderSaga) []string {
+	GinkgoHelper()
+	list := &eventsv1.EventList{}
+	Expect(k8sClient.List(ctx, list, client.InNamespace(obj.Namespace),
+		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("regarding.name", obj.Name)})).To(Succeed())
+	var out []string
+	for _, e := range list.Items {
+		out = append(out, e.Reason)
+	}
+	return out
+}
+
+// describe renders a saga's status for failure messages.
+func describe(obj *v1.OrderSaga) string {
+	if obj == nil {
+		return "<no saga>"
+	}
+	out := "phase=" + string(obj.Status.Phase) + " message=" + obj.Status.Message + "\n"
+	for _, s := range obj.Status.Steps {
+		out += "  " + string(s.Name) + " " + string(s.State) + " attempts=" + itoa(s.Attempts) + " err=" + s.LastError
+		if c := s.Compensation; c != nil {
+			out += " comp=" + string(c.State) + "/" + itoa(c.Attempts) + " " + c.LastError
+		}
+		out += "\n"
+	}
+	return out
+}
+
+func itoa(n int32) string { return strconv.Itoa(int(n)) }

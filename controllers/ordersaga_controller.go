@@ -1,0 +1,121 @@
+// Package controllers holds the OrderSaga reconciler: it loads a saga, asks the engine in
+// internal/saga what to do, makes the calls through a StepCaller, and records the result
+// in one status write.
+package controllers
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/saga"
+)
+
+// OrderSagaReconciler runs OrderSagas.
+//
+// Design: one reconcile runs calls back to back — as many as the engine asks for, up to
+// MaxCallsPerReconcile and within ReconcileBudget — and then writes status once. A
+// happy-path saga thus costs one finalizer write and one status write. A crash or a lost
+// write between calls loses nothing: every call carries an idempotency key, so the next
+// reconcile repeats the calls the lost status did not record and gets their first results.
+type OrderSagaReconciler struct {
+	client.Client
+	// APIReader reads the saga from the API server, not the cache: a reconcile queued by
+	// the watch event of our own previous write may run before the cache has that write,
+	// and would then repeat calls (harmless, thanks to idempotency, but wasteful).
+	APIReader client.Reader
+	Steps     StepCaller
+	Recorder  events.EventRecorder
+	Clock     Clock
+	Metrics   *Metrics
+
+	// MaxCallsPerReconcile bounds the calls one reconcile makes before writing status.
+	MaxCallsPerReconcile int
+	// ReconcileBudget bounds the time one reconcile spends calling; no call starts when
+	// less than its stepTimeout plus statusWriteGrace is left.
+	ReconcileBudget time.Duration
+	// MaxConcurrentReconciles is the number of sagas advanced in parallel.
+	MaxConcurrentReconciles int
+}
+
+// statusWriteGrace is kept free at the end of the budget so the status write has time.
+const statusWriteGrace = 2 * time.Second
+
+// +kubebuilder:rbac:groups=saga.ordersaga.io,resources=ordersagas,verbs=get;list;watch;update;patch;delete
+// +kubebuilder:rbac:groups=saga.ordersaga.io,resources=ordersagas/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=saga.ordersaga.io,resources=ordersagas/finalizers,verbs=update
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile advances one OrderSaga: the saga engine decides, this method calls and records.
+func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	obj := &v1.OrderSaga{}
+	if err := r.APIReader.Get(ctx, req.NamespacedName, obj); err != nil {
+		r.Metrics.forget(req.NamespacedName)
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if err := r.ensureFinalizer(ctx, obj); err != nil {
+		return ctrl.Result{}, err
+	}
+	before := obj.DeepCopy()
+	var last saga.Decision
+	var pending []event
+	defer func() { // one status patch, then Events, then the finalizer release or TTL delete
+		if err := r.finish(ctx, before, obj, last, pending); err != nil {
+			retErr = errors.Join(retErr, err)
+		}
+	}()
+	started := r.Clock.Now()
+	for calls := 0; calls < r.MaxCallsPerReconcile; {
+		last = saga.Next(saga.ViewOf(obj), r.Clock.Now())
+		var out saga.Outcome
+		if last.Kind == saga.KindCall {
+			if !r.budgetLeft(started, obj) {
+				break
+			}
+			out = r.call(ctx, obj, *last.Call)
+			calls++
+		}
+		pending = append(pending, r.record(obj, last, out)...)
+		if last.Kind != saga.KindCall && !last.Continue() {
+			return ctrl.Result{RequeueAfter: last.Wait}, nil
+		}
+	}
+	return ctrl.Result{RequeueAfter: time.Millisecond}, nil // more to do: continue after the write
+}
+
+// record applies a decision and its outcome to the status and returns the Events of
+// the transitions it made.
+func (r *OrderSagaReconciler) record(obj *v1.OrderSaga, d saga.Decision, out saga.Outcome) []event {
+	prev := obj.Status.DeepCopy()
+	saga.Record(&obj.Status, d, out, r.Clock.Now())
+	return transitions(prev, &obj.Status)
+}
+
+// budgetLeft reports whether one more call of up to stepTimeout fits in the budget.
+func (r *OrderSagaReconciler) budgetLeft(started time.Time, obj *v1.OrderSaga) bool {
+	elapsed := r.Clock.Now().Sub(started)
+	return elapsed+saga.StepTimeout(&obj.Spec)+statusWriteGrace <= r.ReconcileBudget
+}
+
+// call makes one call and measures it.
+func (r *OrderSagaReconciler) call(ctx context.Context, obj *v1.OrderSaga, c saga.Call) saga.Outcome {
+	start := r.Clock.Now()
+	out := r.Steps.Call(ctx, obj, c)
+	r.Metrics.observeCall(c, out, r.Clock.Now().Sub(start))
+	return out
+}
+
+// SetupWithManager registers the reconciler with mgr.
+func (r *OrderSagaReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1.OrderSaga{}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
+		Named("ordersaga").
+		Complete(r)
+}

@@ -1,0 +1,110 @@
+package saga
+
+import (
+	"time"
+
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+)
+
+// Kind is what a Decision asks the controller to do.
+type Kind string
+
+// Decision kinds. Start, Rollback, Redrive and Finish only change status: the controller
+// records them and asks again at once. Call makes one call. Wait, Hold, Done, Release and
+// Delete end the reconcile.
+const (
+	KindStart    Kind = "Start"    // Pending → Running: stamp startedAt and the total
+	KindCall     Kind = "Call"     // make Decision.Call, then record its Outcome
+	KindWait     Kind = "Wait"     // nothing to do before Decision.Wait has passed
+	KindRollback Kind = "Rollback" // deletion of an in-flight saga: compensate what may have run
+	KindRedrive  Kind = "Redrive"  // the retry annotation re-drives a Failed saga
+	KindFinish   Kind = "Finish"   // set the terminal Decision.Phase
+	KindHold     Kind = "Hold"     // suspended: make no call until spec.suspend is false
+	KindDone     Kind = "Done"     // terminal; nothing to do until something changes
+	KindRelease  Kind = "Release"  // deleting and nothing left to undo: remove the finalizer
+	KindDelete   Kind = "Delete"   // ttlSecondsAfterFinished has passed: delete the saga
+)
+
+// Decision is the one thing to do now, and the status change that goes with it.
+type Decision struct {
+	Kind Kind
+	// Call is the call to make, for KindCall.
+	Call *Call
+	// Wait is how long to wait before asking again, for KindWait and KindDone (a TTL).
+	Wait time.Duration
+	// Phase is the terminal phase, for KindFinish.
+	Phase v1.Phase
+	// Reason and Message explain a Finish or Rollback (a condition reason constant).
+	Reason  string
+	Message string
+	// Total is the order total computed from spec.items, for KindStart.
+	Total string
+	// RetryToken is the annotation value being handled, for KindRedrive.
+	RetryToken string
+	// Suspended mirrors spec.suspend (false while deleting) into the Suspended condition.
+	Suspended bool
+}
+
+// Continue reports whether the controller should record the decision and ask again at
+// once, without making a call.
+func (d Decision) Continue() bool {
+	switch d.Kind {
+	case KindStart, KindRollback, KindRedrive, KindFinish:
+		return true
+	}
+	return false
+}
+
+// Call is one HTTP call to make: a step's action, its compensation, or the cancellation
+// notice.
+type Call struct {
+	Step      v1.StepName
+	Direction Direction
+	// Attempt counts from 1 for each step and direction.
+	Attempt int32
+	// Key is the idempotency key (see Key).
+	Key string
+	// Final is true when a transient failure of this call gives up (the last attempt).
+	Final bool
+	// RetryAfter is the wait before the next attempt if this call fails transiently.
+	RetryAfter time.Duration
+}
+
+// OutcomeKind classifies what a call did.
+type OutcomeKind string
+
+// Outcome kinds. A transient failure (timeout, connection error, 5xx, 408, 429) may or
+// may not have taken effect; a business failure (other 4xx) did not and is not retried.
+const (
+	Succeeded       OutcomeKind = "Succeeded"
+	BusinessFailure OutcomeKind = "BusinessFailure"
+	Transient       OutcomeKind = "Transient"
+)
+
+// Outcome is the result of a call, as the step client classified it.
+type Outcome struct {
+	Kind OutcomeKind
+	// Code is the service's error code (OUT_OF_STOCK) or the client's (TIMEOUT, HTTP_503).
+	Code    string
+	Message string
+	// Outputs are the identifiers the service returned on success.
+	Outputs Outputs
+}
+
+// Outputs are what a successful step adds to status. Empty fields are left alone.
+type Outputs struct {
+	OrderID        string
+	Total          string
+	ReservationID  string
+	PaymentID      string
+	ShipmentID     string
+	TrackingNumber string
+}
+
+// Error renders an outcome's failure as "CODE: message" for status.
+func (o Outcome) Error() string {
+	if o.Message == "" {
+		return o.Code
+	}
+	return o.Code + ": " + o.Message
+}

@@ -1,0 +1,128 @@
+package saga
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+const sagaPackage = "github.com/ordersaga/ordersaga/internal/saga"
+
+// listDeps runs go list -deps once for all the tests of this file: every package the
+// engine builds with (tests excluded), each with the packages it imports directly.
+var listDeps = sync.OnceValues(func() (map[string][]string, error) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return nil, fmt.Errorf("no go command on PATH: %w", err)
+	}
+	cmd := exec.Command(goBin, "list", "-deps", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, sagaPackage)
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GOFLAGS=")
+	out, err := cmd.Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return nil, fmt.Errorf("go list -deps %s: %w\n%s", sagaPackage, err, ee.Stderr)
+		}
+		return nil, fmt.Errorf("go list -deps %s: %w", sagaPackage, err)
+	}
+	deps := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		deps[f[0]] = f[1:]
+	}
+	if _, ok := deps[sagaPackage]; !ok {
+		return nil, fmt.Errorf("go list -deps did not list %s itself", sagaPackage)
+	}
+	return deps, nil
+})
+
+func goListDeps(t *testing.T) map[string][]string {
+	t.Helper()
+	deps, err := listDeps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return deps
+}
+
+// importChain returns a shortest import path from the engine to pkg, for the message.
+func importChain(deps map[string][]string, pkg string) string {
+	prev := map[string]string{sagaPackage: ""}
+	queue := []string{sagaPackage}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if p == pkg {
+			var chain []string
+			for ; p != ""; p = prev[p] {
+				chain = append([]string{p}, chain...)
+			}
+			return strings.Join(chain, " → ")
+		}
+		for _, q := range deps[p] {
+			if _, seen := prev[q]; !seen {
+				prev[q] = p
+				queue = append(queue, q)
+			}
+		}
+	}
+	return pkg
+}
+
+func matches(pkg, root string) bool { return pkg == root || strings.HasPrefix(pkg, root+"/") }
+
+// TestDependencies checks rule 1 of the house style: the engine decides purely. No
+// Kubernetes client, no controller-runtime, no HTTP in what it builds with.
+func TestDependencies(t *testing.T) {
+	deps := goListDeps(t)
+	cases := map[string]struct {
+		reason    string
+		forbidden string
+	}{
+		"NoClientGo":          {reason: "The engine talks to no API server.", forbidden: "k8s.io/client-go"},
+		"NoControllerRuntime": {reason: "The engine is not a controller.", forbidden: "sigs.k8s.io/controller-runtime"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var found []string // the forbidden packages the engine's own world imports
+			for pkg, imports := range deps {
+				for _, imp := range imports {
+					if matches(imp, tc.forbidden) && !matches(pkg, tc.forbidden) {
+						found = append(found, imp)
+					}
+				}
+			}
+			found = slices.Compact(slices.Sorted(slices.Values(found)))
+			if len(found) == 0 {
+				return
+			}
+			var msg strings.Builder
+			for _, pkg := range found {
+				msg.WriteString("\n  " + importChain(deps, pkg))
+			}
+			t.Errorf("\nReason: %s\n%s depends on %s:%s", tc.reason, sagaPackage, tc.forbidden, msg.String())
+		})
+	}
+}
+
+// TestOwnPackagesImportNoHTTP checks the part of rule 1 the module controls: none of its
+// own packages the engine builds with imports net/http or client-go, and the engine
+// itself imports no controller-runtime.
+func TestOwnPackagesImportNoHTTP(t *testing.T) {
+	deps := goListDeps(t)
+	for pkg, imports := range deps {
+		if !matches(pkg, "github.com/ordersaga/ordersaga") {
+			continue
+		}
+		for _, imp := range imports {
+			forbidden := matches(imp, "net/http") || matches(imp, "k8s.io/client-go") ||
+				(pkg == sagaPackage && matches(imp, "sigs.k8s.io/controller-runtime"))
+			if forbidden {
+				t.Errorf("%s imports %s", pkg, imp)
+			}
+		}
+	}
+}

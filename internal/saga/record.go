@@ -1,0 +1,301 @@
+package saga
+
+import (
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+)
+
+// Record writes decision d, and the outcome of its call when it made one, into st.
+// Outcome-driven transitions happen here: a business failure or an exhausted step starts
+// the rollback, an exhausted compensation fails the saga.
+func Record(st *v1.OrderSagaStatus, d Decision, out Outcome, now time.Time) {
+	t := metav1.NewMicroTime(now)
+	switch d.Kind {
+	case KindStart:
+		start(st, d.Total, t)
+	case KindCall:
+		recordCall(st, *d.Call, out, t)
+	case KindRollback:
+		beginRollback(st, failureAt(st, d.Reason, d.Message), true, t)
+	case KindRedrive:
+		redrive(st, d.RetryToken, t)
+	case KindFinish:
+		finish(st, d, t)
+	}
+	if d.Kind == KindHold && d.Message != "" {
+		invalid(st, d.Message, t)
+	}
+	if st.Phase == "" {
+		st.Phase = v1.PhasePending
+		setSucceeded(st, metav1.ConditionUnknown, v1.ReasonPending, "the saga has not started", t)
+	}
+	recordSuspended(st, d, t)
+}
+
+// invalid makes a spec the engine cannot run visible; only objects that bypassed the
+// CRD's validation get here.
+func invalid(st *v1.OrderSagaStatus, msg string, t metav1.MicroTime) {
+	st.Message = Truncate("the spec cannot be run: "+msg, maxMessage)
+	setSucceeded(st, metav1.ConditionFalse, v1.ReasonInvalidSpec, st.Message, t)
+}
+
+func start(st *v1.OrderSagaStatus, total string, t metav1.MicroTime) {
+	st.Phase = v1.PhaseRunning
+	st.StartedAt = &t
+	st.Total = total
+	st.Steps = make([]v1.StepStatus, 0, len(Plan()))
+	for _, name := range Plan() {
+		st.Steps = append(st.Steps, v1.StepStatus{Name: name, State: v1.StepPending})
+	}
+	st.CurrentStep = Plan()[0]
+	st.Message = "started"
+	setSucceeded(st, metav1.ConditionUnknown, v1.ReasonProgressing, "the saga is running", t)
+}
+
+func recordCall(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTime) {
+	switch {
+	case c.Step == NotifyCancellation:
+		st.CancellationNotice = recordRetryable(st.CancellationNotice, c, out, t)
+	case c.Direction == Compensate:
+		recordCompensation(st, c, out, t)
+	default:
+		recordAction(st, c, out, t)
+	}
+}
+
+func recordAction(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTime) {
+	s := stepEntry(st, c.Step)
+	s.Attempts = c.Attempt
+	if s.StartedAt == nil {
+		s.StartedAt = &t
+	}
+	st.CurrentStep, st.Attempts = c.Step, c.Attempt
+	s.NextAttemptAt = nil
+	if out.Kind == Succeeded {
+		s.State, s.FinishedAt = v1.StepSucceeded, &t
+		applyOutputs(st, out.Outputs)
+		st.Message = string(c.Step) + " succeeded"
+		setSucceeded(st, metav1.ConditionUnknown, v1.ReasonProgressing, st.Message, t)
+		return
+	}
+	s.LastError = Truncate(out.Error(), v1.MaxErrorLength)
+	if out.Kind != BusinessFailure && !c.Final { // an outcome of unknown kind is treated as transient
+		s.State = v1.StepRunning
+		next := metav1.NewMicroTime(t.Add(c.RetryAfter))
+		s.NextAttemptAt = &next
+		st.Message = Truncate(fmt.Sprintf("%s attempt %d failed (%s); retrying in %s",
+			c.Step, c.Attempt, out.Code, c.RetryAfter.Round(time.Millisecond)), maxMessage)
+		setSucceeded(st, metav1.ConditionUnknown, v1.ReasonStepBackoff, st.Message, t)
+		return
+	}
+	s.State, s.FinishedAt = v1.StepFailed, &t
+	if c.Step == v1.StepSendNotification {
+		return // forward-only: Next finishes the saga Completed with the failure visible
+	}
+	reason, msg := ReasonFor(out), fmt.Sprintf("%s failed: %s", c.Step, s.LastError)
+	if out.Kind != BusinessFailure {
+		msg = fmt.Sprintf("%s failed %d times: %s", c.Step, c.Attempt, s.LastError)
+	}
+	beginRollback(st, v1.FailureStatus{Step: c.Step, Reason: reason, Message: Truncate(msg, v1.MaxErrorLength)}, false, t)
+}
+
+func recordCompensation(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTime) {
+	s := stepEntry(st, c.Step)
+	s.Compensation = recordRetryable(s.Compensation, c, out, t)
+	st.CurrentStep, st.Attempts = c.Step, c.Attempt
+	switch s.Compensation.State {
+	case v1.CallSucceeded:
+		s.State = v1.StepCompensated
+		st.Message = "compensated " + string(c.Step)
+	case v1.CallFailed:
+		s.State = v1.StepCompensating
+		failSaga(st, c, out, t)
+	default:
+		s.State = v1.StepCompensating
+		st.Message = Truncate(fmt.Sprintf("compensation of %s attempt %d failed (%s); retrying in %s",
+			c.Step, c.Attempt, out.Code, c.RetryAfter.Round(time.Millisecond)), maxMessage)
+	}
+}
+
+// recordRetryable updates the record of a compensation or notice with one call's outcome.
+func recordRetryable(cs *v1.CallStatus, c Call, out Outcome, t metav1.MicroTime) *v1.CallStatus {
+	if cs == nil {
+		cs = &v1.CallStatus{}
+	}
+	cs.Attempts = c.Attempt
+	if cs.StartedAt == nil {
+		cs.StartedAt = &t
+	}
+	cs.NextAttemptAt = nil
+	switch {
+	case out.Kind == Succeeded:
+		cs.State, cs.FinishedAt = v1.CallSucceeded, &t
+	case out.Kind != BusinessFailure && !c.Final:
+		cs.State = v1.CallRunning
+		cs.LastError = Truncate(out.Error(), v1.MaxErrorLength)
+		next := metav1.NewMicroTime(t.Add(c.RetryAfter))
+		cs.NextAttemptAt = &next
+	default:
+		cs.State, cs.FinishedAt = v1.CallFailed, &t
+		cs.LastError = Truncate(out.Error(), v1.MaxErrorLength)
+	}
+	return cs
+}
+
+// beginRollback marks what to compensate: the steps that ran or may have run. On
+// deletion (all) that is every step before the pivot, because the status write that
+// would have recorded the last calls is the one most likely to be lost: deletion changes
+// the object under a reconcile in flight. Compensating a step that never ran is a no-op
+// that leaves a tombstone, so a late action is refused.
+func beginRollback(st *v1.OrderSagaStatus, cause v1.FailureStatus, all bool, t metav1.MicroTime) {
+	st.Phase = v1.PhaseCompensating
+	st.Failure = &cause
+	for _, name := range Plan() {
+		s := stepEntry(st, name)
+		switch {
+		case Compensable(name) && (all || s.Attempts > 0):
+			if s.Compensation == nil {
+				s.Compensation = &v1.CallStatus{State: v1.CallPending}
+			}
+		case s.State == v1.StepPending:
+			s.State = v1.StepSkipped
+		}
+	}
+	st.Message = Truncate("rolling back: "+cause.Message, maxMessage)
+	setSucceeded(st, metav1.ConditionUnknown, v1.ReasonCompensating, st.Message, t)
+}
+
+func failSaga(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTime) {
+	reason := v1.ReasonCompensationExhausted
+	msg := fmt.Sprintf("compensation of %s gave up after %d attempts (%s)", c.Step, c.Attempt, out.Error())
+	if out.Kind == BusinessFailure {
+		reason = v1.ReasonCompensationRejected
+		msg = fmt.Sprintf("compensation of %s was refused (%s)", c.Step, out.Error())
+	}
+	st.Phase, st.FinishedAt = v1.PhaseFailed, &t
+	st.Message = Truncate(msg+"; fix the cause, then set the "+v1.RetryAnnotation+" annotation to retry", maxMessage)
+	setSucceeded(st, metav1.ConditionFalse, reason, st.Message, t)
+}
+
+func redrive(st *v1.OrderSagaStatus, token string, t metav1.MicroTime) {
+	for i := range st.Steps {
+		if c := st.Steps[i].Compensation; c != nil && c.State == v1.CallFailed {
+			c.State, c.Attempts, c.FinishedAt, c.NextAttemptAt = v1.CallRunning, 0, nil, nil
+		}
+	}
+	st.Phase, st.FinishedAt, st.LastHandledRetry = v1.PhaseCompensating, nil, RetryToken(token)
+	st.Message = "re-driven by the " + v1.RetryAnnotation + " annotation"
+	setSucceeded(st, metav1.ConditionUnknown, v1.ReasonRedriven, st.Message, t)
+}
+
+func finish(st *v1.OrderSagaStatus, d Decision, t metav1.MicroTime) {
+	st.Phase, st.FinishedAt, st.Attempts = d.Phase, &t, 0
+	if d.Phase == v1.PhaseCompleted {
+		st.CurrentStep = ""
+		st.Message = Truncate(d.Message, maxMessage)
+		setSucceeded(st, metav1.ConditionTrue, d.Reason, st.Message, t)
+		return
+	}
+	cause := v1.FailureStatus{Reason: v1.ReasonStepRejected}
+	if st.Failure != nil {
+		cause = *st.Failure
+	}
+	st.CurrentStep = cause.Step
+	st.Message = Truncate("rolled back: "+cause.Message, maxMessage)
+	setSucceeded(st, metav1.ConditionFalse, cause.Reason, st.Message, t)
+}
+
+func recordSuspended(st *v1.OrderSagaStatus, d Decision, t metav1.MicroTime) {
+	if d.Suspended {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1.ConditionSuspended, Status: metav1.ConditionTrue,
+			Reason: v1.ReasonSuspended, Message: "spec.suspend is true: no new calls are made", LastTransitionTime: metav1.NewTime(t.Time)})
+		return
+	}
+	if meta.IsStatusConditionTrue(st.Conditions, v1.ConditionSuspended) {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1.ConditionSuspended, Status: metav1.ConditionFalse,
+			Reason: v1.ReasonResumed, Message: "new calls are allowed again", LastTransitionTime: metav1.NewTime(t.Time)})
+	}
+}
+
+// failureAt is the cause of a deletion rollback: the step in flight, if any.
+func failureAt(st *v1.OrderSagaStatus, reason, msg string) v1.FailureStatus {
+	return v1.FailureStatus{Step: st.CurrentStep, Reason: reason, Message: Truncate(msg, v1.MaxErrorLength)}
+}
+
+func setSucceeded(st *v1.OrderSagaStatus, status metav1.ConditionStatus, reason, msg string, t metav1.MicroTime) {
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1.ConditionSucceeded, Status: status,
+		Reason: reason, Message: Truncate(msg, maxMessage), LastTransitionTime: metav1.NewTime(t.Time)})
+}
+
+func applyOutputs(st *v1.OrderSagaStatus, o Outputs) {
+	for dst, src := range map[*string]string{&st.OrderID: o.OrderID, &st.Total: o.Total, &st.ReservationID: o.ReservationID,
+		&st.PaymentID: o.PaymentID, &st.ShipmentID: o.ShipmentID, &st.TrackingNumber: o.TrackingNumber} {
+		if src != "" {
+			*dst = src
+		}
+	}
+}
+
+// stepEntry returns the status entry of a step, adding it in plan order if missing.
+func stepEntry(st *v1.OrderSagaStatus, name v1.StepName) *v1.StepStatus {
+	for i := range st.Steps {
+		if st.Steps[i].Name == name {
+			return &st.Steps[i]
+		}
+	}
+	at := len(st.Steps)
+	for i := range st.Steps {
+		if indexOf(st.Steps[i].Name) > indexOf(name) {
+			at = i
+			break
+		}
+	}
+	st.Steps = append(st.Steps[:at], append([]v1.StepStatus{{Name: name, State: v1.StepPending}}, st.Steps[at:]...)...)
+	return &st.Steps[at]
+}
+
+// ReasonFor maps a failed outcome to the condition reason people and scripts read.
+func ReasonFor(out Outcome) string {
+	if out.Kind == Transient {
+		return v1.ReasonRetriesExhausted
+	}
+	switch out.Code {
+	case "OUT_OF_STOCK":
+		return v1.ReasonOutOfStock
+	case "UNKNOWN_PRODUCT", "PRODUCT_DISCONTINUED":
+		return v1.ReasonProductUnavailable
+	case "PAYMENT_DECLINED":
+		return v1.ReasonPaymentDeclined
+	case "UNSUPPORTED_DESTINATION":
+		return v1.ReasonUnsupportedDestination
+	}
+	return v1.ReasonStepRejected
+}
+
+// maxMessage bounds status.message and condition messages (the CRD allows 1024).
+const maxMessage = 1024
+
+// Truncate bounds s to at most max bytes without splitting a UTF-8 character, marking
+// the cut with an ellipsis when there is room for one.
+func Truncate(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max - len("…")
+	if cut < 0 {
+		for cut = max; cut > 0 && !utf8RuneStart(s[cut]); cut-- {
+		}
+		return s[:cut]
+	}
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -1,0 +1,109 @@
+package stepclient
+
+import (
+	"fmt"
+	"net/http"
+
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/saga"
+)
+
+// IDs derived from the saga's UID. They are the services' idempotency keys: the same
+// saga always addresses the same order, reservation, payment, shipment and notices, so
+// that a compensation finds what its action did (or tombstones what it never did).
+func OrderID(uid string) string                    { return "ord-" + uid }
+func ReservationID(uid string) string              { return "res-" + uid }
+func PaymentID(uid string) string                  { return "pay-" + uid }
+func ShipmentID(uid string) string                 { return "shp-" + uid }
+func ConfirmationNotificationID(uid string) string { return "ntf-" + uid + "-confirmed" }
+func CancellationNotificationID(uid string) string { return "ntf-" + uid + "-cancelled" }
+
+// request is one HTTP call to a service.
+type request struct {
+	service string
+	method  string
+	path    string
+	body    any
+}
+
+type itemBody struct {
+	ProductID string `json:"productId"`
+	Quantity  int32  `json:"quantity"`
+	UnitPrice string `json:"unitPrice,omitempty"`
+}
+
+type reasonBody struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// requestFor builds the request of a call from the saga's spec and status.
+func requestFor(obj *v1.OrderSaga, c saga.Call) (request, error) {
+	uid := string(obj.UID)
+	undo := reasonBody{Reason: "saga " + obj.Namespace + "/" + obj.Name + " rolled back"}
+	compensate := c.Direction == saga.Compensate
+	switch {
+	case c.Step == v1.StepCreateOrder && !compensate:
+		return request{"order", http.MethodPut, "/v1/orders/" + OrderID(uid), map[string]any{
+			"customerId": obj.Spec.CustomerID, "currency": currency(obj), "items": items(obj, true)}}, nil
+	case c.Step == v1.StepCreateOrder:
+		return request{"order", http.MethodPost, "/v1/orders/" + OrderID(uid) + "/cancel", undo}, nil
+	case c.Step == v1.StepReserveInventory && !compensate:
+		return request{"inventory", http.MethodPut, "/v1/reservations/" + ReservationID(uid), map[string]any{
+			"orderId": OrderID(uid), "items": items(obj, false)}}, nil
+	case c.Step == v1.StepReserveInventory:
+		return request{"inventory", http.MethodPost, "/v1/reservations/" + ReservationID(uid) + "/release", undo}, nil
+	case c.Step == v1.StepProcessPayment && !compensate:
+		return request{"payment", http.MethodPut, "/v1/payments/" + PaymentID(uid), map[string]any{
+			"orderId": OrderID(uid), "customerId": obj.Spec.CustomerID, "amount": obj.Status.Total,
+			"currency": currency(obj), "method": obj.Spec.PaymentMethod}}, nil
+	case c.Step == v1.StepProcessPayment:
+		return request{"payment", http.MethodPost, "/v1/payments/" + PaymentID(uid) + "/refund", undo}, nil
+	case c.Step == v1.StepScheduleShipment && !compensate:
+		return request{"shipping", http.MethodPut, "/v1/shipments/" + ShipmentID(uid), map[string]any{
+			"orderId": OrderID(uid), "method": shippingMethod(obj), "address": obj.Spec.Shipping.Address,
+			"items": items(obj, false)}}, nil
+	case c.Step == v1.StepScheduleShipment:
+		return request{"shipping", http.MethodPost, "/v1/shipments/" + ShipmentID(uid) + "/cancel", undo}, nil
+	case c.Step == v1.StepConfirmOrder && !compensate:
+		return request{"order", http.MethodPost, "/v1/orders/" + OrderID(uid) + "/confirm", struct{}{}}, nil
+	case c.Step == v1.StepSendNotification && !compensate:
+		return request{"notification", http.MethodPut, "/v1/notifications/" + ConfirmationNotificationID(uid), map[string]any{
+			"orderId": OrderID(uid), "customerId": obj.Spec.CustomerID, "type": "ORDER_CONFIRMED",
+			"data": map[string]string{"total": obj.Status.Total + " " + currency(obj), "trackingNumber": obj.Status.TrackingNumber}}}, nil
+	case c.Step == saga.NotifyCancellation:
+		reason := "the order could not be completed"
+		if obj.Status.Failure != nil && obj.Status.Failure.Message != "" {
+			reason = obj.Status.Failure.Message
+		}
+		return request{"notification", http.MethodPut, "/v1/notifications/" + CancellationNotificationID(uid), map[string]any{
+			"orderId": OrderID(uid), "customerId": obj.Spec.CustomerID, "type": "ORDER_CANCELLED",
+			"data": map[string]string{"reason": reason}}}, nil
+	}
+	return request{}, fmt.Errorf("no %s request for step %s", c.Direction, c.Step)
+}
+
+func items(obj *v1.OrderSaga, withPrice bool) []itemBody {
+	out := make([]itemBody, 0, len(obj.Spec.Items))
+	for _, it := range obj.Spec.Items {
+		b := itemBody{ProductID: it.ProductID, Quantity: it.Quantity}
+		if withPrice {
+			b.UnitPrice = it.UnitPrice
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func currency(obj *v1.OrderSaga) string {
+	if obj.Spec.Currency == "" {
+		return "USD"
+	}
+	return obj.Spec.Currency
+}
+
+func shippingMethod(obj *v1.OrderSaga) v1.ShippingMethod {
+	if obj.Spec.Shipping.Method == "" {
+		return v1.ShippingMethodStandard
+	}
+	return obj.Spec.Shipping.Method
+}
