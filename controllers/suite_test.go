@@ -67,6 +67,9 @@ var _ = BeforeSuite(func() {
 	testScheme = newTestScheme()
 	testEnv, cfg = startTestEnv()
 	k8sClient = newDirectClient(cfg, testScheme)
+
+	By("starting the manager that runs every saga not isolated by a test")
+	shared()
 })
 
 var _ = AfterSuite(func() {

@@ -1,0 +1,128 @@
+package controllers
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/fakeservices"
+	"github.com/ordersaga/ordersaga/internal/testgen"
+)
+
+var _ = Describe("A failing compensation", func() {
+	It("is retried until it succeeds", func() {
+		fake := fakeservices.Start()
+		DeferCleanup(fake.Close)
+		_, isolated := startIsolated(fake, nil)
+		fake.Fail(fakeservices.Rule{Step: "ProcessPayment", Direction: "action", Mode: fakeservices.Business, Code: "PAYMENT_DECLINED", HTTP: 402})
+		fake.Fail(fakeservices.Rule{Step: "ReserveInventory", Direction: "compensate", Mode: fakeservices.Unavailable, Times: 2})
+		got := waitForPhase(create("order-sticky", isolated, fastRetries(3)), v1.PhaseCompensated)
+		comp := stepOf(got, v1.StepReserveInventory).Compensation
+		Expect(comp.State).To(Equal(v1.CallSucceeded))
+		Expect(comp.Attempts).To(Equal(int32(3)))
+		Expect(comp.LastError).To(HavePrefix("UNAVAILABLE"))
+	})
+
+	It("fails the saga past its cap, says so, and is re-driven by the retry annotation", func() {
+		fake := fakeservices.Start()
+		DeferCleanup(fake.Close)
+		_, isolated := startIsolated(fake, nil)
+		fake.Fail(fakeservices.Rule{Step: "ProcessPayment", Direction: "action", Mode: fakeservices.Business, Code: "PAYMENT_DECLINED", HTTP: 402})
+		fake.Fail(fakeservices.Rule{Step: "ReserveInventory", Direction: "compensate", Mode: fakeservices.Unavailable})
+		obj := create("order-stuck", isolated, fastRetries(2))
+		got := waitForPhase(obj, v1.PhaseFailed)
+
+		By("stopping after 2 x maxAttempts compensation attempts, with the reason and a Warning Event")
+		comp := stepOf(got, v1.StepReserveInventory).Compensation
+		Expect(comp.State).To(Equal(v1.CallFailed))
+		Expect(comp.Attempts).To(Equal(int32(4)))
+		cond := meta.FindStatusCondition(got.Status.Conditions, v1.ConditionSucceeded)
+		Expect(string(cond.Status)).To(Equal("False"))
+		Expect(cond.Reason).To(Equal(v1.ReasonCompensationExhausted))
+		Expect(got.Status.Message).To(ContainSubstring(v1.RetryAnnotation))
+		Expect(stepOf(got, v1.StepCreateOrder).Compensation.State).To(Equal(v1.CallPending), "later compensations wait")
+		Eventually(func() []string { return eventReasons(got) }).Should(ContainElement(v1.ReasonCompensationExhausted))
+		Consistently(func() v1.Phase { return get(obj).Status.Phase }, 300*time.Millisecond).Should(Equal(v1.PhaseFailed))
+
+		By("re-driving once the cause is fixed")
+		fake.Heal()
+		patch := client.MergeFrom(got.DeepCopy())
+		got.Annotations = map[string]string{v1.RetryAnnotation: "2026-11-28T12:00:00Z"}
+		Expect(k8sClient.Patch(ctx, got, patch)).To(Succeed())
+		got = waitForPhase(obj, v1.PhaseCompensated)
+		Expect(got.Status.LastHandledRetry).To(Equal("2026-11-28T12:00:00Z"))
+		Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionSucceeded).Reason).To(Equal(v1.ReasonPaymentDeclined))
+		Expect(stepOf(got, v1.StepCreateOrder).State).To(Equal(v1.StepCompensated))
+		Eventually(func() []string { return eventReasons(got) }).Should(ContainElement(v1.ReasonRedriven))
+	})
+})
+
+var _ = Describe("Suspend", func() {
+	It("stops new calls until resumed", func() {
+		fake := shared().fake
+		obj := create("order-paused", testgen.WithSuspend(true))
+		Eventually(func() bool {
+			return meta.IsStatusConditionTrue(get(obj).Status.Conditions, v1.ConditionSuspended)
+		}).Should(BeTrue())
+		Consistently(func() int { return len(fake.Calls(string(get(obj).UID))) }, 300*time.Millisecond).Should(BeZero())
+		Expect(get(obj).Status.Phase).To(Equal(v1.PhasePending))
+
+		latest := get(obj)
+		patch := client.MergeFrom(latest.DeepCopy())
+		latest.Spec.Suspend = false
+		Expect(k8sClient.Patch(ctx, latest, patch)).To(Succeed())
+		got := waitForPhase(obj, v1.PhaseCompleted)
+		Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionSuspended).Reason).To(Equal(v1.ReasonResumed))
+	})
+})
+
+var _ = Describe("Deleting a saga", func() {
+	It("in flight compensates what may have run before the object goes", func() {
+		fake := fakeservices.Start()
+		DeferCleanup(fake.Close)
+		_, isolated := startIsolated(fake, nil)
+		// Payment keeps failing with a long backoff: the saga sits mid-way.
+		fake.Fail(fakeservices.Rule{Step: "ProcessPayment", Direction: "action", Mode: fakeservices.Unavailable})
+		obj := create("order-abandoned", isolated, testgen.WithRetryPolicy(10, time.Minute, time.Hour))
+		Eventually(func() int32 { return stepOf(get(obj), v1.StepProcessPayment).Attempts }).Should(Equal(int32(1)))
+		uid := string(get(obj).UID)
+
+		Expect(k8sClient.Delete(ctx, obj)).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), &v1.OrderSaga{}))
+		}, 30*time.Second).Should(BeTrue())
+		Expect(calls(fake, &v1.OrderSaga{ObjectMeta: obj.ObjectMeta})).To(Equal([]string{
+			"CreateOrder/action", "ReserveInventory/action", "ProcessPayment/action",
+			"ScheduleShipment/compensate", "ProcessPayment/compensate", "ReserveInventory/compensate", "CreateOrder/compensate",
+			"NotifyCancellation/action"}))
+		Expect(fake.Effects(uid + "/ProcessPayment/action")).To(BeZero())
+	})
+
+	It("that finished releases it at once", func() {
+		obj := create("order-done")
+		waitForPhase(obj, v1.PhaseCompleted)
+		Expect(k8sClient.Delete(ctx, obj)).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), &v1.OrderSaga{}))
+		}).Should(BeTrue())
+		for _, c := range calls(shared().fake, obj) {
+			Expect(c).NotTo(HaveSuffix("/compensate"))
+		}
+	})
+})
+
+var _ = Describe("ttlSecondsAfterFinished", func() {
+	It("deletes a finished saga after the TTL", func() {
+		obj := create("order-ephemeral", testgen.WithTTL(1))
+		waitForPhase(obj, v1.PhaseCompleted)
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), &v1.OrderSaga{}))
+		}, 10*time.Second, 100*time.Millisecond).Should(BeTrue())
+	})
+})

@@ -1,0 +1,85 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"k8s.io/apimachinery/pkg/labels"
+
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/fakeservices"
+	"github.com/ordersaga/ordersaga/internal/saga"
+	"github.com/ordersaga/ordersaga/internal/testgen"
+)
+
+var _ = Describe("A manager that stops in the middle of a saga", func() {
+	It("leaves a saga that a new manager completes, with every effect exactly once", func() {
+		fake := fakeservices.Start()
+		DeferCleanup(fake.Close)
+		id := fmt.Sprintf("restart-%d", time.Now().UnixNano())
+		selector := labels.SelectorFromSet(labels.Set{isolatedLabel: id})
+
+		By("crashing the first manager right after ReserveInventory took effect, before any status write")
+		crashed := make(chan struct{})
+		var once sync.Once
+		crashAfterStep2 := func(next StepCaller) StepCaller {
+			return StepCallerFn(func(ctx context.Context, obj *v1.OrderSaga, c saga.Call) saga.Outcome {
+				out := next.Call(ctx, obj, c)
+				if c.Step == v1.StepReserveInventory && c.Direction == saga.Action {
+					once.Do(func() { close(crashed) })
+					<-ctx.Done() // the manager is stopping: nothing after this is written
+				}
+				return out
+			})
+		}
+		first := startManager(fake, selector, crashAfterStep2)
+		obj := create("order-restart", testgen.WithLabels(map[string]string{isolatedLabel: id}))
+		Eventually(crashed, 30*time.Second).Should(BeClosed())
+		first.Stop()
+		Expect(get(obj).Status.Steps).To(BeEmpty(), "the crash happened before the status write")
+		uid := string(get(obj).UID)
+
+		By("starting a new manager")
+		second := startManager(fake, selector, nil)
+		DeferCleanup(second.Stop)
+		waitForPhase(obj, v1.PhaseCompleted)
+
+		for _, step := range saga.Plan() {
+			Expect(fake.Effects(saga.Key(uid, step, saga.Action))).To(Equal(1), "effects of %s", step)
+		}
+		Expect(calls(fake, obj)[:4]).To(Equal([]string{
+			"CreateOrder/action", "ReserveInventory/action", // first manager
+			"CreateOrder/action", "ReserveInventory/action", // replayed by the second: same keys, first results
+		}))
+	})
+})
+
+var _ = Describe("Fifty sagas at once", func() {
+	It("all complete, and no effect is duplicated", func() {
+		fake := shared().fake
+		ns := newNamespace()
+		objs := make([]*v1.OrderSaga, 50)
+		var wg sync.WaitGroup
+		for i := range objs {
+			objs[i] = testgen.OrderSaga(fmt.Sprintf("order-%03d", i), testgen.WithNamespace(ns))
+			wg.Go(func() {
+				defer GinkgoRecover()
+				Expect(k8sClient.Create(ctx, objs[i])).To(Succeed())
+			})
+		}
+		wg.Wait()
+		for _, obj := range objs {
+			got := waitForPhase(obj, v1.PhaseCompleted)
+			uid := string(got.UID)
+			Expect(calls(fake, got)).To(HaveLen(len(saga.Plan())), "every action called once")
+			for _, step := range saga.Plan() {
+				Expect(fake.Effects(saga.Key(uid, step, saga.Action))).To(Equal(1))
+			}
+		}
+	})
+})
