@@ -36,6 +36,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sagav1alpha1 "github.com/ordersaga/ordersaga/api/v1alpha1"
@@ -161,10 +162,15 @@ var _ = Describe("OrderSaga API", func() {
 		})
 
 		It("accepts a typed read-modify-write of suspend (durations re-serialised by Go)", func() {
-			got := &sagav1alpha1.OrderSaga{}
-			Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(saga), got)).To(Succeed())
-			got.Spec.Suspend = true
-			Expect(k8sClient.Update(ctx, got)).To(Succeed())
+			// The controller may write the object meanwhile: retry on conflict, as clients do.
+			Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				got := &sagav1alpha1.OrderSaga{}
+				if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(saga), got); err != nil {
+					return err
+				}
+				got.Spec.Suspend = true
+				return k8sClient.Update(ctx, got)
+			})).To(Succeed())
 		})
 
 		It("applies the defaults", func() {
