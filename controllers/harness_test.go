@@ -74,12 +74,9 @@ func startManager(fake *fakeservices.Services, selector labels.Selector, wrap fu
 	if wrap != nil {
 		steps = wrap(steps)
 	}
-	m := &testManager{fake: fake, metrics: NewMetrics(prometheus.NewRegistry()), done: make(chan struct{})}
-	r := &OrderSagaReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Steps: steps, Recorder: mgr.GetEventRecorder("ordersaga-controller"),
-		Clock: RealClock{}, Metrics: m.metrics,
-		MaxCallsPerReconcile: 16, ReconcileBudget: 30 * time.Second, MaxConcurrentReconciles: 16,
-	}
+	reg := prometheus.NewRegistry()
+	r := NewOrderSagaReconciler(mgr, steps, Options{ReconcileBudget: 30 * time.Second, MaxConcurrentReconciles: 16, Metrics: reg})
+	m := &testManager{fake: fake, metrics: r.Metrics, done: make(chan struct{})}
 	Expect(r.SetupWithManager(mgr)).To(Succeed())
 	mctx, stop := context.WithCancel(ctx)
 	m.stop = stop

@@ -4,10 +4,12 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -109,6 +111,42 @@ func (r *OrderSagaReconciler) call(ctx context.Context, obj *v1.OrderSaga, c sag
 	out := r.Steps.Call(ctx, obj, c)
 	r.Metrics.observeCall(c, out, r.Clock.Now().Sub(start))
 	return out
+}
+
+// Options tune a reconciler; zero values take the defaults.
+type Options struct {
+	MaxCallsPerReconcile    int
+	ReconcileBudget         time.Duration
+	MaxConcurrentReconciles int
+	// Metrics receives the controller's metrics (controller-runtime's registry in the
+	// manager); nil registers nowhere.
+	Metrics prometheus.Registerer
+}
+
+// Defaults of Options.
+const (
+	DefaultMaxCallsPerReconcile    = 16
+	DefaultReconcileBudget         = time.Minute
+	DefaultMaxConcurrentReconciles = 32
+)
+
+// NewOrderSagaReconciler returns a reconciler wired to mgr's clients and event recorder
+// that makes its calls through steps.
+func NewOrderSagaReconciler(mgr ctrl.Manager, steps StepCaller, o Options) *OrderSagaReconciler {
+	r := &OrderSagaReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Steps:                   steps,
+		Recorder:                mgr.GetEventRecorder("ordersaga-controller"),
+		Clock:                   RealClock{},
+		MaxCallsPerReconcile:    cmp.Or(o.MaxCallsPerReconcile, DefaultMaxCallsPerReconcile),
+		ReconcileBudget:         cmp.Or(o.ReconcileBudget, DefaultReconcileBudget),
+		MaxConcurrentReconciles: cmp.Or(o.MaxConcurrentReconciles, DefaultMaxConcurrentReconciles),
+	}
+	if o.Metrics != nil {
+		r.Metrics = NewMetrics(o.Metrics)
+	}
+	return r
 }
 
 // SetupWithManager registers the reconciler with mgr.

@@ -54,9 +54,9 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one manager runs sagas.")
 	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the manager's namespace).")
-	fs.IntVar(&o.maxConcurrent, "max-concurrent-reconciles", 32, "Number of sagas advanced in parallel.")
-	fs.IntVar(&o.maxCallsPerReconcile, "max-calls-per-reconcile", 16, "Service calls one reconcile makes before it writes status.")
-	fs.DurationVar(&o.reconcileBudget, "reconcile-budget", 60*time.Second, "Time one reconcile may spend calling services.")
+	fs.IntVar(&o.maxConcurrent, "max-concurrent-reconciles", controllers.DefaultMaxConcurrentReconciles, "Number of sagas advanced in parallel.")
+	fs.IntVar(&o.maxCallsPerReconcile, "max-calls-per-reconcile", controllers.DefaultMaxCallsPerReconcile, "Service calls one reconcile makes before it writes status.")
+	fs.DurationVar(&o.reconcileBudget, "reconcile-budget", controllers.DefaultReconcileBudget, "Time one reconcile may spend calling services.")
 	fs.Float64Var(&o.qps, "kube-api-qps", 500, "Queries per second to the Kubernetes API server.")
 	fs.IntVar(&o.burst, "kube-api-burst", 1000, "Burst of queries to the Kubernetes API server.")
 	fs.StringVar(&o.urlTemplate, "service-url-template", stepclient.DefaultURLTemplate, "Base URL of a service; {service} and {namespace} are replaced.")
@@ -112,17 +112,13 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	r := &controllers.OrderSagaReconciler{
-		Client:                  mgr.GetClient(),
-		APIReader:               mgr.GetAPIReader(),
-		Steps:                   stepclient.New(stepclient.Resolver{Template: o.urlTemplate, Namespace: o.servicesNamespace, Overrides: overrides}),
-		Recorder:                mgr.GetEventRecorder("ordersaga-controller"),
-		Clock:                   controllers.RealClock{},
-		Metrics:                 controllers.NewMetrics(metrics.Registry),
+	steps := stepclient.New(stepclient.Resolver{Template: o.urlTemplate, Namespace: o.servicesNamespace, Overrides: overrides})
+	r := controllers.NewOrderSagaReconciler(mgr, steps, controllers.Options{
 		MaxCallsPerReconcile:    o.maxCallsPerReconcile,
 		ReconcileBudget:         o.reconcileBudget,
 		MaxConcurrentReconciles: o.maxConcurrent,
-	}
+		Metrics:                 metrics.Registry,
+	})
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up OrderSaga controller: %w", err)
 	}
