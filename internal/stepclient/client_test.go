@@ -1,0 +1,249 @@
+package stepclient
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/types"
+
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/saga"
+	"github.com/ordersaga/ordersaga/internal/testgen"
+)
+
+const uid = "0b9a1d2e-0000-4000-8000-000000000001"
+
+func testSaga(opts ...testgen.OrderSagaOption) *v1.OrderSaga {
+	obj := testgen.OrderSaga("order-1", append([]testgen.OrderSagaOption{testgen.WithNamespace("shop")}, opts...)...)
+	obj.UID = types.UID(uid)
+	obj.Status.Total = "999.99"
+	obj.Status.TrackingNumber = "TRK-1"
+	return obj
+}
+
+func TestClassify(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		status int
+		body   string
+		want   saga.Outcome
+	}{
+		"Created": {reason: "2xx succeeds.", status: 201, body: `{}`, want: saga.Outcome{Kind: saga.Succeeded}},
+		"OutOfStock": {reason: "A 409 with the services' error body is a business failure carrying code and message.",
+			status: 409, body: `{"error":{"code":"OUT_OF_STOCK","message":"LAP-001: requested 2, available 1"}}`,
+			want: saga.Outcome{Kind: saga.BusinessFailure, Code: "OUT_OF_STOCK", Message: "LAP-001: requested 2, available 1"}},
+		"FieldNamed": {reason: "A 400 names the field.", status: 400,
+			body: `{"error":{"code":"INVALID_REQUEST","message":"must be positive","field":"items[0].quantity"}}`,
+			want: saga.Outcome{Kind: saga.BusinessFailure, Code: "INVALID_REQUEST", Message: "must be positive (field items[0].quantity)"}},
+		"Declined402": {reason: "402 is business.", status: 402, body: `{"error":{"code":"PAYMENT_DECLINED","message":"limit"}}`,
+			want: saga.Outcome{Kind: saga.BusinessFailure, Code: "PAYMENT_DECLINED", Message: "limit"}},
+		"Unavailable": {reason: "5xx is transient.", status: 503, body: `{"error":{"code":"UNAVAILABLE","message":"down"}}`,
+			want: saga.Outcome{Kind: saga.Transient, Code: "UNAVAILABLE", Message: "down"}},
+		"RequestTimeout": {reason: "408 is transient.", status: 408, body: ``,
+			want: saga.Outcome{Kind: saga.Transient, Code: "HTTP_408", Message: "Request Timeout"}},
+		"TooManyRequests": {reason: "429 is transient.", status: 429, body: `not json`,
+			want: saga.Outcome{Kind: saga.Transient, Code: "HTTP_429", Message: "Too Many Requests"}},
+		"NotFoundPlain": {reason: "Other 4xx without a body is business, with the HTTP code.", status: 404, body: `404 page not found`,
+			want: saga.Outcome{Kind: saga.BusinessFailure, Code: "HTTP_404", Message: "Not Found"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, classify(tc.status, []byte(tc.body))); diff != "" {
+				t.Errorf("\nReason: %s\nclassify(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestRequestFor(t *testing.T) {
+	type req struct{ Service, Method, Path string }
+	cases := map[string]struct {
+		step v1.StepName
+		dir  saga.Direction
+		want req
+	}{
+		"CreateOrder":     {v1.StepCreateOrder, saga.Action, req{"order", "PUT", "/v1/orders/ord-" + uid}},
+		"CancelOrder":     {v1.StepCreateOrder, saga.Compensate, req{"order", "POST", "/v1/orders/ord-" + uid + "/cancel"}},
+		"Reserve":         {v1.StepReserveInventory, saga.Action, req{"inventory", "PUT", "/v1/reservations/res-" + uid}},
+		"Release":         {v1.StepReserveInventory, saga.Compensate, req{"inventory", "POST", "/v1/reservations/res-" + uid + "/release"}},
+		"Charge":          {v1.StepProcessPayment, saga.Action, req{"payment", "PUT", "/v1/payments/pay-" + uid}},
+		"Refund":          {v1.StepProcessPayment, saga.Compensate, req{"payment", "POST", "/v1/payments/pay-" + uid + "/refund"}},
+		"Ship":            {v1.StepScheduleShipment, saga.Action, req{"shipping", "PUT", "/v1/shipments/shp-" + uid}},
+		"CancelShipment":  {v1.StepScheduleShipment, saga.Compensate, req{"shipping", "POST", "/v1/shipments/shp-" + uid + "/cancel"}},
+		"Confirm":         {v1.StepConfirmOrder, saga.Action, req{"order", "POST", "/v1/orders/ord-" + uid + "/confirm"}},
+		"NotifyConfirmed": {v1.StepSendNotification, saga.Action, req{"notification", "PUT", "/v1/notifications/ntf-" + uid + "-confirmed"}},
+		"NotifyCancelled": {saga.NotifyCancellation, saga.Action, req{"notification", "PUT", "/v1/notifications/ntf-" + uid + "-cancelled"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			r, err := requestFor(testSaga(), saga.Call{Step: tc.step, Direction: tc.dir})
+			if err != nil {
+				t.Fatalf("requestFor: %v", err)
+			}
+			if diff := cmp.Diff(tc.want, req{r.service, r.method, r.path}); diff != "" {
+				t.Errorf("requestFor(%s, %s): -want, +got:\n%s", tc.step, tc.dir, diff)
+			}
+		})
+	}
+	if _, err := requestFor(testSaga(), saga.Call{Step: v1.StepConfirmOrder, Direction: saga.Compensate}); err == nil {
+		t.Errorf("requestFor(ConfirmOrder, compensate) = nil error, want an error: the pivot has no compensation")
+	}
+}
+
+func TestResolver(t *testing.T) {
+	r := Resolver{Template: "http://ordersaga-{service}.{namespace}.svc.cluster.local:8080/", Namespace: "shop",
+		Overrides: map[string]string{"payment": "http://127.0.0.1:18082/"}}
+	for service, want := range map[string]string{
+		"order":   "http://ordersaga-order.shop.svc.cluster.local:8080",
+		"payment": "http://127.0.0.1:18082",
+	} {
+		if got := r.BaseURL(service); got != want {
+			t.Errorf("BaseURL(%q) = %q, want %q", service, got, want)
+		}
+	}
+	if got := (Resolver{Namespace: "ns"}).BaseURL("order"); got != "http://order.ns.svc.cluster.local:8080" {
+		t.Errorf("default template BaseURL = %q", got)
+	}
+}
+
+func TestParseOverrides(t *testing.T) {
+	cases := map[string]struct {
+		in      string
+		want    map[string]string
+		wantErr string
+	}{
+		"Empty":   {in: "", want: map[string]string{}},
+		"Two":     {in: "order=http://a:1, payment=http://b:2", want: map[string]string{"order": "http://a:1", "payment": "http://b:2"}},
+		"Unknown": {in: "orders=http://a:1", wantErr: `unknown service "orders"`},
+		"NoURL":   {in: "order=", wantErr: "want service=url"},
+		"NoEqual": {in: "order", wantErr: "want service=url"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, err := ParseOverrides(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("ParseOverrides(%q) error = %v, want one containing %q", tc.in, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseOverrides(%q): %v", tc.in, err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("ParseOverrides(%q): -want, +got:\n%s", tc.in, diff)
+			}
+		})
+	}
+}
+
+// server answers every request with status and body, and records the last request.
+type server struct {
+	*httptest.Server
+	last     *http.Request
+	lastBody map[string]any
+}
+
+func serve(t *testing.T, status int, body string, delay time.Duration) *server {
+	s := &server{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.last = r
+		b, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(b, &s.lastBody)
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func clientFor(s *server) *Client {
+	overrides := map[string]string{}
+	for _, name := range Services() {
+		overrides[name] = s.URL
+	}
+	return New(Resolver{Overrides: overrides})
+}
+
+func TestCall(t *testing.T) {
+	call := func(step v1.StepName) saga.Call {
+		return saga.Call{Step: step, Direction: saga.Action, Attempt: 2, Key: saga.Key(uid, step, saga.Action)}
+	}
+	cases := map[string]struct {
+		reason string
+		status int
+		body   string
+		delay  time.Duration
+		obj    *v1.OrderSaga
+		call   saga.Call
+		want   saga.Outcome
+	}{
+		"OrderOutputs": {reason: "A created order yields its ID and total.", status: 201,
+			body: `{"orderId":"ord-` + uid + `","total":"999.99","status":"PENDING"}`, obj: testSaga(), call: call(v1.StepCreateOrder),
+			want: saga.Outcome{Kind: saga.Succeeded, Outputs: saga.Outputs{OrderID: "ord-" + uid, Total: "999.99"}}},
+		"TotalMismatch": {reason: "An order total that differs from the saga's is refused: money must agree.", status: 201,
+			body: `{"orderId":"ord-1","total":"1000.00"}`, obj: testSaga(), call: call(v1.StepCreateOrder),
+			want: saga.Outcome{Kind: saga.BusinessFailure, Code: "TOTAL_MISMATCH", Message: "the order service computed 1000.00, the saga 999.99"}},
+		"ShipmentOutputs": {reason: "A shipment yields its ID and tracking number.", status: 201,
+			body: `{"shipmentId":"shp-1","trackingNumber":"1Z999"}`, obj: testSaga(), call: call(v1.StepScheduleShipment),
+			want: saga.Outcome{Kind: saga.Succeeded, Outputs: saga.Outputs{ShipmentID: "shp-1", TrackingNumber: "1Z999"}}},
+		"NotificationFailed": {reason: "A notice the service could not deliver is a business failure of the notice.", status: 201,
+			body: `{"notificationId":"n","status":"FAILED"}`, obj: testSaga(), call: call(v1.StepSendNotification),
+			want: saga.Outcome{Kind: saga.BusinessFailure, Code: "NOTIFICATION_FAILED", Message: "the notification service could not deliver the notice"}},
+		"Garbled2xx": {reason: "A 2xx that cannot be read is transient: a replay returns the same stored answer or a fixed one.",
+			status: 200, body: `{`, obj: testSaga(), call: call(v1.StepProcessPayment),
+			want: saga.Outcome{Kind: saga.Transient, Code: "INVALID_RESPONSE", Message: "decode answer: unexpected end of JSON input"}},
+		"Timeout": {reason: "No answer within stepTimeout is a transient TIMEOUT.", status: 201, body: `{}`, delay: 5 * time.Second,
+			obj: testSaga(testgen.WithStepTimeout(100 * time.Millisecond)), call: call(v1.StepProcessPayment),
+			want: saga.Outcome{Kind: saga.Transient, Code: "TIMEOUT", Message: "no answer within stepTimeout"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := serve(t, tc.status, tc.body, tc.delay)
+			got := clientFor(s).Call(context.Background(), tc.obj, tc.call)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("\nReason: %s\nCall(...): -want, +got:\n%s", tc.reason, diff)
+			}
+			if key := s.last.Header.Get("Idempotency-Key"); key != tc.call.Key {
+				t.Errorf("Idempotency-Key = %q, want %q", key, tc.call.Key)
+			}
+		})
+	}
+}
+
+func TestCallSendsTheSagaAsRequest(t *testing.T) {
+	s := serve(t, 201, `{"paymentId":"pay-1"}`, 0)
+	obj := testSaga(testgen.WithPaymentMethod(v1.PaymentMethodPayPal))
+	out := clientFor(s).Call(context.Background(), obj, saga.Call{Step: v1.StepProcessPayment, Direction: saga.Action, Attempt: 1, Key: "k"})
+	if out.Kind != saga.Succeeded {
+		t.Fatalf("Call = %+v, want success", out)
+	}
+	want := map[string]any{"orderId": "ord-" + uid, "customerId": testgen.DefaultCustomerID, "amount": "999.99", "currency": "USD", "method": "PAYPAL"}
+	if diff := cmp.Diff(want, s.lastBody); diff != "" {
+		t.Errorf("payment request body: -want, +got:\n%s", diff)
+	}
+	if got := s.last.Header.Get("X-Request-ID"); got != "k#1" {
+		t.Errorf("X-Request-ID = %q, want k#1", got)
+	}
+}
+
+func TestCallConnectionRefused(t *testing.T) {
+	s := serve(t, 200, `{}`, 0)
+	s.Close()
+	out := clientFor(s).Call(context.Background(), testSaga(), saga.Call{Step: v1.StepCreateOrder, Direction: saga.Action, Key: "k"})
+	if out.Kind != saga.Transient || out.Code != "CONNECTION" {
+		t.Errorf("Call to a closed port = %+v, want a transient CONNECTION outcome", out)
+	}
+}
