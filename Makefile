@@ -32,6 +32,16 @@ all: build
 help: ## Display this help.
 	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
 
+##@ Run it
+
+.PHONY: demo
+demo: ## The whole system on this machine: samples applied, table printed, consistency checked, then stopped.
+	go build -o bin/localstack ./cmd/localstack && exec bin/localstack demo
+
+.PHONY: run-local
+run-local: ## The whole system in the foreground until Ctrl-C; writes .local/env for kubectl in another shell.
+	go build -o bin/localstack ./cmd/localstack && exec bin/localstack run
+
 ##@ Development
 
 .PHONY: manifests
@@ -101,7 +111,9 @@ undeploy: ## Remove what deploy created.
 ##@ Tools
 
 .PHONY: tools
-tools: ## Fetch or build every pinned tool into the cache (envtest assets, controller-gen, kustomize, helm).
+tools: ## Fetch or build every pinned tool into the cache (envtest assets, controller-gen, kustomize, helm, FerretDB).
 	@echo "envtest: $(ENVTEST_ASSETS)"
 	@echo "controller-gen: $(CONTROLLER_GEN)"
 	@echo "kustomize: $(KUSTOMIZE)"
+	@echo "helm: $(HELM)"
+	@echo "ferretdb launcher: $$(hack/ferretdb.sh)"

@@ -1,0 +1,134 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/ordersaga/ordersaga/services/platform"
+)
+
+// product is a catalog entry as stored; _id is the product ID.
+type product struct {
+	ID           string         `bson:"_id"`
+	Name         string         `bson:"name"`
+	Price        platform.Money `bson:"price"`
+	Stock        int            `bson:"stock"`
+	Discontinued bool           `bson:"discontinued"`
+	// Pending holds a token per reservation whose stock move on this product happened
+	// ("r:<id>" taken, "u:<id>" given back). It is written in the same atomic update as the
+	// stock, so it is the exact, crash-proof record of which moves happened; see reserve.go.
+	Pending   []string  `bson:"pending,omitempty"`
+	CreatedAt time.Time `bson:"createdAt"`
+	UpdatedAt time.Time `bson:"updatedAt"`
+}
+
+func (p product) view() Product {
+	return Product{ProductID: p.ID, Name: p.Name, Price: p.Price, Stock: p.Stock, Discontinued: p.Discontinued,
+		UpdatedAt: platform.Timestamp(p.UpdatedAt)}
+}
+
+func (p product) holds(token string) bool {
+	for _, t := range p.Pending {
+		if t == token {
+			return true
+		}
+	}
+	return false
+}
+
+// SeedProduct is a catalog entry inserted on first start.
+type SeedProduct struct {
+	ID           string
+	Name         string
+	Price        platform.Money
+	Stock        int
+	Discontinued bool
+}
+
+// DefaultCatalog returns the seed catalog: what the samples and demos order.
+func DefaultCatalog() []SeedProduct {
+	return []SeedProduct{
+		{ID: "LAP-001", Name: "Laptop", Price: 999_99, Stock: 50},
+		{ID: "PHN-001", Name: "Smartphone", Price: 699_99, Stock: 100},
+		{ID: "TAB-001", Name: "Tablet", Price: 449_99, Stock: 30},
+		{ID: "HDP-001", Name: "Headphones", Price: 149_99, Stock: 200},
+		{ID: "MON-001", Name: "Monitor", Price: 299_99, Stock: 25},
+		{ID: "OLD-001", Name: "Legacy Phone", Price: 99_99, Stock: 10, Discontinued: true},
+	}
+}
+
+// Seed inserts each product that does not exist yet and never touches existing ones, so
+// that it runs at every start-up without undoing sales or catalog changes.
+func (s *Store) Seed(ctx context.Context, catalog []SeedProduct) error {
+	now := platform.Now(s.now)
+	for _, p := range catalog {
+		_, err := s.products.InsertOne(ctx, product{ID: p.ID, Name: p.Name, Price: p.Price, Stock: p.Stock,
+			Discontinued: p.Discontinued, CreatedAt: now, UpdatedAt: now})
+		if err != nil && !mongo.IsDuplicateKeyError(err) {
+			return fmt.Errorf("seed product %s: %w", p.ID, err)
+		}
+	}
+	return nil
+}
+
+// PutProduct creates or replaces the catalog fields of product id (never its pending
+// tokens). created tells whether it was new.
+func (s *Store) PutProduct(ctx context.Context, id string, spec ProductSpec) (p product, created bool, err error) {
+	now := platform.Now(s.now)
+	res, err := s.products.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{
+		{Key: "$set", Value: bson.D{{Key: "name", Value: spec.Name}, {Key: "price", Value: spec.Price},
+			{Key: "stock", Value: spec.Stock}, {Key: "discontinued", Value: spec.Discontinued}, {Key: "updatedAt", Value: now}}},
+		{Key: "$setOnInsert", Value: bson.D{{Key: "createdAt", Value: now}}},
+	}, options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return p, false, fmt.Errorf("upsert product %s: %w", id, err)
+	}
+	p, err = s.Product(ctx, id)
+	return p, res.UpsertedCount == 1, err
+}
+
+// Product returns product id, or a 404 PRODUCT_NOT_FOUND.
+func (s *Store) Product(ctx context.Context, id string) (product, error) {
+	var p product
+	err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&p)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return p, platform.NewError(http.StatusNotFound, CodeProductNotFound, "product "+id+" does not exist").WithField("productId")
+	}
+	if err != nil {
+		return p, fmt.Errorf("get product %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// Products returns a page of the catalog.
+func (s *Store) Products(ctx context.Context, p platform.ListParams) ([]product, string, error) {
+	return platform.FindPage(ctx, s.products, nil, p, func(d product) string { return d.ID })
+}
+
+// productsByID reads the given products in one query.
+func (s *Store) productsByID(ctx context.Context, items []Item) (map[string]product, error) {
+	ids := make(bson.A, 0, len(items))
+	for _, it := range items {
+		ids = append(ids, it.ProductID)
+	}
+	cur, err := s.products.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, fmt.Errorf("read products: %w", err)
+	}
+	var found []product
+	if err := cur.All(ctx, &found); err != nil {
+		return nil, fmt.Errorf("read products: %w", err)
+	}
+	out := make(map[string]product, len(found))
+	for _, p := range found {
+		out[p.ID] = p
+	}
+	return out, nil
+}

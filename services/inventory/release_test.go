@@ -1,0 +1,123 @@
+package inventory
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/ordersaga/ordersaga/services/platform"
+)
+
+func TestReleaseGivesBackExactlyOnce(t *testing.T) {
+	f := newFixture(t)
+	body := reserveBody("ord-1", Item{"LAP-001", 2}, Item{"PHN-001", 3})
+	f.c.Do(http.MethodPut, "/v1/reservations/res-1", body).Want(t, http.StatusCreated, nil)
+	for i := range 3 {
+		var r Reservation
+		f.c.Do(http.MethodPost, "/v1/reservations/res-1/release", `{"reason":"payment declined"}`).Want(t, http.StatusOK, &r)
+		if r.Status != Released || r.Reason != "payment declined" {
+			t.Errorf("release %d = %+v, want RELEASED with the reason", i, r)
+		}
+	}
+	if l, p := f.stock(t, "LAP-001"), f.stock(t, "PHN-001"); l != 50 || p != 100 {
+		t.Errorf("stock after three releases = %d/%d, want 50/100 (given back once)", l, p)
+	}
+	// A replay of the reserve after its release returns the first answer and takes nothing.
+	f.c.Do(http.MethodPut, "/v1/reservations/res-1", body).Want(t, http.StatusCreated, nil)
+	if l := f.stock(t, "LAP-001"); l != 50 {
+		t.Errorf("stock after replaying a released reserve = %d, want 50", l)
+	}
+}
+
+func TestReleaseOfFailedReservationChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.c.Do(http.MethodPut, "/v1/reservations/res-1", reserveBody("ord-1", Item{"LAP-001", 51})).WantError(t, http.StatusConflict, CodeOutOfStock, "")
+	var r Reservation
+	f.c.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, &r)
+	if r.Status != Failed {
+		t.Errorf("status = %s, want FAILED (unchanged)", r.Status)
+	}
+	if l := f.stock(t, "LAP-001"); l != 50 {
+		t.Errorf("stock = %d, want 50", l)
+	}
+}
+
+func TestReleaseBeforeReserveLeavesTombstone(t *testing.T) {
+	f := newFixture(t)
+	for range 2 {
+		got := f.c.Do(http.MethodPost, "/v1/reservations/res-9/release", "")
+		var r Reservation
+		got.Want(t, http.StatusOK, &r)
+		if r.Status != Released || !r.Tombstone {
+			t.Errorf("release of an unknown reservation = %s, want a RELEASED tombstone", got.Body)
+		}
+	}
+	f.c.Do(http.MethodPut, "/v1/reservations/res-9", reserveBody("ord-9", Item{"LAP-001", 1})).
+		WantError(t, http.StatusConflict, platform.CodeAlreadyCompensated, "")
+	if l := f.stock(t, "LAP-001"); l != 50 {
+		t.Errorf("stock after a late reserve = %d, want 50 (nothing leaked)", l)
+	}
+	f.c.Do(http.MethodGet, "/v1/reservations/nope", nil).WantError(t, http.StatusNotFound, CodeReservationNotFound, "reservationId")
+}
+
+// TestCrashMidReleaseIsFinishedOnce gives back the first product and stops, as a crash
+// would; the next release finishes the job without giving the first product back twice.
+func TestCrashMidReleaseIsFinishedOnce(t *testing.T) {
+	f := newFixture(t)
+	f.c.Do(http.MethodPut, "/v1/reservations/res-1", reserveBody("ord-1", Item{"LAP-001", 2}, Item{"PHN-001", 3})).Want(t, http.StatusCreated, nil)
+	ok, d, err := f.store.claim(t.Context(), "res-1", Reserved, bson.D{{Key: "status", Value: Releasing}, {Key: "releaseMode", Value: modeReserved}})
+	if err != nil || !ok {
+		t.Fatalf("claim RELEASING: ok=%v err=%v", ok, err)
+	}
+	half := d
+	half.Items = d.Items[:1]
+	if err := f.store.giveBack(t.Context(), half); err != nil {
+		t.Fatalf("give back the first item: %v", err)
+	}
+	f.c.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, nil)
+	if l, p := f.stock(t, "LAP-001"), f.stock(t, "PHN-001"); l != 50 || p != 100 {
+		t.Errorf("stock = %d/%d, want 50/100", l, p)
+	}
+}
+
+func TestSweepRemovesSettledTokens(t *testing.T) {
+	f := newFixture(t)
+	f.c.Do(http.MethodPut, "/v1/reservations/res-1", reserveBody("ord-1", Item{"LAP-001", 2})).Want(t, http.StatusCreated, nil)
+	f.c.Do(http.MethodPut, "/v1/reservations/res-2", reserveBody("ord-2", Item{"LAP-001", 1})).Want(t, http.StatusCreated, nil)
+	if n, err := f.store.Sweep(t.Context(), t0, time.Minute); err != nil || n != 0 {
+		t.Fatalf("sweep inside the grace period: n=%d err=%v, want 0", n, err)
+	}
+	if n, err := f.store.Sweep(t.Context(), t0.Add(2*time.Minute), time.Minute); err != nil || n != 2 {
+		t.Fatalf("sweep after the grace period: n=%d err=%v, want 2", n, err)
+	}
+	if tok := f.tokens(t, "LAP-001"); len(tok) != 0 {
+		t.Errorf("tokens after sweep = %v, want none", tok)
+	}
+	// Release after the sweep still gives back exactly once; its tokens are swept later.
+	for range 2 {
+		f.c.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, nil)
+	}
+	if l := f.stock(t, "LAP-001"); l != 49 {
+		t.Errorf("stock = %d, want 49 (res-2 still holds 1)", l)
+	}
+	if n, err := f.store.Sweep(t.Context(), t0.Add(2*time.Minute), time.Minute); err != nil || n != 1 {
+		t.Fatalf("sweep of the release: n=%d err=%v, want 1", n, err)
+	}
+	if tok := f.tokens(t, "LAP-001"); len(tok) != 0 {
+		t.Errorf("tokens after the second sweep = %v, want none", tok)
+	}
+}
+
+func TestListReservationsByOrder(t *testing.T) {
+	f := newFixture(t)
+	f.c.Do(http.MethodPut, "/v1/reservations/res-a", reserveBody("ord-1", Item{"LAP-001", 1})).Want(t, http.StatusCreated, nil)
+	f.c.Do(http.MethodPut, "/v1/reservations/res-b", reserveBody("ord-2", Item{"LAP-001", 1})).Want(t, http.StatusCreated, nil)
+	var list platform.ListResponse[Reservation]
+	f.c.Do(http.MethodGet, "/v1/reservations?orderId=ord-2", nil).Want(t, http.StatusOK, &list)
+	if len(list.Items) != 1 || list.Items[0].ReservationID != "res-b" {
+		t.Errorf("reservations of ord-2 = %+v, want res-b", list.Items)
+	}
+	f.c.Do(http.MethodGet, "/v1/reservations?orderId=bad%20id", nil).WantError(t, http.StatusBadRequest, platform.CodeInvalidArgument, "orderId")
+}

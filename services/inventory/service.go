@@ -1,0 +1,188 @@
+package inventory
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/ordersaga/ordersaga/services/platform"
+)
+
+// Config configures the inventory service.
+type Config struct {
+	// Catalog is seeded at start-up (insert-if-absent); nil seeds nothing.
+	Catalog []SeedProduct
+	// TokenGrace is how long stock-move tokens stay on products after a reservation
+	// settles; it is at least (and by default) twice runDeadline, so that no run of the same
+	// reservation can still be moving stock when its tokens go. Shorter keeps hot product
+	// documents small: they hold one token per reservation settled within the grace.
+	TokenGrace time.Duration
+	// SweepInterval is how often tokens are swept; zero means 15s, negative disables.
+	SweepInterval time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service is the inventory service's HTTP API on its store.
+type Service struct {
+	cfg          Config
+	store        *Store
+	reservations *prometheus.CounterVec
+	releases     *prometheus.CounterVec
+}
+
+// Register creates the service on db and registers its routes on srv.
+func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
+	cfg.TokenGrace = max(cfg.TokenGrace, 2*runDeadline)
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = 15 * time.Second
+	}
+	s := &Service{
+		cfg:          cfg,
+		store:        NewStore(db, cfg.Now),
+		reservations: srv.Metrics().Counter("inventory_reservations_total", "Reservation outcomes (first answers, not replays).", "outcome"),
+		releases:     srv.Metrics().Counter("inventory_releases_total", "Releases that gave stock back, were no-ops or left a tombstone.", "outcome"),
+	}
+	srv.Route("GET /v1/products", platform.List(nil, s.listProducts))
+	srv.Route("GET /v1/products/{productId}", platform.Get("productId", s.getProduct))
+	srv.Route("PUT /v1/products/{productId}", s.putProduct)
+	srv.Route("PUT /v1/reservations/{reservationId}", platform.Create(srv, "reservationId", NormalizeReserve, s.reserve))
+	srv.Route("POST /v1/reservations/{reservationId}/release", platform.Transition("reservationId", s.release))
+	srv.Route("GET /v1/reservations/{reservationId}", platform.Get("reservationId", s.getReservation))
+	srv.Route("GET /v1/reservations", platform.List(map[string]func(string) bool{"orderId": platform.ValidID}, s.listReservations))
+	return s
+}
+
+// SetUp creates the indexes, seeds the catalog and starts the token sweeper, which runs
+// until ctx ends.
+func (s *Service) SetUp(ctx context.Context) error {
+	if err := s.store.SetUp(ctx); err != nil {
+		return err
+	}
+	if err := s.store.Seed(ctx, s.cfg.Catalog); err != nil {
+		return err
+	}
+	if s.cfg.SweepInterval > 0 {
+		go s.sweepLoop(ctx)
+	}
+	return nil
+}
+
+func (s *Service) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := s.store.Sweep(ctx, platform.Now(s.cfg.Now), s.cfg.TokenGrace); err != nil {
+			platform.Logger(ctx).Warn("token sweep failed", "error", err.Error())
+		} else if n > 0 {
+			platform.Logger(ctx).Debug("tokens swept", "reservations", n)
+		}
+	}
+}
+
+// detached keeps a multi-step run going when the client goes away (a half-done run is
+// repaired later, but a finished one is better), bounded by runDeadline.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), runDeadline)
+}
+
+func (s *Service) reserve(ctx context.Context, id string, spec ReserveSpec, key string) (platform.StoredResponse, bool, error) {
+	ctx, cancel := detached(ctx)
+	defer cancel()
+	resp, replayed, err := s.store.Reserve(ctx, id, spec, key)
+	if err == nil && !replayed {
+		outcome := "reserved"
+		if code := resp.ErrorCode(); code != "" {
+			outcome = strings.ToLower(code) // out_of_stock, unknown_product, product_discontinued
+		}
+		s.reservations.WithLabelValues(outcome).Inc()
+	}
+	return resp, replayed, err
+}
+
+func (s *Service) release(ctx context.Context, id, reason string) (any, error) {
+	ctx, cancel := detached(ctx)
+	defer cancel()
+	d, changed, err := s.store.Release(ctx, id, reason)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case d.Tombstone:
+		s.releases.WithLabelValues("tombstone").Inc()
+	case changed:
+		s.releases.WithLabelValues("released").Inc()
+	default:
+		s.releases.WithLabelValues("noop").Inc()
+	}
+	return d.view(), nil
+}
+
+func (s *Service) putProduct(w http.ResponseWriter, r *http.Request) {
+	id, e := platform.PathID(r, "productId")
+	if e != nil {
+		platform.WriteError(w, e)
+		return
+	}
+	var req ProductRequest
+	if e := platform.DecodeStrict(w, r, &req); e != nil {
+		platform.WriteError(w, e)
+		return
+	}
+	spec, e := NormalizeProduct(req)
+	if e != nil {
+		platform.WriteError(w, e)
+		return
+	}
+	p, created, err := s.store.PutProduct(r.Context(), id, spec)
+	if err != nil {
+		platform.WriteErr(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	platform.WriteJSON(w, status, p.view())
+}
+
+func (s *Service) getProduct(ctx context.Context, id string) (any, error) {
+	p, err := s.store.Product(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return p.view(), nil
+}
+
+func (s *Service) listProducts(ctx context.Context, p platform.ListParams) (any, error) {
+	docs, next, err := s.store.Products(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return platform.ViewPage(docs, next, product.view), nil
+}
+
+func (s *Service) getReservation(ctx context.Context, id string) (any, error) {
+	d, err := s.store.Reservation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return d.view(), nil
+}
+
+func (s *Service) listReservations(ctx context.Context, p platform.ListParams) (any, error) {
+	docs, next, err := s.store.Reservations(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return platform.ViewPage(docs, next, reservation.view), nil
+}

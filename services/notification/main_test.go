@@ -1,0 +1,51 @@
+package notification
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/ordersaga/ordersaga/internal/testmongo"
+	"github.com/ordersaga/ordersaga/services/platform"
+	"github.com/ordersaga/ordersaga/services/platform/platformtest"
+)
+
+// mongoURI is set once by TestMain: one FerretDB (or MONGO_TEST_URI) serves the package.
+var mongoURI string
+
+func TestMain(m *testing.M) { os.Exit(testmongo.RunMain(m, &mongoURI)) }
+
+var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	c  *platformtest.Client
+	db *mongo.Database
+}
+
+// newFixture serves the notification service; deliveries to customer "c-bounce" fail.
+func newFixture(t testing.TB) fixture {
+	t.Helper()
+	db := testmongo.Database(t, mongoURI)
+	c, _ := platformtest.NewServer(t, "notification", func(ctx context.Context, srv *platform.Server) error {
+		cfg := Config{Delivery: Delivery{FailCustomers: []string{"c-bounce"}}, Now: func() time.Time { return t0 }}
+		return Register(srv, db, cfg).SetUp(ctx)
+	})
+	return fixture{c: c, db: db}
+}
+
+func (f fixture) count(t testing.TB) int64 {
+	t.Helper()
+	n, err := f.db.Collection("notifications").CountDocuments(t.Context(), bson.D{})
+	if err != nil {
+		t.Fatalf("count notifications: %v", err)
+	}
+	return n
+}
+
+func notificationBody(customer, typ string, data map[string]string) map[string]any {
+	return map[string]any{"orderId": "ord-1", "customerId": customer, "type": typ, "data": data}
+}

@@ -1,0 +1,67 @@
+package notification
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/ordersaga/ordersaga/services/platform"
+)
+
+// Config configures the notification service.
+type Config struct {
+	Delivery Delivery
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service is the notification service's HTTP API on its store.
+type Service struct {
+	store *Store
+	sent  *prometheus.CounterVec
+}
+
+// Register creates the service on db and registers its routes on srv.
+func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
+	s := &Service{
+		store: NewStore(db, cfg.Delivery, cfg.Now),
+		sent:  srv.Metrics().Counter("notifications_total", "Notifications by type and delivery status (first answers only).", "type", "status"),
+	}
+	srv.Route("PUT /v1/notifications/{notificationId}", platform.Create(srv, "notificationId", Normalize, s.send))
+	srv.Route("GET /v1/notifications/{notificationId}", platform.Get("notificationId", s.get))
+	srv.Route("GET /v1/notifications", platform.List(map[string]func(string) bool{"orderId": platform.ValidID}, s.list))
+	return s
+}
+
+// SetUp prepares the database (indexes).
+func (s *Service) SetUp(ctx context.Context) error { return s.store.SetUp(ctx) }
+
+func (s *Service) send(ctx context.Context, id string, spec CreateRequest, key string) (platform.StoredResponse, bool, error) {
+	resp, replayed, err := s.store.Send(ctx, id, spec, key)
+	if err == nil && !replayed {
+		var n Notification
+		if json.Unmarshal([]byte(resp.Body), &n) == nil {
+			s.sent.WithLabelValues(n.Type, string(n.Status)).Inc()
+		}
+	}
+	return resp, replayed, err
+}
+
+func (s *Service) get(ctx context.Context, id string) (any, error) {
+	d, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return d.view(), nil
+}
+
+func (s *Service) list(ctx context.Context, p platform.ListParams) (any, error) {
+	docs, next, err := s.store.List(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return platform.ViewPage(docs, next, document.view), nil
+}

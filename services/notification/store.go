@@ -1,0 +1,152 @@
+package notification
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"text/template"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/ordersaga/ordersaga/services/platform"
+)
+
+// templates render the subject and body of each type; data keys are optional.
+var templates = map[string][2]*template.Template{
+	OrderConfirmed: {
+		template.Must(template.New("subject").Parse(`Your order {{.OrderID}} is confirmed`)),
+		template.Must(template.New("body").Parse(`Hello {{.CustomerID}},
+
+your order {{.OrderID}} is confirmed.{{with .Data.total}} Total: {{.}}.{{end}}{{with .Data.trackingNumber}}
+Tracking number: {{.}}.{{end}}
+
+Thank you for shopping with us.`)),
+	},
+	OrderCancelled: {
+		template.Must(template.New("subject").Parse(`Your order {{.OrderID}} was cancelled`)),
+		template.Must(template.New("body").Parse(`Hello {{.CustomerID}},
+
+your order {{.OrderID}} was cancelled.{{with .Data.reason}} Reason: {{.}}.{{end}}
+Any reserved items were released and any payment was refunded.`)),
+	},
+}
+
+func render(spec CreateRequest) (subject, body string, err error) {
+	t := templates[spec.Type]
+	var s, b bytes.Buffer
+	if err := t[0].Execute(&s, spec); err != nil {
+		return "", "", fmt.Errorf("render %s subject: %w", spec.Type, err)
+	}
+	if err := t[1].Execute(&b, spec); err != nil {
+		return "", "", fmt.Errorf("render %s body: %w", spec.Type, err)
+	}
+	return s.String(), b.String(), nil
+}
+
+// Delivery decides, deterministically, whether a delivery fails (simulated, for demos and
+// chaos tests): for the listed customers, and for a stable fraction of notification IDs.
+type Delivery struct {
+	FailCustomers []string
+	FailRate      float64
+}
+
+func (d Delivery) fails(id, customer string) bool {
+	if slices.Contains(d.FailCustomers, customer) {
+		return true
+	}
+	sum := sha256.Sum256([]byte(id))
+	return float64(binary.BigEndian.Uint64(sum[:8])%10000)/10000 < d.FailRate
+}
+
+// document is a notification as stored; _id is the client-assigned notification ID.
+type document struct {
+	ID            string `bson:"_id"`
+	platform.Idem `bson:",inline"`
+	OrderID       string            `bson:"orderId"`
+	CustomerID    string            `bson:"customerId"`
+	Type          string            `bson:"type"`
+	Status        Status            `bson:"status"`
+	Subject       string            `bson:"subject"`
+	Body          string            `bson:"body"`
+	Data          map[string]string `bson:"data,omitempty"`
+	FailureReason string            `bson:"failureReason,omitempty"`
+	CreatedAt     time.Time         `bson:"createdAt"`
+}
+
+func (d document) view() Notification {
+	return Notification{NotificationID: d.ID, OrderID: d.OrderID, CustomerID: d.CustomerID, Type: d.Type, Status: d.Status,
+		Subject: d.Subject, Body: d.Body, Data: d.Data, FailureReason: d.FailureReason, CreatedAt: platform.Timestamp(d.CreatedAt)}
+}
+
+// Store keeps notifications in one collection.
+type Store struct {
+	coll     *mongo.Collection
+	delivery Delivery
+	now      func() time.Time
+}
+
+// NewStore returns a Store on db's "notifications" collection.
+func NewStore(db *mongo.Database, delivery Delivery, now func() time.Time) *Store {
+	return &Store{coll: db.Collection("notifications"), delivery: delivery, now: now}
+}
+
+// SetUp creates the indexes: one notification of each type per order (unique).
+func (s *Store) SetUp(ctx context.Context) error {
+	return platform.EnsureIndexes(ctx, s.coll,
+		platform.Index{Keys: bson.D{{Key: "orderId", Value: 1}, {Key: "type", Value: 1}}, Unique: true})
+}
+
+// Send renders and "delivers" notification id once. A failed delivery is stored as FAILED
+// and answered 201 like a sent one.
+func (s *Store) Send(ctx context.Context, id string, spec CreateRequest, key string) (platform.StoredResponse, bool, error) {
+	subject, body, err := render(spec)
+	if err != nil {
+		return platform.StoredResponse{}, false, err
+	}
+	d := document{ID: id, Idem: platform.Idem{RequestHash: platform.RequestHash(spec), IdempotencyKey: key},
+		OrderID: spec.OrderID, CustomerID: spec.CustomerID, Type: spec.Type, Status: Sent,
+		Subject: subject, Body: body, Data: spec.Data, CreatedAt: platform.Now(s.now)}
+	if s.delivery.fails(id, spec.CustomerID) {
+		d.Status, d.FailureReason = Failed, "delivery failed (simulated by configuration)"
+	}
+	first, err := platform.Respond(http.StatusCreated, d.view())
+	if err != nil {
+		return first, false, err
+	}
+	d.Response = &first
+	resp, replayed, err := platform.InsertOnce(ctx, s.coll, id, d, d.RequestHash, first)
+	if errors.Is(err, platform.ErrUniqueConflict) {
+		return resp, false, platform.NewError(http.StatusConflict, CodeNotificationExists,
+			"order "+spec.OrderID+" already has a "+spec.Type+" notification with another ID").WithField("type")
+	}
+	return resp, replayed, err
+}
+
+// Get returns notification id, or a 404 NOTIFICATION_NOT_FOUND.
+func (s *Store) Get(ctx context.Context, id string) (document, error) {
+	var d document
+	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return d, platform.NewError(http.StatusNotFound, CodeNotificationNotFound, "notification "+id+" does not exist").WithField("notificationId")
+	}
+	if err != nil {
+		return d, fmt.Errorf("get notification %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// List returns a page of notifications, optionally of one order.
+func (s *Store) List(ctx context.Context, p platform.ListParams) ([]document, string, error) {
+	var f bson.D
+	if o, ok := p.Filters["orderId"]; ok {
+		f = bson.D{{Key: "orderId", Value: o}}
+	}
+	return platform.FindPage(ctx, s.coll, f, p, func(d document) string { return d.ID })
+}

@@ -1,0 +1,171 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/ordersaga/ordersaga/services/platform"
+)
+
+// document is an order as stored; _id is the client-assigned order ID.
+type document struct {
+	ID            string `bson:"_id"`
+	platform.Idem `bson:",inline"`
+	CustomerID    string         `bson:"customerId,omitempty"`
+	Currency      string         `bson:"currency,omitempty"`
+	Items         []Line         `bson:"items,omitempty"`
+	Total         platform.Money `bson:"total"`
+	Status        Status         `bson:"status"`
+	Reason        string         `bson:"reason,omitempty"`
+	CreatedAt     time.Time      `bson:"createdAt"`
+	UpdatedAt     time.Time      `bson:"updatedAt"`
+}
+
+func (d document) view() Order {
+	o := Order{OrderID: d.ID, CustomerID: d.CustomerID, Status: d.Status, Currency: d.Currency, Reason: d.Reason,
+		Tombstone: d.Tombstone, CreatedAt: platform.Timestamp(d.CreatedAt), UpdatedAt: platform.Timestamp(d.UpdatedAt)}
+	if d.Tombstone {
+		return o
+	}
+	total := d.Total
+	o.Total = &total
+	for _, l := range d.Items {
+		o.Items = append(o.Items, ItemView{ProductID: l.ProductID, Quantity: l.Quantity, UnitPrice: l.UnitPrice,
+			LineTotal: l.UnitPrice * platform.Money(l.Quantity)})
+	}
+	return o
+}
+
+// Store keeps orders in one collection and moves them between states with conditional
+// single-document updates only (no transactions needed).
+type Store struct {
+	coll *mongo.Collection
+	now  func() time.Time
+}
+
+// NewStore returns a Store on db's "orders" collection; now is the clock (nil: time.Now).
+func NewStore(db *mongo.Database, now func() time.Time) *Store {
+	return &Store{coll: db.Collection("orders"), now: now}
+}
+
+// SetUp creates the indexes behind the list filters.
+func (s *Store) SetUp(ctx context.Context) error {
+	return platform.EnsureIndexes(ctx, s.coll,
+		platform.Index{Keys: bson.D{{Key: "customerId", Value: 1}, {Key: "_id", Value: 1}}},
+		platform.Index{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: 1}}})
+}
+
+// Create stores a PENDING order with id once; see platform.InsertOnce for replays.
+func (s *Store) Create(ctx context.Context, id string, spec Spec, key string) (platform.StoredResponse, bool, error) {
+	now := platform.Now(s.now)
+	d := document{ID: id, CustomerID: spec.CustomerID, Currency: spec.Currency, Items: spec.Items,
+		Status: Pending, CreatedAt: now, UpdatedAt: now}
+	for _, l := range spec.Items {
+		d.Total += l.UnitPrice * platform.Money(l.Quantity)
+	}
+	d.Idem = platform.Idem{RequestHash: platform.RequestHash(spec), IdempotencyKey: key}
+	first, err := platform.Respond(http.StatusCreated, d.view())
+	if err != nil {
+		return platform.StoredResponse{}, false, err
+	}
+	d.Response = &first
+	return platform.InsertOnce(ctx, s.coll, id, d, d.RequestHash, first)
+}
+
+// Get returns the order id, or a 404 ORDER_NOT_FOUND.
+func (s *Store) Get(ctx context.Context, id string) (document, error) {
+	var d document
+	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return d, notFound(id)
+	}
+	if err != nil {
+		return d, fmt.Errorf("get order %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// transition moves the order from PENDING to status in one conditional update and
+// returns the new document; mongo.ErrNoDocuments means it was not PENDING (or absent).
+func (s *Store) transition(ctx context.Context, id string, to Status, reason string) (document, error) {
+	set := bson.D{{Key: "status", Value: to}, {Key: "updatedAt", Value: platform.Now(s.now)}}
+	if reason != "" {
+		set = append(set, bson.E{Key: "reason", Value: reason})
+	}
+	var d document
+	err := s.coll.FindOneAndUpdate(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: Pending}},
+		bson.D{{Key: "$set", Value: set}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return d, fmt.Errorf("move order %s to %s: %w", id, to, err)
+	}
+	return d, err
+}
+
+// Confirm moves the order to CONFIRMED; confirming a CONFIRMED order changes nothing.
+// changed tells whether this call made the transition.
+func (s *Store) Confirm(ctx context.Context, id string) (d document, changed bool, err error) {
+	d, err = s.transition(ctx, id, Confirmed, "")
+	if !errors.Is(err, mongo.ErrNoDocuments) {
+		return d, err == nil, err
+	}
+	if d, err = s.Get(ctx, id); err != nil {
+		return d, false, err
+	}
+	if d.Status == Cancelled { // includes a tombstone: the order was compensated
+		return d, false, platform.NewError(http.StatusConflict, CodeOrderCancelled, "order "+id+" is cancelled and cannot be confirmed")
+	}
+	return d, false, nil
+}
+
+// Cancel moves the order to CANCELLED, or leaves a tombstone when it does not exist;
+// cancelling a CANCELLED order changes nothing; a CONFIRMED order cannot be cancelled.
+// changed tells whether this call cancelled an existing order.
+func (s *Store) Cancel(ctx context.Context, id, reason string) (d document, changed bool, err error) {
+	now := platform.Now(s.now)
+	tomb := document{ID: id, Idem: platform.Idem{Tombstone: true}, Status: Cancelled, Reason: reason, CreatedAt: now, UpdatedAt: now}
+	tombstoned, err := platform.Compensate(ctx, s.coll, tomb, func(ctx context.Context) error {
+		d, err = s.transition(ctx, id, Cancelled, reason)
+		if err == nil {
+			changed = true
+			return nil
+		}
+		if !errors.Is(err, mongo.ErrNoDocuments) {
+			return err
+		}
+		if d, err = s.Get(ctx, id); err != nil {
+			if e, ok := errors.AsType[*platform.APIError](err); ok && e.Code == CodeOrderNotFound {
+				return platform.ErrNotFound
+			}
+			return err
+		}
+		if d.Status == Confirmed {
+			return platform.NewError(http.StatusConflict, CodeOrderConfirmed, "order "+id+" is confirmed and cannot be cancelled")
+		}
+		return nil
+	})
+	if tombstoned {
+		return tomb, false, nil
+	}
+	return d, changed, err
+}
+
+// List returns a page of orders matching the filters customerId and status.
+func (s *Store) List(ctx context.Context, p platform.ListParams) ([]document, string, error) {
+	var f bson.D
+	if c, ok := p.Filters["customerId"]; ok {
+		f = append(f, bson.E{Key: "customerId", Value: c})
+	}
+	if st, ok := p.Filters["status"]; ok {
+		f = append(f, bson.E{Key: "status", Value: st})
+	}
+	return platform.FindPage(ctx, s.coll, f, p, func(d document) string { return d.ID })
+}

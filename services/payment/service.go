@@ -1,0 +1,89 @@
+package payment
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/ordersaga/ordersaga/services/platform"
+)
+
+// DefaultDeclineAbove is the default per-order limit (5,000.00).
+const DefaultDeclineAbove platform.Money = 5000_00
+
+// Config configures the payment service.
+type Config struct {
+	Rules Rules
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service is the payment service's HTTP API on its store.
+type Service struct {
+	store    *Store
+	payments *prometheus.CounterVec
+	refunds  *prometheus.CounterVec
+}
+
+// Register creates the service on db and registers its routes on srv.
+func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
+	s := &Service{
+		store:    NewStore(db, cfg.Rules, cfg.Now),
+		payments: srv.Metrics().Counter("payments_total", "Payment outcomes (first answers, not replays).", "outcome"),
+		refunds:  srv.Metrics().Counter("payment_refunds_total", "Refunds that refunded, were no-ops or left a tombstone.", "outcome"),
+	}
+	srv.Route("PUT /v1/payments/{paymentId}", platform.Create(srv, "paymentId", Normalize, s.capture))
+	srv.Route("POST /v1/payments/{paymentId}/refund", platform.Transition("paymentId", s.refund))
+	srv.Route("GET /v1/payments/{paymentId}", platform.Get("paymentId", s.get))
+	srv.Route("GET /v1/payments", platform.List(map[string]func(string) bool{"orderId": platform.ValidID}, s.list))
+	return s
+}
+
+// SetUp prepares the database (indexes).
+func (s *Service) SetUp(ctx context.Context) error { return s.store.SetUp(ctx) }
+
+func (s *Service) capture(ctx context.Context, id string, spec Spec, key string) (platform.StoredResponse, bool, error) {
+	resp, replayed, err := s.store.Capture(ctx, id, spec, key)
+	if err == nil && !replayed {
+		outcome := "captured"
+		if resp.ErrorCode() != "" {
+			outcome = "declined"
+		}
+		s.payments.WithLabelValues(outcome).Inc()
+	}
+	return resp, replayed, err
+}
+
+func (s *Service) refund(ctx context.Context, id, reason string) (any, error) {
+	d, changed, err := s.store.Refund(ctx, id, reason)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case d.Tombstone:
+		s.refunds.WithLabelValues("tombstone").Inc()
+	case changed:
+		s.refunds.WithLabelValues("refunded").Inc()
+	default:
+		s.refunds.WithLabelValues("noop").Inc()
+	}
+	return d.view(), nil
+}
+
+func (s *Service) get(ctx context.Context, id string) (any, error) {
+	d, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return d.view(), nil
+}
+
+func (s *Service) list(ctx context.Context, p platform.ListParams) (any, error) {
+	docs, next, err := s.store.List(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return platform.ViewPage(docs, next, document.view), nil
+}

@@ -1,0 +1,158 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/ordersaga/ordersaga/services/platform"
+)
+
+// document is a payment as stored; _id is the client-assigned payment ID.
+type document struct {
+	ID             string `bson:"_id"`
+	platform.Idem  `bson:",inline"`
+	OrderID        string         `bson:"orderId,omitempty"`
+	CustomerID     string         `bson:"customerId,omitempty"`
+	Amount         platform.Money `bson:"amount"`
+	Currency       string         `bson:"currency,omitempty"`
+	Method         string         `bson:"method,omitempty"`
+	Status         Status         `bson:"status"`
+	RefundedAmount platform.Money `bson:"refundedAmount"`
+	DeclineReason  string         `bson:"declineReason,omitempty"`
+	Reason         string         `bson:"reason,omitempty"`
+	CreatedAt      time.Time      `bson:"createdAt"`
+	UpdatedAt      time.Time      `bson:"updatedAt"`
+}
+
+func (d document) view() Payment {
+	p := Payment{PaymentID: d.ID, OrderID: d.OrderID, CustomerID: d.CustomerID, Status: d.Status, Currency: d.Currency,
+		Method: d.Method, DeclineReason: d.DeclineReason, Reason: d.Reason, Tombstone: d.Tombstone,
+		CreatedAt: platform.Timestamp(d.CreatedAt), UpdatedAt: platform.Timestamp(d.UpdatedAt)}
+	if !d.Tombstone {
+		amount, refunded := d.Amount, d.RefundedAmount
+		p.Amount, p.RefundedAmount = &amount, &refunded
+	}
+	return p
+}
+
+// Rules are the deterministic decline rules.
+type Rules struct {
+	// DeclineAbove declines amounts strictly greater than it.
+	DeclineAbove platform.Money
+	// DeclinedMethods are always declined.
+	DeclinedMethods []string
+}
+
+// decline returns the reason to decline spec, or nil.
+func (r Rules) decline(spec Spec) *platform.APIError {
+	switch {
+	case spec.Amount > r.DeclineAbove:
+		return platform.NewError(http.StatusPaymentRequired, CodePaymentDeclined,
+			fmt.Sprintf("amount %s is above the per-order limit of %s", spec.Amount, r.DeclineAbove)).WithField("amount")
+	case slices.Contains(r.DeclinedMethods, spec.Method):
+		return platform.NewError(http.StatusPaymentRequired, CodePaymentDeclined,
+			"payment method "+spec.Method+" is declined").WithField("method")
+	}
+	return nil
+}
+
+// Store keeps payments in one collection.
+type Store struct {
+	coll  *mongo.Collection
+	rules Rules
+	now   func() time.Time
+}
+
+// NewStore returns a Store on db's "payments" collection.
+func NewStore(db *mongo.Database, rules Rules, now func() time.Time) *Store {
+	return &Store{coll: db.Collection("payments"), rules: rules, now: now}
+}
+
+// SetUp creates the indexes behind the list filters.
+func (s *Store) SetUp(ctx context.Context) error {
+	return platform.EnsureIndexes(ctx, s.coll, platform.Index{Keys: bson.D{{Key: "orderId", Value: 1}, {Key: "_id", Value: 1}}})
+}
+
+// Capture captures (or declines) payment id once; a decline is stored and sticks.
+func (s *Store) Capture(ctx context.Context, id string, spec Spec, key string) (resp platform.StoredResponse, replayed bool, err error) {
+	now := platform.Now(s.now)
+	d := document{ID: id, Idem: platform.Idem{RequestHash: platform.RequestHash(spec), IdempotencyKey: key},
+		OrderID: spec.OrderID, CustomerID: spec.CustomerID, Amount: spec.Amount, Currency: spec.Currency,
+		Method: spec.Method, Status: Captured, CreatedAt: now, UpdatedAt: now}
+	if e := s.rules.decline(spec); e != nil {
+		d.Status, d.DeclineReason = Declined, e.Message
+		resp = platform.RespondError(e)
+	} else if resp, err = platform.Respond(http.StatusCreated, d.view()); err != nil {
+		return resp, false, err
+	}
+	d.Response = &resp
+	return platform.InsertOnce(ctx, s.coll, id, d, d.RequestHash, resp)
+}
+
+// Get returns payment id, or a 404 PAYMENT_NOT_FOUND.
+func (s *Store) Get(ctx context.Context, id string) (document, error) {
+	var d document
+	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return d, platform.NewError(http.StatusNotFound, CodePaymentNotFound, "payment "+id+" does not exist").WithField("paymentId")
+	}
+	if err != nil {
+		return d, fmt.Errorf("get payment %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// Refund refunds the whole captured amount once: the CAPTURED → REFUNDED change is one
+// conditional update. A refunded or declined payment is returned unchanged; an unknown one
+// gets a REFUNDED tombstone, so that a late capture is refused. changed tells whether this
+// call refunded.
+func (s *Store) Refund(ctx context.Context, id, reason string) (d document, changed bool, err error) {
+	now := platform.Now(s.now)
+	tomb := document{ID: id, Idem: platform.Idem{Tombstone: true}, Status: Refunded, Reason: reason, CreatedAt: now, UpdatedAt: now}
+	tombstoned, err := platform.Compensate(ctx, s.coll, tomb, func(ctx context.Context) error {
+		if d, err = s.Get(ctx, id); err != nil {
+			if e, ok := errors.AsType[*platform.APIError](err); ok && e.Code == CodePaymentNotFound {
+				return platform.ErrNotFound
+			}
+			return err
+		}
+		if d.Status != Captured {
+			return nil
+		}
+		set := bson.D{{Key: "status", Value: Refunded}, {Key: "refundedAmount", Value: d.Amount},
+			{Key: "reason", Value: reason}, {Key: "updatedAt", Value: now}}
+		err := s.coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: Captured}},
+			bson.D{{Key: "$set", Value: set}}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+		switch {
+		case err == nil:
+			changed = true
+			return nil
+		case errors.Is(err, mongo.ErrNoDocuments): // a concurrent refund won: read its result
+			d, err = s.Get(ctx, id)
+			return err
+		default:
+			return fmt.Errorf("refund payment %s: %w", id, err)
+		}
+	})
+	if tombstoned {
+		return tomb, false, nil
+	}
+	return d, changed, err
+}
+
+// List returns a page of payments, optionally of one order.
+func (s *Store) List(ctx context.Context, p platform.ListParams) ([]document, string, error) {
+	var f bson.D
+	if o, ok := p.Filters["orderId"]; ok {
+		f = bson.D{{Key: "orderId", Value: o}}
+	}
+	return platform.FindPage(ctx, s.coll, f, p, func(d document) string { return d.ID })
+}

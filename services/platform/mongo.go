@@ -1,0 +1,60 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+)
+
+// ConnectMongo returns a client for uri. The driver connects lazily, so this succeeds while
+// MongoDB is still starting; Server.Run retries the service's set-up until it is reachable.
+func ConnectMongo(uri, appName string) (*mongo.Client, error) {
+	opts := options.Client().ApplyURI(uri).
+		SetAppName(appName).
+		SetServerSelectionTimeout(5 * time.Second).
+		SetConnectTimeout(5 * time.Second)
+	c, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to mongo: %w", err)
+	}
+	return c, nil
+}
+
+// MongoPinger returns a readiness check that pings c within two seconds.
+func MongoPinger(c *mongo.Client) func(context.Context) error {
+	return func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := c.Ping(ctx, readpref.Primary()); err != nil {
+			return fmt.Errorf("ping mongo: %w", err)
+		}
+		return nil
+	}
+}
+
+// Index describes a secondary index by its keys in order (field name → 1 or -1).
+type Index struct {
+	Keys   bson.D
+	Unique bool
+}
+
+// EnsureIndexes creates the indexes on coll; creating an existing index is a no-op, so this
+// runs at every start-up. One command per index: FerretDB v1 panics when a createIndexes
+// command with several indexes meets existing ones.
+func EnsureIndexes(ctx context.Context, coll *mongo.Collection, indexes ...Index) error {
+	for _, ix := range indexes {
+		m := mongo.IndexModel{Keys: ix.Keys}
+		if ix.Unique {
+			m.Options = options.Index().SetUnique(true)
+		}
+		if _, err := coll.Indexes().CreateOne(ctx, m); err != nil {
+			return fmt.Errorf("create index on %s: %w", coll.Name(), err)
+		}
+	}
+	return nil
+}

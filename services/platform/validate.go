@@ -1,0 +1,124 @@
+package platform
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+	"unicode/utf8"
+)
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// ValidID reports whether s is a valid client-assigned resource ID.
+func ValidID(s string) bool { return idPattern.MatchString(s) }
+
+// PathID returns the path value name (for example "orderId") when it is a valid ID, else a
+// 400 naming it.
+func PathID(r *http.Request, name string) (string, *APIError) {
+	id := r.PathValue(name)
+	if !ValidID(id) {
+		return "", Invalid(name, "must match %s", idPattern.String())
+	}
+	return id, nil
+}
+
+// Validator collects the first validation failure; later checks are skipped, so that each
+// answer names one field, the first in request order.
+type Validator struct {
+	err *APIError
+}
+
+// Err returns the first failure, or nil.
+func (v *Validator) Err() *APIError { return v.err }
+
+// Check records a failure for field unless ok.
+func (v *Validator) Check(ok bool, field, format string, args ...any) {
+	if v.err == nil && !ok {
+		v.err = Invalid(field, format, args...)
+	}
+}
+
+// String checks that s has between lo and hi characters and is valid UTF-8 without
+// control characters.
+func (v *Validator) String(field, s string, lo, hi int) {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case n == 0 && lo > 0:
+		v.Check(false, field, "is required")
+	case n < lo || n > hi:
+		v.Check(false, field, "must be %d to %d characters long", lo, hi)
+	default:
+		v.Check(printable(s), field, "must be valid UTF-8 without control characters")
+	}
+}
+
+// ID checks that s is a valid resource ID.
+func (v *Validator) ID(field, s string) {
+	if s == "" {
+		v.Check(false, field, "is required")
+		return
+	}
+	v.Check(ValidID(s), field, "must match %s", idPattern.String())
+}
+
+// OneOf checks that s is one of allowed.
+func (v *Validator) OneOf(field, s string, allowed ...string) {
+	for _, a := range allowed {
+		if s == a {
+			return
+		}
+	}
+	v.Check(false, field, "must be one of %v", allowed)
+}
+
+// Money parses s as an amount greater than zero and at most MaxMoney.
+func (v *Validator) Money(field, s string) Money {
+	if v.err != nil {
+		return 0
+	}
+	m, err := ParseMoney(s)
+	switch {
+	case s == "":
+		v.Check(false, field, "is required")
+	case err != nil:
+		v.Check(false, field, "%v", err)
+	default:
+		v.Check(m > 0 && m <= MaxMoney, field, "must be greater than 0 and at most %s", MaxMoney)
+	}
+	return m
+}
+
+// Field formats an indexed field path such as "items[2].quantity".
+func Field(list string, i int, name string) string {
+	return fmt.Sprintf("%s[%d].%s", list, i, name)
+}
+
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// Timestamp formats t as UTC RFC 3339 with second precision, the wire format of every time.
+func Timestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// Now returns clock() in UTC truncated to whole seconds (Mongo stores milliseconds; the
+// wire shows seconds), so that a stored document renders exactly like the first response.
+func Now(clock func() time.Time) time.Time {
+	if clock == nil {
+		clock = time.Now
+	}
+	return clock().UTC().Truncate(time.Second)
+}

@@ -1,0 +1,135 @@
+// Package shipping is the shipping service: it schedules a shipment once per shipment ID
+// (carrier, transit time and a tracking number derived from the ID, so replays are
+// identical), refuses destinations outside the configured countries and cancels
+// idempotently.
+package shipping
+
+import (
+	"regexp"
+
+	"github.com/ordersaga/ordersaga/services/platform"
+)
+
+// Status is a shipment's state: SCHEDULED → CANCELLED, or REJECTED for good.
+type Status string
+
+// Shipment states.
+const (
+	Scheduled Status = "SCHEDULED"
+	Cancelled Status = "CANCELLED"
+	Rejected  Status = "REJECTED"
+)
+
+// Error codes of the shipping service.
+const (
+	CodeUnsupportedDestination = "UNSUPPORTED_DESTINATION"
+	CodeShipmentNotFound       = "SHIPMENT_NOT_FOUND"
+)
+
+// Carrier is how a shipping method travels.
+type Carrier struct {
+	Name    string
+	Prefix  string // tracking number prefix
+	Transit int    // days from scheduling to delivery
+}
+
+// carriers maps each shipping method to how it travels; read only.
+var carriers = map[string]Carrier{
+	"STANDARD":      {Name: "USPS", Prefix: "94", Transit: 5},
+	"EXPRESS":       {Name: "UPS", Prefix: "1Z", Transit: 3},
+	"TWO_DAY":       {Name: "UPS", Prefix: "1Z", Transit: 2},
+	"OVERNIGHT":     {Name: "FedEx", Prefix: "FX", Transit: 1},
+	"INTERNATIONAL": {Name: "DHL", Prefix: "JD", Transit: 10},
+}
+
+// CarrierFor returns the carrier of a shipping method.
+func CarrierFor(method string) (Carrier, bool) {
+	c, ok := carriers[method]
+	return c, ok
+}
+
+// Methods returns the shipping methods in a stable order.
+func Methods() []string {
+	return []string{"STANDARD", "EXPRESS", "OVERNIGHT", "TWO_DAY", "INTERNATIONAL"}
+}
+
+// DefaultCountries returns the default supported destinations (ISO 3166-1 alpha-2).
+func DefaultCountries() []string {
+	return []string{
+		"US", "CA", "MX", "GB", "IE", "DE", "FR", "NL", "BE", "LU", "AT", "CH", "IT", "ES", "PT",
+		"DK", "SE", "NO", "FI", "PL", "CZ", "AU", "NZ", "JP", "SG",
+	}
+}
+
+var countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// CreateRequest is the body of PUT /v1/shipments/{shipmentId}.
+type CreateRequest struct {
+	OrderID string  `json:"orderId"`
+	Method  string  `json:"method"`
+	Address Address `json:"address"`
+	Items   []Item  `json:"items"`
+}
+
+// Address is a delivery address.
+type Address struct {
+	Name       string `json:"name" bson:"name"`
+	Line1      string `json:"line1" bson:"line1"`
+	Line2      string `json:"line2,omitempty" bson:"line2,omitempty"`
+	City       string `json:"city" bson:"city"`
+	Region     string `json:"region,omitempty" bson:"region,omitempty"`
+	PostalCode string `json:"postalCode" bson:"postalCode"`
+	Country    string `json:"country" bson:"country"`
+}
+
+// Item is a product and a quantity to ship.
+type Item struct {
+	ProductID string `json:"productId" bson:"productId"`
+	Quantity  int    `json:"quantity" bson:"quantity"`
+}
+
+// Normalize validates r; method defaults to STANDARD as in the CRD.
+func Normalize(r CreateRequest) (CreateRequest, *platform.APIError) {
+	var v platform.Validator
+	v.ID("orderId", r.OrderID)
+	if r.Method == "" {
+		r.Method = "STANDARD"
+	}
+	v.OneOf("method", r.Method, Methods()...)
+	a := r.Address
+	v.String("address.name", a.Name, 1, 128)
+	v.String("address.line1", a.Line1, 1, 256)
+	v.String("address.line2", a.Line2, 0, 256)
+	v.String("address.city", a.City, 1, 128)
+	v.String("address.region", a.Region, 0, 128)
+	v.String("address.postalCode", a.PostalCode, 1, 32)
+	v.Check(countryPattern.MatchString(a.Country), "address.country", "must be two capital letters (ISO 3166-1 alpha-2)")
+	v.Check(len(r.Items) >= 1 && len(r.Items) <= 50, "items", "must hold 1 to 50 items")
+	seen := map[string]bool{}
+	for i, it := range r.Items {
+		v.String(platform.Field("items", i, "productId"), it.ProductID, 1, 64)
+		v.Check(!seen[it.ProductID], platform.Field("items", i, "productId"), "duplicates an earlier item's productId")
+		seen[it.ProductID] = true
+		v.Check(it.Quantity >= 1 && it.Quantity <= 1000, platform.Field("items", i, "quantity"), "must be 1 to 1000")
+	}
+	return r, v.Err()
+}
+
+// Shipment is the JSON view of a shipment (or of a tombstone, which has only ID, status
+// and timestamps).
+type Shipment struct {
+	ShipmentID        string   `json:"shipmentId"`
+	OrderID           string   `json:"orderId,omitempty"`
+	Status            Status   `json:"status"`
+	Method            string   `json:"method,omitempty"`
+	Carrier           string   `json:"carrier,omitempty"`
+	TrackingNumber    string   `json:"trackingNumber,omitempty"`
+	EstimatedDelivery string   `json:"estimatedDelivery,omitempty"`
+	Address           *Address `json:"address,omitempty"`
+	Items             []Item   `json:"items,omitempty"`
+	RejectReason      string   `json:"rejectReason,omitempty"`
+	Reason            string   `json:"reason,omitempty"`
+	Tombstone         bool     `json:"tombstone,omitempty"`
+	CreatedAt         string   `json:"createdAt"`
+	UpdatedAt         string   `json:"updatedAt"`
+}

@@ -1,0 +1,144 @@
+package shipping
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/ordersaga/ordersaga/services/platform"
+)
+
+// document is a shipment as stored; _id is the client-assigned shipment ID.
+type document struct {
+	ID                string `bson:"_id"`
+	platform.Idem     `bson:",inline"`
+	OrderID           string    `bson:"orderId,omitempty"`
+	Status            Status    `bson:"status"`
+	Method            string    `bson:"method,omitempty"`
+	Carrier           string    `bson:"carrier,omitempty"`
+	TrackingNumber    string    `bson:"trackingNumber,omitempty"`
+	EstimatedDelivery string    `bson:"estimatedDelivery,omitempty"` // a date, kept as the string the API shows
+	Address           *Address  `bson:"address,omitempty"`
+	Items             []Item    `bson:"items,omitempty"`
+	RejectReason      string    `bson:"rejectReason,omitempty"`
+	Reason            string    `bson:"reason,omitempty"`
+	CreatedAt         time.Time `bson:"createdAt"`
+	UpdatedAt         time.Time `bson:"updatedAt"`
+}
+
+func (d document) view() Shipment {
+	return Shipment{ShipmentID: d.ID, OrderID: d.OrderID, Status: d.Status, Method: d.Method, Carrier: d.Carrier,
+		TrackingNumber: d.TrackingNumber, EstimatedDelivery: d.EstimatedDelivery, Address: d.Address, Items: d.Items,
+		RejectReason: d.RejectReason, Reason: d.Reason, Tombstone: d.Tombstone,
+		CreatedAt: platform.Timestamp(d.CreatedAt), UpdatedAt: platform.Timestamp(d.UpdatedAt)}
+}
+
+// TrackingNumber derives the tracking number from the shipment ID, so that it is the same
+// for every replay and restart.
+func TrackingNumber(c Carrier, shipmentID string) string {
+	sum := sha256.Sum256([]byte(shipmentID))
+	return c.Prefix + strings.ToUpper(hex.EncodeToString(sum[:8]))
+}
+
+// Store keeps shipments in one collection.
+type Store struct {
+	coll      *mongo.Collection
+	countries []string
+	now       func() time.Time
+}
+
+// NewStore returns a Store on db's "shipments" collection that ships to countries.
+func NewStore(db *mongo.Database, countries []string, now func() time.Time) *Store {
+	return &Store{coll: db.Collection("shipments"), countries: countries, now: now}
+}
+
+// SetUp creates the indexes behind the list filters.
+func (s *Store) SetUp(ctx context.Context) error {
+	return platform.EnsureIndexes(ctx, s.coll, platform.Index{Keys: bson.D{{Key: "orderId", Value: 1}, {Key: "_id", Value: 1}}})
+}
+
+// Schedule schedules (or rejects) shipment id once; a rejection is stored and sticks.
+func (s *Store) Schedule(ctx context.Context, id string, spec CreateRequest, key string) (resp platform.StoredResponse, replayed bool, err error) {
+	now := platform.Now(s.now)
+	addr := spec.Address
+	d := document{ID: id, Idem: platform.Idem{RequestHash: platform.RequestHash(spec), IdempotencyKey: key},
+		OrderID: spec.OrderID, Method: spec.Method, Address: &addr, Items: spec.Items, CreatedAt: now, UpdatedAt: now}
+	if !slices.Contains(s.countries, spec.Address.Country) {
+		e := platform.NewError(http.StatusUnprocessableEntity, CodeUnsupportedDestination,
+			"shipping to "+spec.Address.Country+" is not supported").WithField("address.country")
+		d.Status, d.RejectReason = Rejected, e.Message
+		resp = platform.RespondError(e)
+	} else {
+		c, _ := CarrierFor(spec.Method) // Normalize admits known methods only
+		d.Status, d.Carrier, d.TrackingNumber = Scheduled, c.Name, TrackingNumber(c, id)
+		d.EstimatedDelivery = now.AddDate(0, 0, c.Transit).Format(time.DateOnly)
+		if resp, err = platform.Respond(http.StatusCreated, d.view()); err != nil {
+			return resp, false, err
+		}
+	}
+	d.Response = &resp
+	return platform.InsertOnce(ctx, s.coll, id, d, d.RequestHash, resp)
+}
+
+// Get returns shipment id, or a 404 SHIPMENT_NOT_FOUND.
+func (s *Store) Get(ctx context.Context, id string) (document, error) {
+	var d document
+	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return d, platform.NewError(http.StatusNotFound, CodeShipmentNotFound, "shipment "+id+" does not exist").WithField("shipmentId")
+	}
+	if err != nil {
+		return d, fmt.Errorf("get shipment %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// Cancel moves a SCHEDULED shipment to CANCELLED with one conditional update. A cancelled
+// or rejected shipment is returned unchanged; an unknown one gets a CANCELLED tombstone.
+// changed tells whether this call cancelled.
+func (s *Store) Cancel(ctx context.Context, id, reason string) (d document, changed bool, err error) {
+	now := platform.Now(s.now)
+	tomb := document{ID: id, Idem: platform.Idem{Tombstone: true}, Status: Cancelled, Reason: reason, CreatedAt: now, UpdatedAt: now}
+	tombstoned, err := platform.Compensate(ctx, s.coll, tomb, func(ctx context.Context) error {
+		set := bson.D{{Key: "status", Value: Cancelled}, {Key: "reason", Value: reason}, {Key: "updatedAt", Value: now}}
+		err := s.coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: Scheduled}},
+			bson.D{{Key: "$set", Value: set}}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+		if err == nil {
+			changed = true
+			return nil
+		}
+		if !errors.Is(err, mongo.ErrNoDocuments) {
+			return fmt.Errorf("cancel shipment %s: %w", id, err)
+		}
+		if d, err = s.Get(ctx, id); err != nil {
+			if e, ok := errors.AsType[*platform.APIError](err); ok && e.Code == CodeShipmentNotFound {
+				return platform.ErrNotFound
+			}
+			return err
+		}
+		return nil // CANCELLED or REJECTED: nothing to undo
+	})
+	if tombstoned {
+		return tomb, false, nil
+	}
+	return d, changed, err
+}
+
+// List returns a page of shipments, optionally of one order.
+func (s *Store) List(ctx context.Context, p platform.ListParams) ([]document, string, error) {
+	var f bson.D
+	if o, ok := p.Filters["orderId"]; ok {
+		f = bson.D{{Key: "orderId", Value: o}}
+	}
+	return platform.FindPage(ctx, s.coll, f, p, func(d document) string { return d.ID })
+}
