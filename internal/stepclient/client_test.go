@@ -239,6 +239,18 @@ func TestCallSendsTheSagaAsRequest(t *testing.T) {
 	}
 }
 
+func TestNotificationDataOmitsEmptyValues(t *testing.T) {
+	s := serve(t, 201, `{"notificationId":"n","status":"SENT"}`, 0)
+	obj := testSaga()
+	obj.Status.TrackingNumber = ""
+	_ = clientFor(s).Call(context.Background(), obj, saga.Call{Step: v1.StepSendNotification, Direction: saga.Action, Key: "k"})
+	want := map[string]any{"orderId": "ord-" + uid, "customerId": testgen.DefaultCustomerID, "type": "ORDER_CONFIRMED",
+		"data": map[string]any{"total": "999.99"}}
+	if diff := cmp.Diff(want, s.lastBody); diff != "" {
+		t.Errorf("notification request body: -want, +got:\n%s", diff)
+	}
+}
+
 func TestCallConnectionRefused(t *testing.T) {
 	s := serve(t, 200, `{}`, 0)
 	s.Close()

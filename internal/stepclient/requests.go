@@ -69,7 +69,7 @@ func requestFor(obj *v1.OrderSaga, c saga.Call) (request, error) {
 	case c.Step == v1.StepSendNotification && !compensate:
 		return request{"notification", http.MethodPut, "/v1/notifications/" + ConfirmationNotificationID(uid), map[string]any{
 			"orderId": OrderID(uid), "customerId": obj.Spec.CustomerID, "type": "ORDER_CONFIRMED",
-			"data": map[string]string{"total": obj.Status.Total + " " + currency(obj), "trackingNumber": obj.Status.TrackingNumber}}}, nil
+			"data": nonEmpty(map[string]string{"total": obj.Status.Total, "trackingNumber": obj.Status.TrackingNumber})}}, nil
 	case c.Step == saga.NotifyCancellation:
 		reason := "the order could not be completed"
 		if obj.Status.Failure != nil && obj.Status.Failure.Message != "" {
@@ -80,6 +80,16 @@ func requestFor(obj *v1.OrderSaga, c saga.Call) (request, error) {
 			"data": map[string]string{"reason": reason}}}, nil
 	}
 	return request{}, fmt.Errorf("no %s request for step %s", c.Direction, c.Step)
+}
+
+// nonEmpty drops empty values: the notification service refuses empty template data.
+func nonEmpty(data map[string]string) map[string]string {
+	for k, v := range data {
+		if v == "" {
+			delete(data, k)
+		}
+	}
+	return data
 }
 
 func items(obj *v1.OrderSaga, withPrice bool) []itemBody {
