@@ -6,6 +6,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -68,6 +69,11 @@ var _ = Describe("A saga whose steps all succeed", func() {
 
 		By("emitting Events for people")
 		Eventually(func() []string { return eventReasons(got) }).Should(ContainElements(EventStepSucceeded, v1.ReasonCompleted))
+
+		By("counting it in the metrics")
+		Expect(testutil.ToFloat64(shared().metrics.finished.WithLabelValues("Completed"))).To(BeNumerically(">=", 1))
+		Expect(testutil.ToFloat64(shared().metrics.attempts.WithLabelValues("CreateOrder", "Succeeded"))).To(BeNumerically(">=", 1))
+		Expect(testutil.CollectAndCount(shared().metrics.sagaDuration)).To(BeNumerically(">=", 1))
 
 		By("showing the contract's printer columns")
 		Expect(printerRow(got)).To(Equal(map[string]any{
