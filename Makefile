@@ -13,6 +13,9 @@ GO_LDFLAGS := -s -w -X main.version=$(VERSION)
 GO_BUILD := CGO_ENABLED=0 go build -ldflags "$(GO_LDFLAGS)"
 GO_TEST_FLAGS ?= -timeout 30m
 BENCH_SAGAS ?= 500
+HELM_RELEASE ?= ordersaga
+HELM_NAMESPACE ?= shop
+HELM_VALUES ?=
 
 CONTROLLER_GEN = $(shell hack/tool.sh controller-gen)
 KUSTOMIZE = $(shell hack/tool.sh kustomize)
@@ -48,6 +51,7 @@ run-local: ## The whole system in the foreground until Ctrl-C; writes .local/env
 manifests: ## Generate the CRD and RBAC manifests from the API markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="$(CRD_PATHS)" \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	hack/chart-sync.sh
 
 .PHONY: generate
 generate: ## Generate DeepCopy methods for the API types.
@@ -107,6 +111,17 @@ deploy: manifests ## Deploy the operator (CRD, RBAC, manager) with kustomize, im
 .PHONY: undeploy
 undeploy: ## Remove what deploy created.
 	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found -f -
+
+##@ Helm
+
+.PHONY: helm-lint
+helm-lint: ## Lint the Helm chart (helm lint --strict) with its defaults and each alternative in charts/ordersaga/ci/.
+	$(HELM) lint --strict charts/ordersaga
+	for f in charts/ordersaga/ci/*.yaml; do $(HELM) lint --strict charts/ordersaga --values "$$f"; done
+
+.PHONY: helm-template
+helm-template: ## Render the Helm chart, CRDs included (HELM_VALUES=charts/ordersaga/ci/replica-set-values.yaml for an alternative).
+	$(HELM) template $(HELM_RELEASE) charts/ordersaga --namespace $(HELM_NAMESPACE) --include-crds $(if $(HELM_VALUES),--values $(HELM_VALUES))
 
 ##@ Tools
 

@@ -1,0 +1,187 @@
+{{/*
+ordersaga.name is the chart name, or nameOverride.
+*/}}
+{{- define "ordersaga.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+ordersaga.fullname is the prefix of every object name. It is cut to 40 characters so that
+"<fullname>-mongodb-headless" (a Service, at most 63) and the StatefulSet's
+controller-revision-hash label ("<fullname>-mongodb-<hash>", at most 63) stay valid.
+*/}}
+{{- define "ordersaga.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+ordersaga.chart is the chart label value.
+*/}}
+{{- define "ordersaga.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+ordersaga.labels are the labels of every object; call with (dict "ctx" $ "component" "order").
+*/}}
+{{- define "ordersaga.labels" -}}
+helm.sh/chart: {{ include "ordersaga.chart" .ctx }}
+{{ include "ordersaga.selectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/part-of: ordersaga
+{{- with .ctx.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+ordersaga.selectorLabels select one component's pods; call with (dict "ctx" $ "component" "order").
+*/}}
+{{- define "ordersaga.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ordersaga.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/*
+ordersaga.serviceNames are the five services, in saga order, as a list.
+*/}}
+{{- define "ordersaga.serviceNames" -}}
+order inventory payment shipping notification
+{{- end -}}
+
+{{/*
+ordersaga.image is the OrderSaga image reference.
+*/}}
+{{- define "ordersaga.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/*
+ordersaga.serviceAccountName is the operator's ServiceAccount.
+*/}}
+{{- define "ordersaga.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (printf "%s-operator" (include "ordersaga.fullname" .)) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+ordersaga.watchNamespace is the namespace the operator runs sagas in when rbac.scope is
+"namespace".
+*/}}
+{{- define "ordersaga.watchNamespace" -}}
+{{- default .Release.Namespace .Values.operator.watchNamespace -}}
+{{- end -}}
+
+{{/*
+ordersaga.mongodb.fullname is the name of the StatefulSet, its pods' prefix and the Secret.
+*/}}
+{{- define "ordersaga.mongodb.fullname" -}}
+{{- printf "%s-mongodb" (include "ordersaga.fullname" .) -}}
+{{- end -}}
+
+{{/*
+ordersaga.mongodb.headless is the headless Service that gives each member a DNS name.
+*/}}
+{{- define "ordersaga.mongodb.headless" -}}
+{{- printf "%s-mongodb-headless" (include "ordersaga.fullname" .) -}}
+{{- end -}}
+
+{{/*
+ordersaga.mongodb.secretName is the Secret that holds the root password (and keyfile).
+*/}}
+{{- define "ordersaga.mongodb.secretName" -}}
+{{- default (include "ordersaga.mongodb.fullname" .) .Values.mongodb.auth.existingSecret -}}
+{{- end -}}
+
+{{- define "ordersaga.mongodb.passwordKey" -}}
+{{- if .Values.mongodb.auth.existingSecret -}}
+{{- .Values.mongodb.auth.existingSecretPasswordKey -}}
+{{- else -}}
+mongodb-root-password
+{{- end -}}
+{{- end -}}
+
+{{- define "ordersaga.mongodb.replicaSetKeyKey" -}}
+{{- if .Values.mongodb.auth.existingSecret -}}
+{{- .Values.mongodb.auth.existingSecretReplicaSetKeyKey -}}
+{{- else -}}
+mongodb-replica-set-key
+{{- end -}}
+{{- end -}}
+
+{{/*
+ordersaga.mongodb.members is the number of MongoDB pods.
+*/}}
+{{- define "ordersaga.mongodb.members" -}}
+{{- if .Values.mongodb.replicaSet.enabled -}}
+{{- .Values.mongodb.replicaSet.members -}}
+{{- else -}}
+1
+{{- end -}}
+{{- end -}}
+
+{{/*
+ordersaga.mongodb.hosts is the comma-separated host:port list of the members, by their
+stable DNS names through the headless Service.
+*/}}
+{{- define "ordersaga.mongodb.hosts" -}}
+{{- $sts := include "ordersaga.mongodb.fullname" . -}}
+{{- $svc := include "ordersaga.mongodb.headless" . -}}
+{{- $hosts := list -}}
+{{- range $i := until (int (include "ordersaga.mongodb.members" .)) -}}
+{{- $hosts = append $hosts (printf "%s-%d.%s.%s.svc.cluster.local:27017" $sts $i $svc $.Release.Namespace) -}}
+{{- end -}}
+{{- join "," $hosts -}}
+{{- end -}}
+
+{{/*
+ordersaga.mongodb.uri is the services' MONGO_URI. It refers to $(MONGO_USERNAME) and
+$(MONGO_PASSWORD), which the container's env defines before it, so the password never
+appears in the pod spec.
+*/}}
+{{- define "ordersaga.mongodb.uri" -}}
+{{- $query := "authSource=admin" -}}
+{{- if .Values.mongodb.replicaSet.enabled -}}
+{{- $query = printf "%s&replicaSet=%s" $query .Values.mongodb.replicaSet.name -}}
+{{- end -}}
+{{- printf "mongodb://$(MONGO_USERNAME):$(MONGO_PASSWORD)@%s/?%s" (include "ordersaga.mongodb.hosts" .) $query -}}
+{{- end -}}
+
+{{/*
+ordersaga.mongodb.authEnv are the env entries MONGO_USERNAME and MONGO_PASSWORD (from the
+Secret).
+*/}}
+{{- define "ordersaga.mongodb.authEnv" -}}
+- name: MONGO_USERNAME
+  value: {{ .Values.mongodb.auth.rootUser | quote }}
+- name: MONGO_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ordersaga.mongodb.secretName" . }}
+      key: {{ include "ordersaga.mongodb.passwordKey" . }}
+{{- end -}}
+
+{{/*
+ordersaga.serviceURLs renders operator.serviceURLs as the manager's --service-urls value.
+*/}}
+{{- define "ordersaga.serviceURLs" -}}
+{{- $pairs := list -}}
+{{- range $name, $url := .Values.operator.serviceURLs -}}
+{{- $pairs = append $pairs (printf "%s=%s" $name $url) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
