@@ -12,8 +12,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	ctrlevent "sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/saga"
@@ -46,6 +49,9 @@ type OrderSagaReconciler struct {
 	MaxConcurrentReconciles int
 }
 
+// conflictRetry is how soon a reconcile whose status write met a newer version runs again.
+const conflictRetry = 50 * time.Millisecond
+
 // statusWriteGrace is kept free at the end of the budget so the status write has time.
 const statusWriteGrace = 2 * time.Second
 
@@ -55,7 +61,7 @@ const statusWriteGrace = 2 * time.Second
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile advances one OrderSaga: the saga engine decides, this method calls and records.
-func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	obj := &v1.OrderSaga{}
 	if err := r.APIReader.Get(ctx, req.NamespacedName, obj); err != nil {
 		r.Metrics.forget(req.NamespacedName)
@@ -68,9 +74,11 @@ func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	var last saga.Decision
 	var pending []event
 	defer func() { // one status patch, then Events, then the finalizer release or TTL delete
-		if err := r.finish(ctx, before, obj, last, pending); err != nil {
-			retErr = errors.Join(retErr, err)
+		conflict, err := r.finish(ctx, before, obj, last, pending)
+		if conflict { // the object changed meanwhile: start over from the stored version
+			res = ctrl.Result{RequeueAfter: conflictRetry}
 		}
+		retErr = errors.Join(retErr, err)
 	}()
 	started := r.Clock.Now()
 	for calls := 0; calls < r.MaxCallsPerReconcile; {
@@ -149,11 +157,23 @@ func NewOrderSagaReconciler(mgr ctrl.Manager, steps StepCaller, o Options) *Orde
 	return r
 }
 
-// SetupWithManager registers the reconciler with mgr.
+// SetupWithManager registers the reconciler with mgr. It reconciles on what people change
+// — the spec (generation), annotations (the retry annotation), deletion — and not on the
+// controller's own status and finalizer writes: the reconcile that wrote them already asked
+// for whatever comes next with RequeueAfter, and an extra reconcile per write would cost an
+// API read each and double the API server's work per saga.
 func (r *OrderSagaReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1.OrderSaga{}).
+		For(&v1.OrderSaga{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionStarted()))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Named("ordersaga").
 		Complete(r)
+}
+
+// deletionStarted passes the update that sets deletionTimestamp.
+func deletionStarted() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e ctrlevent.UpdateEvent) bool {
+		return e.ObjectOld.GetDeletionTimestamp() == nil && e.ObjectNew.GetDeletionTimestamp() != nil
+	}}
 }

@@ -17,9 +17,10 @@ import (
 // transitions, then acts on the last decision: release the finalizer or delete the saga.
 //
 // The patch carries the resourceVersion the reconcile started from. A conflict means the
-// object changed meanwhile; that change queues a new reconcile, which repeats any
-// unrecorded calls with the same idempotency keys, so the write is simply dropped.
-func (r *OrderSagaReconciler) finish(ctx context.Context, before, obj *v1.OrderSaga, last saga.Decision, events []event) error {
+// object changed meanwhile: the write is dropped and finish reports it, so that the saga
+// is reconciled again from the stored version, repeating any unrecorded calls with the
+// same idempotency keys.
+func (r *OrderSagaReconciler) finish(ctx context.Context, before, obj *v1.OrderSaga, last saga.Decision, events []event) (conflict bool, _ error) {
 	obj.Status.ObservedGeneration = obj.Generation
 	for i := range obj.Status.Conditions {
 		obj.Status.Conditions[i].ObservedGeneration = obj.Generation
@@ -27,23 +28,25 @@ func (r *OrderSagaReconciler) finish(ctx context.Context, before, obj *v1.OrderS
 	if !equality.Semantic.DeepEqual(before.Status, obj.Status) {
 		err := r.Status().Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 		switch {
-		case apierrors.IsConflict(err), apierrors.IsNotFound(err):
-			logf.FromContext(ctx).V(1).Info("status write dropped; a newer version will be reconciled", "reason", err.Error())
-			return nil
+		case apierrors.IsNotFound(err):
+			return false, nil
+		case apierrors.IsConflict(err):
+			logf.FromContext(ctx).V(1).Info("status write dropped; reconciling the newer version", "reason", err.Error())
+			return true, nil
 		case err != nil:
-			return fmt.Errorf("write status of %s/%s: %w", obj.Namespace, obj.Name, err)
+			return false, fmt.Errorf("write status of %s/%s: %w", obj.Namespace, obj.Name, err)
 		}
 		r.emit(obj, events)
 	}
 	r.Metrics.track(before, obj)
 	switch last.Kind {
 	case saga.KindRelease:
-		return r.releaseFinalizer(ctx, obj)
+		return false, r.releaseFinalizer(ctx, obj)
 	case saga.KindDelete:
 		err := r.Delete(ctx, obj, client.Preconditions{UID: &obj.UID, ResourceVersion: &obj.ResourceVersion})
 		if client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("delete finished saga %s/%s after its TTL: %w", obj.Namespace, obj.Name, err)
+			return false, fmt.Errorf("delete finished saga %s/%s after its TTL: %w", obj.Namespace, obj.Name, err)
 		}
 	}
-	return nil
+	return false, nil
 }
