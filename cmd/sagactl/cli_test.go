@@ -1,0 +1,64 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestProgramName(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		arg0   string
+		want   string
+	}{
+		"Sagactl":       {reason: "The plain binary is sagactl.", arg0: "/usr/local/bin/sagactl", want: "sagactl"},
+		"KubectlPlugin": {reason: "Named kubectl-saga, it is the plugin kubectl saga.", arg0: "/home/u/bin/kubectl-saga", want: "kubectl saga"},
+		"Windows":       {reason: "The .exe suffix is not part of the name.", arg0: `kubectl-saga.exe`, want: "kubectl saga"},
+		"Underscore":    {reason: "kubectl maps dashes in plugin commands to underscores in file names.", arg0: "kubectl-order_saga", want: "kubectl order-saga"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, programName(tc.arg0)); diff != "" {
+				t.Errorf("\nReason: %s\nprogramName(%q): -want, +got:\n%s", tc.reason, tc.arg0, diff)
+			}
+		})
+	}
+}
+
+// TestUsage: bad command lines exit 2 with a message and a hint, before any connection.
+func TestUsage(t *testing.T) {
+	cases := map[string]struct {
+		reason     string
+		args       []string
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		"NoCommand":          {reason: "A command is required.", args: nil, wantCode: 2, wantStderr: "missing command"},
+		"UnknownCommand":     {reason: "Only three commands exist.", args: []string{"frobnicate"}, wantCode: 2, wantStderr: `unknown command "frobnicate"`},
+		"DescribeNeedsName":  {reason: "describe takes a NAME.", args: []string{"describe"}, wantCode: 2, wantStderr: "describe takes exactly one saga NAME"},
+		"RetryOneName":       {reason: "retry takes one NAME.", args: []string{"retry", "a", "b"}, wantCode: 2, wantStderr: "retry takes exactly one saga NAME"},
+		"CheckNoArgument":    {reason: "check takes no NAME.", args: []string{"check", "x"}, wantCode: 2, wantStderr: "check takes no argument"},
+		"BadOutput":          {reason: "Two output formats exist.", args: []string{"check", "-o", "yaml"}, wantCode: 2, wantStderr: `--output "yaml": want table or json`},
+		"FlagOfOtherCommand": {reason: "--wait belongs to retry.", args: []string{"describe", "x", "--wait", "5s"}, wantCode: 2, wantStderr: "--wait is a flag of retry, not of describe"},
+		"AllAndNamespace":    {reason: "-A and -n contradict.", args: []string{"check", "-A", "-n", "x"}, wantCode: 2, wantStderr: "exclude each other"},
+		"UnknownFlag":        {reason: "pflag's error is shown.", args: []string{"check", "--frob"}, wantCode: 2, wantStderr: "unknown flag: --frob"},
+		"Help":               {reason: "--help prints usage to stdout.", args: []string{"--help"}, wantCode: 0, wantStdout: "sagactl describe NAME"},
+		"HelpCommand":        {reason: "help is --help.", args: []string{"help"}, wantCode: 0, wantStdout: "--all-namespaces"},
+		"CommandHelp":        {reason: "check --help is help too.", args: []string{"check", "-h"}, wantCode: 0, wantStdout: "Exit status"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := invocation{}.run(t, tc.args...)
+			if got.code != tc.wantCode || !strings.Contains(got.stdout, tc.wantStdout) || !strings.Contains(got.stderr, tc.wantStderr) {
+				t.Errorf("\nReason: %s\nsagactl %v = %d\nstdout: %s\nstderr: %s\nwant %d, stdout with %q, stderr with %q",
+					tc.reason, tc.args, got.code, got.stdout, got.stderr, tc.wantCode, tc.wantStdout, tc.wantStderr)
+			}
+			if tc.wantCode == 2 && !strings.Contains(got.stderr, "Run 'sagactl --help' for usage.") {
+				t.Errorf("\nReason: usage errors point to --help\nstderr: %s", got.stderr)
+			}
+		})
+	}
+}

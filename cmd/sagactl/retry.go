@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/saga"
+)
+
+// pollInterval is how often retry reads the saga while it waits; tests may shorten it.
+var pollInterval = 250 * time.Millisecond
+
+// retry sets the re-drive annotation on a Failed saga, then waits for the phase the
+// re-drive reaches: exit 0 when Compensated, 1 otherwise.
+func (a *app) retry(ctx context.Context, f *flags) error {
+	c, ns, err := connect(f)
+	if err != nil {
+		return err
+	}
+	obj, err := getSaga(ctx, c, ns, f.name)
+	if err != nil {
+		return err
+	}
+	if obj.Status.Phase != v1.PhaseFailed {
+		return failure("ordersaga %s/%s is %s, not Failed: retry only re-drives a saga whose compensation gave up",
+			ns, f.name, orDash(string(obj.Status.Phase)))
+	}
+	token := a.now().UTC().Format(time.RFC3339Nano)
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{v1.RetryAnnotation: token}}})
+	if err != nil {
+		return fmt.Errorf("encode the retry patch: %w", err)
+	}
+	if err := c.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		return fmt.Errorf("set %s on ordersaga %s/%s: %w", v1.RetryAnnotation, ns, f.name, err)
+	}
+	fmt.Fprintf(a.stdout, "ordersaga %s/%s: set %s=%s; waiting up to %s\n", ns, f.name, v1.RetryAnnotation, token, f.wait)
+	phase, err := waitForRedrive(ctx, c, client.ObjectKeyFromObject(obj), saga.RetryToken(token), f.wait, a.stdout)
+	if err != nil {
+		return err
+	}
+	if phase != v1.PhaseCompensated {
+		return &exitError{code: exitFailure}
+	}
+	return nil
+}
+
+// waitForRedrive polls the saga until the operator has handled token and the saga is
+// terminal again, printing each phase it passes through, and returns that phase. When
+// wait runs out it says so and returns the phase it saw last.
+func waitForRedrive(ctx context.Context, c client.Client, key client.ObjectKey, token string, wait time.Duration, out io.Writer) (v1.Phase, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	last, st := "", v1.OrderSagaStatus{Phase: v1.PhaseFailed}
+	for {
+		obj := &v1.OrderSaga{}
+		switch err := c.Get(ctx, key, obj); {
+		case err == nil:
+			st = obj.Status
+		case apierrors.IsNotFound(err):
+			return "", failure("ordersaga %s was deleted while the re-drive ran", key)
+		} // any other error is transient here: the next poll tries again until the wait runs out
+		handled := st.LastHandledRetry == token
+		if line := fmt.Sprintf("  %s: %s", orDash(string(st.Phase)), st.Message); handled && line != last {
+			fmt.Fprintln(out, line)
+			last = line
+		}
+		if handled && st.Phase.IsTerminal() {
+			fmt.Fprintf(out, "ordersaga %s is %s\n", key, st.Phase)
+			return st.Phase, nil
+		}
+		select {
+		case <-ctx.Done():
+			if !handled {
+				fmt.Fprintf(out, "ordersaga %s: the re-drive was not picked up within %s; is the operator running?\n", key, wait)
+			} else {
+				fmt.Fprintf(out, "ordersaga %s is still %s after %s\n", key, st.Phase, wait)
+			}
+			return st.Phase, nil
+		case <-tick.C:
+		}
+	}
+}

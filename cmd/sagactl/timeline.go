@@ -1,0 +1,237 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+)
+
+// compensationNames says what undoing each step does.
+var compensationNames = map[v1.StepName]string{
+	v1.StepCreateOrder:      "cancel order",
+	v1.StepReserveInventory: "release stock",
+	v1.StepProcessPayment:   "refund payment",
+	v1.StepScheduleShipment: "cancel shipment",
+}
+
+// renderDescribe writes the saga's timeline in the manner of `argo get`: a header, one
+// line per step and per compensation, the cancellation notice, then the Events.
+func renderDescribe(w io.Writer, obj *v1.OrderSaga, events []eventsv1.Event, now time.Time) error {
+	var b strings.Builder
+	writeHeader(&b, obj, now)
+	b.WriteString("\n")
+	writeSteps(&b, obj, now)
+	b.WriteString("\n")
+	writeEvents(&b, events, now)
+	_, err := io.WriteString(w, trimLines(b.String()))
+	return err
+}
+
+// trimLines drops the spaces tabwriter pads empty trailing cells with.
+func trimLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func writeHeader(b *strings.Builder, obj *v1.OrderSaga, now time.Time) {
+	st := obj.Status
+	tw := tabwriter.NewWriter(b, 0, 4, 1, ' ', 0)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+		}
+	}
+	row("Name", obj.Name)
+	row("Namespace", obj.Namespace)
+	row("Phase", orDash(string(st.Phase)))
+	row("Order", orDash(st.OrderID))
+	row("Customer", obj.Spec.CustomerID)
+	row("Total", joinNonEmpty(" ", st.Total, currencyOf(obj)))
+	row("Items", items(obj))
+	row("Started", stamp(st.StartedAt, now))
+	row("Finished", stamp(st.FinishedAt, now))
+	row("Duration", span(st.StartedAt, st.FinishedAt, now))
+	row("Message", st.Message)
+	if f := st.Failure; f != nil {
+		row("Failure", joinNonEmpty(": ", joinNonEmpty(" ", string(f.Step), f.Reason), f.Message))
+	}
+	if obj.Spec.Suspend {
+		row("Suspended", "true")
+	}
+	_ = tw.Flush() // writes to a strings.Builder cannot fail
+	if len(st.Conditions) == 0 {
+		return
+	}
+	b.WriteString("Conditions:\n")
+	tw = tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  TYPE\tSTATUS\tREASON\tSINCE\tMESSAGE")
+	for _, c := range st.Conditions {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", c.Type, c.Status, c.Reason, ago(c.LastTransitionTime.Time, now), c.Message)
+	}
+	_ = tw.Flush()
+}
+
+func writeSteps(b *strings.Builder, obj *v1.OrderSaga, now time.Time) {
+	st := obj.Status
+	if len(st.Steps) == 0 {
+		b.WriteString("No step has started yet.\n")
+		return
+	}
+	tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tSTATE\tATTEMPTS\tDURATION\tNEXT ATTEMPT\tLAST ERROR")
+	for _, s := range st.Steps {
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\n", stepIcon(s.State), s.Name, s.State, attempts(s.Attempts),
+			span(s.StartedAt, s.FinishedAt, now), next(s.NextAttemptAt, now), s.LastError)
+		if c := s.Compensation; c != nil {
+			writeCall(tw, "  └", compensationNames[s.Name], c, now)
+		}
+	}
+	if n := st.CancellationNotice; n != nil {
+		writeCall(tw, "", "cancellation notice", n, now)
+	}
+	_ = tw.Flush()
+}
+
+// writeCall writes the line of a compensation (indent "  └") or of the cancellation notice.
+func writeCall(tw io.Writer, indent, label string, c *v1.CallStatus, now time.Time) {
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", joinNonEmpty(" ", indent, callIcon(c.State), label), c.State, attempts(c.Attempts),
+		span(c.StartedAt, c.FinishedAt, now), next(c.NextAttemptAt, now), c.LastError)
+}
+
+func writeEvents(b *strings.Builder, events []eventsv1.Event, now time.Time) {
+	if len(events) == 0 {
+		b.WriteString("Events: none.\n")
+		return
+	}
+	b.WriteString("Events:\n")
+	tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  TIME\tTYPE\tREASON\tMESSAGE")
+	for _, e := range events {
+		msg := e.Note
+		if e.Series != nil && e.Series.Count > 1 {
+			msg += fmt.Sprintf(" (x%d)", e.Series.Count)
+		}
+		t := eventTime(e)
+		fmt.Fprintf(tw, "  %s (%s)\t%s\t%s\t%s\n", t.UTC().Format(timeLayout), ago(t, now), e.Type, e.Reason, msg)
+	}
+	_ = tw.Flush()
+}
+
+// timeLayout shows milliseconds: sagas take milliseconds, so seconds would hide the order.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+func stepIcon(s v1.StepState) string {
+	switch s {
+	case v1.StepSucceeded:
+		return "✔"
+	case v1.StepFailed:
+		return "✖"
+	case v1.StepRunning, v1.StepCompensating:
+		return "●"
+	case v1.StepCompensated:
+		return "↺"
+	case v1.StepSkipped:
+		return "-"
+	}
+	return "○"
+}
+
+func callIcon(s v1.CallState) string {
+	switch s {
+	case v1.CallSucceeded:
+		return "✔"
+	case v1.CallFailed:
+		return "✖"
+	case v1.CallRunning:
+		return "●"
+	}
+	return "○"
+}
+
+func stamp(t *metav1.MicroTime, now time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(timeLayout) + " (" + ago(t.Time, now) + ")"
+}
+
+// span is finished-started, or "running for" while unfinished; "" before the start.
+func span(started, finished *metav1.MicroTime, now time.Time) string {
+	switch {
+	case started == nil:
+		return ""
+	case finished == nil:
+		return "running " + human(now.Sub(started.Time))
+	}
+	return human(finished.Sub(started.Time))
+}
+
+func next(t *metav1.MicroTime, now time.Time) string {
+	if t == nil {
+		return ""
+	}
+	if d := t.Sub(now); d > 0 {
+		return "in " + human(d)
+	}
+	return "due"
+}
+
+func ago(t, now time.Time) string {
+	if d := now.Sub(t); d >= 0 {
+		return human(d) + " ago"
+	}
+	return "in " + human(t.Sub(now))
+}
+
+// human rounds d to what a person reads: milliseconds below a minute, seconds above.
+func human(d time.Duration) string {
+	if d < time.Minute {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+func attempts(n int32) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprint(n)
+}
+
+func items(obj *v1.OrderSaga) string {
+	parts := make([]string, 0, len(obj.Spec.Items))
+	for _, it := range obj.Spec.Items {
+		parts = append(parts, fmt.Sprintf("%s x%d @ %s", it.ProductID, it.Quantity, it.UnitPrice))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func currencyOf(obj *v1.OrderSaga) string {
+	if obj.Status.Total == "" {
+		return ""
+	}
+	return cmp.Or(obj.Spec.Currency, "USD")
+}
+
+func orDash(s string) string { return cmp.Or(s, "-") }
+
+func joinNonEmpty(sep string, parts ...string) string {
+	var kept []string
+	for _, p := range parts {
+		if p != "" {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, sep)
+}

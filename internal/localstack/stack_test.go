@@ -1,0 +1,114 @@
+package localstack
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/ordersaga/ordersaga/internal/testmongo"
+)
+
+// TestDemo runs what `make demo` runs — the whole stack, the samples, the table, a
+// timeline and the consistency check — then stops the stack and checks that no process
+// it started is left.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo starts the whole stack; skipped with -short")
+	}
+	ctrllog.SetLogger(logr.Discard())
+	root, err := testmongo.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	stack, err := Start(ctx, Options{Root: root, StateDir: t.TempDir(), Assets: os.Getenv("KUBEBUILDER_ASSETS"), Progress: t.Logf})
+	if err != nil {
+		t.Fatalf("start the stack: %v", err)
+	}
+	children := append(stack.PIDs(), childPIDs(t)...)
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = stack.Stop()
+		}
+	}()
+
+	for name, url := range stack.URLs {
+		resp, err := http.Get(url + "/healthz")
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("%s /healthz: %v %v", name, resp, err)
+		}
+		if resp != nil {
+			_ = resp.Body.Close()
+		}
+	}
+	var out bytes.Buffer
+	if err := stack.Demo(ctx, &out, 3*time.Minute); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"order-1001", "Completed", "Compensated", "OutOfStock"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+	t.Logf("demo output:\n%s", out.String())
+
+	if err := stack.Stop(); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+	stopped = true
+	for _, pid := range children {
+		if alive(pid) {
+			t.Errorf("process %d is still running after Stop", pid)
+		}
+	}
+	if left := childPIDs(t); len(left) > 0 {
+		t.Errorf("child processes left after Stop: %v", left)
+	}
+}
+
+// childPIDs lists the live children of this test process (the control plane and the
+// test server are started by libraries, not by Stack itself).
+func childPIDs(t *testing.T) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatalf("read /proc: %v", err)
+	}
+	me := os.Getpid()
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the ")" that ends the command name: state, ppid, ...
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(fields) > 1 && fields[0] != "Z" && fields[1] == strconv.Itoa(me) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func alive(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
+}
