@@ -21,7 +21,7 @@ const (
 
 // event is an Event to emit once the status write that records it has landed.
 type event struct {
-	kind, reason, message string
+	kind, reason, action, message string
 }
 
 // transitions lists the Events for people of one recorded decision: Normal for
@@ -29,22 +29,26 @@ type event struct {
 // Record, because one reconcile may pass several transitions before its single write.
 func transitions(before, after *v1.OrderSagaStatus) []event {
 	var out []event
-	add := func(kind, reason, format string, args ...any) {
-		out = append(out, event{kind, reason, fmt.Sprintf(format, args...)})
+	// The action names the step, so that the events recorder, which merges Events of the
+	// same object, reason and action into one series, keeps each step's Event apart.
+	adder := func(action string) addFunc {
+		return func(kind, reason, format string, args ...any) {
+			out = append(out, event{kind, reason, action, fmt.Sprintf(format, args...)})
+		}
 	}
 	for _, s := range after.Steps {
 		old := stepIn(before, s.Name)
 		if s.State != old.State || s.Attempts != old.Attempts {
-			stepEvent(add, old, s)
+			stepEvent(adder(string(s.Name)), old, s)
 		}
 		if c := s.Compensation; c != nil && (old.Compensation == nil || old.Compensation.State != c.State || old.Compensation.Attempts != c.Attempts) {
-			compensationEvent(add, s)
+			compensationEvent(adder("Compensate"+string(s.Name)), s)
 		}
 	}
 	if after.Phase != before.Phase || after.LastHandledRetry != before.LastHandledRetry {
-		phaseEvent(add, before, after)
+		phaseEvent(adder("Reconcile"), before, after)
 	}
-	suspendEvent(add, before, after)
+	suspendEvent(adder("Reconcile"), before, after)
 	return out
 }
 
@@ -123,6 +127,6 @@ func (r *OrderSagaReconciler) emit(obj *v1.OrderSaga, events []event) {
 		return
 	}
 	for _, e := range events {
-		r.Recorder.Eventf(obj, nil, e.kind, e.reason, "Reconcile", "%s", e.message)
+		r.Recorder.Eventf(obj, nil, e.kind, e.reason, e.action, "%s", e.message)
 	}
 }

@@ -117,7 +117,8 @@ func (r *OrderSagaReconciler) budgetLeft(started time.Time, obj *v1.OrderSaga) b
 func (r *OrderSagaReconciler) call(ctx context.Context, obj *v1.OrderSaga, c saga.Call) saga.Outcome {
 	start := r.Clock.Now()
 	out := r.Steps.Call(ctx, obj, c)
-	r.Metrics.observeCall(c, out, r.Clock.Now().Sub(start))
+	out.Took = r.Clock.Now().Sub(start)
+	r.Metrics.observeCall(c, out, out.Took)
 	return out
 }
 

@@ -89,6 +89,8 @@ type Outcome struct {
 	Message string
 	// Outputs are the identifiers the service returned on success.
 	Outputs Outputs
+	// Took is how long the call took; Record dates a first attempt's start back by it.
+	Took time.Duration
 }
 
 // Outputs are what a successful step adds to status. Empty fields are left alone.

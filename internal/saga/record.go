@@ -72,7 +72,7 @@ func recordAction(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTim
 	s := stepEntry(st, c.Step)
 	s.Attempts = c.Attempt
 	if s.StartedAt == nil {
-		s.StartedAt = &t
+		s.StartedAt = callStart(t, out)
 	}
 	st.CurrentStep, st.Attempts = c.Step, c.Attempt
 	s.NextAttemptAt = nil
@@ -129,7 +129,7 @@ func recordRetryable(cs *v1.CallStatus, c Call, out Outcome, t metav1.MicroTime)
 	}
 	cs.Attempts = c.Attempt
 	if cs.StartedAt == nil {
-		cs.StartedAt = &t
+		cs.StartedAt = callStart(t, out)
 	}
 	cs.NextAttemptAt = nil
 	switch {
@@ -230,6 +230,12 @@ func failureAt(st *v1.OrderSagaStatus, reason, msg string) v1.FailureStatus {
 func setSucceeded(st *v1.OrderSagaStatus, status metav1.ConditionStatus, reason, msg string, t metav1.MicroTime) {
 	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1.ConditionSucceeded, Status: status,
 		Reason: reason, Message: Truncate(msg, maxMessage), LastTransitionTime: metav1.NewTime(t.Time)})
+}
+
+// callStart is when a call that ended at t began.
+func callStart(t metav1.MicroTime, out Outcome) *metav1.MicroTime {
+	start := metav1.NewMicroTime(t.Add(-out.Took))
+	return &start
 }
 
 func applyOutputs(st *v1.OrderSagaStatus, o Outputs) {
