@@ -13,6 +13,7 @@ GO_LDFLAGS := -s -w -X main.version=$(VERSION)
 GO_BUILD := CGO_ENABLED=0 go build -ldflags "$(GO_LDFLAGS)"
 GO_TEST_FLAGS ?= -timeout 30m
 BENCH_SAGAS ?= 500
+BIN_DIR ?= bin
 HELM_RELEASE ?= ordersaga
 HELM_NAMESPACE ?= shop
 HELM_VALUES ?=
@@ -82,8 +83,8 @@ bench: ## Measure sagas/s, p50/p99 latency and API writes per saga on envtest wi
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager binary into bin/.
-	$(GO_BUILD) -o bin/ ./cmd/...
+build: ## Build the manager, services and sagactl binaries into $(BIN_DIR)/ (the Dockerfile and the local stack run this).
+	$(GO_BUILD) -o $(BIN_DIR)/ ./cmd/manager ./cmd/services ./cmd/sagactl
 
 .PHONY: run
 run: manifests generate ## Run the manager against the cluster in ~/.kube/config (or $KUBECONFIG).

@@ -106,11 +106,12 @@ func (s *Stack) logPath(name string) string {
 	return filepath.Join(s.opts.StateDir, "logs", name+".log")
 }
 
-// build compiles the binaries with the Go build cache: seconds when warm.
+// build runs `make build`, the very command the Dockerfile runs, into the state folder;
+// the Go build cache makes it take seconds when warm.
 func (s *Stack) build(ctx context.Context) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(s.opts.StateDir, "bin")+"/", "./cmd/manager", "./cmd/services", "./cmd/sagactl")
+	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "build", "BIN_DIR="+filepath.Join(s.opts.StateDir, "bin"))
 	cmd.Dir = s.opts.Root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOTOOLCHAIN=local")
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %w\n%s", err, out)
 	}
