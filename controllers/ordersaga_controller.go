@@ -31,9 +31,9 @@ import (
 // reconcile repeats the calls the lost status did not record and gets their first results.
 type OrderSagaReconciler struct {
 	client.Client
-	// APIReader reads the saga from the API server, not the cache: a reconcile queued by
-	// the watch event of our own previous write may run before the cache has that write,
-	// and would then repeat calls (harmless, thanks to idempotency, but wasteful).
+	// APIReader reads the saga from the API server, not the cache: the reconcile that
+	// continues a saga right after our own status write may run before the cache has that
+	// write, and would then repeat calls (harmless, thanks to idempotency, but wasteful).
 	APIReader client.Reader
 	Steps     StepCaller
 	Recorder  events.EventRecorder
