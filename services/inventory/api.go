@@ -153,6 +153,10 @@ func alreadyCompensated(id string) *platform.APIError {
 		"reservation "+id+" was released before it completed; the reserve is refused so that no stock leaks")
 }
 
+func productNotFound(id string) *platform.APIError {
+	return platform.NewError(http.StatusNotFound, CodeProductNotFound, "product "+id+" does not exist").WithField("productId")
+}
+
 func reservationNotFound(id string) *platform.APIError {
 	return platform.NewError(http.StatusNotFound, CodeReservationNotFound, "reservation "+id+" does not exist").WithField("reservationId")
 }

@@ -2,9 +2,7 @@ package inventory
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -96,15 +94,7 @@ func (s *Store) PutProduct(ctx context.Context, id string, spec ProductSpec) (p 
 
 // Product returns product id, or a 404 PRODUCT_NOT_FOUND.
 func (s *Store) Product(ctx context.Context, id string) (product, error) {
-	var p product
-	err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&p)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return p, platform.NewError(http.StatusNotFound, CodeProductNotFound, "product "+id+" does not exist").WithField("productId")
-	}
-	if err != nil {
-		return p, fmt.Errorf("get product %s: %w", id, err)
-	}
-	return p, nil
+	return platform.GetByID[product](ctx, s.products, "product", id, productNotFound)
 }
 
 // Products returns a page of the catalog.

@@ -3,22 +3,17 @@ package inventory
 import (
 	"context"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"github.com/ordersaga/ordersaga/internal/testmongo"
 	"github.com/ordersaga/ordersaga/services/platform"
 	"github.com/ordersaga/ordersaga/services/platform/platformtest"
 )
 
-// mongoURI is set once by TestMain: one FerretDB (or MONGO_TEST_URI) serves the package.
-var mongoURI string
-
-func TestMain(m *testing.M) { os.Exit(testmongo.RunMain(m, &mongoURI)) }
+func TestMain(m *testing.M) { platformtest.Main(m) }
 
 var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
@@ -33,13 +28,12 @@ type fixture struct {
 // its own with the clock fixed at t0 and the sweeper off.
 func newFixture(t testing.TB) fixture {
 	t.Helper()
-	db := testmongo.Database(t, mongoURI)
 	var svc *Service
-	c, _ := platformtest.NewServer(t, "inventory", func(ctx context.Context, srv *platform.Server) error {
+	s := platformtest.NewService(t, "inventory", func(ctx context.Context, srv *platform.Server, db *mongo.Database) error {
 		svc = Register(srv, db, Config{Catalog: DefaultCatalog(), SweepInterval: -1, Now: func() time.Time { return t0 }})
 		return svc.SetUp(ctx)
 	})
-	return fixture{c: c, db: db, svc: svc, store: svc.store}
+	return fixture{c: s.Client, db: s.DB, svc: svc, store: svc.store}
 }
 
 func (f fixture) stock(t testing.TB, id string) int {
@@ -61,11 +55,7 @@ func (f fixture) tokens(t testing.TB, id string) []string {
 
 func (f fixture) countReservations(t testing.TB) int64 {
 	t.Helper()
-	n, err := f.db.Collection("reservations").CountDocuments(t.Context(), bson.D{})
-	if err != nil {
-		t.Fatalf("count reservations: %v", err)
-	}
-	return n
+	return platformtest.Count(t, f.db, "reservations")
 }
 
 func reserveBody(order string, items ...Item) map[string]any {

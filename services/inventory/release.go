@@ -154,11 +154,7 @@ func (s *Store) sweepOne(ctx context.Context, d reservation) error {
 
 // Reservations returns a page of reservations, optionally of one order.
 func (s *Store) Reservations(ctx context.Context, p platform.ListParams) ([]reservation, string, error) {
-	var f bson.D
-	if o, ok := p.Filters["orderId"]; ok {
-		f = bson.D{{Key: "orderId", Value: o}}
-	}
-	return platform.FindPage(ctx, s.reservations, f, p, func(d reservation) string { return d.ID })
+	return platform.FindPage(ctx, s.reservations, platform.EqualFilters(p, "orderId"), p, func(d reservation) string { return d.ID })
 }
 
 // Reservation returns reservation id, or a 404 RESERVATION_NOT_FOUND.

@@ -47,13 +47,14 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 		reservations: srv.Metrics().Counter("inventory_reservations_total", "Reservation outcomes (first answers, not replays).", "outcome"),
 		releases:     srv.Metrics().Counter("inventory_releases_total", "Releases that gave stock back, were no-ops or left a tombstone.", "outcome"),
 	}
-	srv.Route("GET /v1/products", platform.List(nil, s.listProducts))
-	srv.Route("GET /v1/products/{productId}", platform.Get("productId", s.getProduct))
+	srv.Route("GET /v1/products", platform.List(nil, platform.ListView(s.store.Products, product.view)))
+	srv.Route("GET /v1/products/{productId}", platform.Get("productId", platform.GetView(s.store.Product, product.view)))
 	srv.Route("PUT /v1/products/{productId}", s.putProduct)
-	srv.Route("PUT /v1/reservations/{reservationId}", platform.Create(srv, "reservationId", NormalizeReserve, s.reserve))
+	srv.Route("PUT /v1/reservations/{reservationId}", platform.Create(srv, "reservationId", NormalizeReserve, platform.OnFirstAnswer(s.reserve, s.countReservation)))
 	srv.Route("POST /v1/reservations/{reservationId}/release", platform.Transition("reservationId", s.release))
-	srv.Route("GET /v1/reservations/{reservationId}", platform.Get("reservationId", s.getReservation))
-	srv.Route("GET /v1/reservations", platform.List(map[string]func(string) bool{"orderId": platform.ValidID}, s.listReservations))
+	srv.Route("GET /v1/reservations/{reservationId}", platform.Get("reservationId", platform.GetView(s.store.Reservation, reservation.view)))
+	srv.Route("GET /v1/reservations", platform.List(map[string]func(string) bool{"orderId": platform.ValidID},
+		platform.ListView(s.store.Reservations, reservation.view)))
 	return s
 }
 
@@ -98,15 +99,17 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 func (s *Service) reserve(ctx context.Context, id string, spec ReserveSpec, key string) (platform.StoredResponse, bool, error) {
 	ctx, cancel := detached(ctx)
 	defer cancel()
-	resp, replayed, err := s.store.Reserve(ctx, id, spec, key)
-	if err == nil && !replayed {
-		outcome := "reserved"
-		if code := resp.ErrorCode(); code != "" {
-			outcome = strings.ToLower(code) // out_of_stock, unknown_product, product_discontinued
-		}
-		s.reservations.WithLabelValues(outcome).Inc()
+	return s.store.Reserve(ctx, id, spec, key)
+}
+
+// countReservation counts a first answer: reserved, or the refusal's code in lower case
+// (out_of_stock, unknown_product, product_discontinued).
+func (s *Service) countReservation(resp platform.StoredResponse) {
+	outcome := "reserved"
+	if code := resp.ErrorCode(); code != "" {
+		outcome = strings.ToLower(code)
 	}
-	return resp, replayed, err
+	s.reservations.WithLabelValues(outcome).Inc()
 }
 
 func (s *Service) release(ctx context.Context, id, reason string) (any, error) {
@@ -116,14 +119,7 @@ func (s *Service) release(ctx context.Context, id, reason string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case d.Tombstone:
-		s.releases.WithLabelValues("tombstone").Inc()
-	case changed:
-		s.releases.WithLabelValues("released").Inc()
-	default:
-		s.releases.WithLabelValues("noop").Inc()
-	}
+	s.releases.WithLabelValues(platform.CompensationOutcome(d.Tombstone, changed, "released", "noop")).Inc()
 	return d.view(), nil
 }
 
@@ -153,36 +149,4 @@ func (s *Service) putProduct(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 	}
 	platform.WriteJSON(w, status, p.view())
-}
-
-func (s *Service) getProduct(ctx context.Context, id string) (any, error) {
-	p, err := s.store.Product(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return p.view(), nil
-}
-
-func (s *Service) listProducts(ctx context.Context, p platform.ListParams) (any, error) {
-	docs, next, err := s.store.Products(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	return platform.ViewPage(docs, next, product.view), nil
-}
-
-func (s *Service) getReservation(ctx context.Context, id string) (any, error) {
-	d, err := s.store.Reservation(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return d.view(), nil
-}
-
-func (s *Service) listReservations(ctx context.Context, p platform.ListParams) (any, error) {
-	docs, next, err := s.store.Reservations(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	return platform.ViewPage(docs, next, reservation.view), nil
 }

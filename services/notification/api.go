@@ -81,3 +81,8 @@ type Notification struct {
 	FailureReason  string            `json:"failureReason,omitempty"`
 	CreatedAt      string            `json:"createdAt"`
 }
+
+// notFound is the 404 of an unknown ID.
+func notFound(id string) *platform.APIError {
+	return platform.NewError(http.StatusNotFound, CodeNotificationNotFound, "notification "+id+" does not exist").WithField("notificationId")
+}

@@ -2,22 +2,16 @@ package notification
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"github.com/ordersaga/ordersaga/internal/testmongo"
 	"github.com/ordersaga/ordersaga/services/platform"
 	"github.com/ordersaga/ordersaga/services/platform/platformtest"
 )
 
-// mongoURI is set once by TestMain: one FerretDB (or MONGO_TEST_URI) serves the package.
-var mongoURI string
-
-func TestMain(m *testing.M) { os.Exit(testmongo.RunMain(m, &mongoURI)) }
+func TestMain(m *testing.M) { platformtest.Main(m) }
 
 var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
@@ -29,21 +23,16 @@ type fixture struct {
 // newFixture serves the notification service; deliveries to customer "c-bounce" fail.
 func newFixture(t testing.TB) fixture {
 	t.Helper()
-	db := testmongo.Database(t, mongoURI)
-	c, _ := platformtest.NewServer(t, "notification", func(ctx context.Context, srv *platform.Server) error {
+	s := platformtest.NewService(t, "notification", func(ctx context.Context, srv *platform.Server, db *mongo.Database) error {
 		cfg := Config{Delivery: Delivery{FailCustomers: []string{"c-bounce"}}, Now: func() time.Time { return t0 }}
 		return Register(srv, db, cfg).SetUp(ctx)
 	})
-	return fixture{c: c, db: db}
+	return fixture{c: s.Client, db: s.DB}
 }
 
 func (f fixture) count(t testing.TB) int64 {
 	t.Helper()
-	n, err := f.db.Collection("notifications").CountDocuments(t.Context(), bson.D{})
-	if err != nil {
-		t.Fatalf("count notifications: %v", err)
-	}
-	return n
+	return platformtest.Count(t, f.db, "notifications")
 }
 
 func notificationBody(customer, typ string, data map[string]string) map[string]any {

@@ -30,38 +30,20 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 		store: NewStore(db, cfg.Delivery, cfg.Now),
 		sent:  srv.Metrics().Counter("notifications_total", "Notifications by type and delivery status (first answers only).", "type", "status"),
 	}
-	srv.Route("PUT /v1/notifications/{notificationId}", platform.Create(srv, "notificationId", Normalize, s.send))
-	srv.Route("GET /v1/notifications/{notificationId}", platform.Get("notificationId", s.get))
-	srv.Route("GET /v1/notifications", platform.List(map[string]func(string) bool{"orderId": platform.ValidID}, s.list))
+	srv.Route("PUT /v1/notifications/{notificationId}", platform.Create(srv, "notificationId", Normalize, platform.OnFirstAnswer(s.store.Send, s.countSent)))
+	srv.Route("GET /v1/notifications/{notificationId}", platform.Get("notificationId", platform.GetView(s.store.Get, document.view)))
+	srv.Route("GET /v1/notifications", platform.List(map[string]func(string) bool{"orderId": platform.ValidID},
+		platform.ListView(s.store.List, document.view)))
 	return s
 }
 
 // SetUp prepares the database (indexes).
 func (s *Service) SetUp(ctx context.Context) error { return s.store.SetUp(ctx) }
 
-func (s *Service) send(ctx context.Context, id string, spec CreateRequest, key string) (platform.StoredResponse, bool, error) {
-	resp, replayed, err := s.store.Send(ctx, id, spec, key)
-	if err == nil && !replayed {
-		var n Notification
-		if json.Unmarshal([]byte(resp.Body), &n) == nil {
-			s.sent.WithLabelValues(n.Type, string(n.Status)).Inc()
-		}
+// countSent counts a first answer by the type and delivery status it reports.
+func (s *Service) countSent(resp platform.StoredResponse) {
+	var n Notification
+	if json.Unmarshal([]byte(resp.Body), &n) == nil {
+		s.sent.WithLabelValues(n.Type, string(n.Status)).Inc()
 	}
-	return resp, replayed, err
-}
-
-func (s *Service) get(ctx context.Context, id string) (any, error) {
-	d, err := s.store.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return d.view(), nil
-}
-
-func (s *Service) list(ctx context.Context, p platform.ListParams) (any, error) {
-	docs, next, err := s.store.List(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	return platform.ViewPage(docs, next, document.view), nil
 }

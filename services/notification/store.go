@@ -131,22 +131,10 @@ func (s *Store) Send(ctx context.Context, id string, spec CreateRequest, key str
 
 // Get returns notification id, or a 404 NOTIFICATION_NOT_FOUND.
 func (s *Store) Get(ctx context.Context, id string) (document, error) {
-	var d document
-	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return d, platform.NewError(http.StatusNotFound, CodeNotificationNotFound, "notification "+id+" does not exist").WithField("notificationId")
-	}
-	if err != nil {
-		return d, fmt.Errorf("get notification %s: %w", id, err)
-	}
-	return d, nil
+	return platform.GetByID[document](ctx, s.coll, "notification", id, notFound)
 }
 
 // List returns a page of notifications, optionally of one order.
 func (s *Store) List(ctx context.Context, p platform.ListParams) ([]document, string, error) {
-	var f bson.D
-	if o, ok := p.Filters["orderId"]; ok {
-		f = bson.D{{Key: "orderId", Value: o}}
-	}
-	return platform.FindPage(ctx, s.coll, f, p, func(d document) string { return d.ID })
+	return platform.FindPage(ctx, s.coll, platform.EqualFilters(p, "orderId"), p, func(d document) string { return d.ID })
 }

@@ -2,22 +2,16 @@ package order
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"github.com/ordersaga/ordersaga/internal/testmongo"
 	"github.com/ordersaga/ordersaga/services/platform"
 	"github.com/ordersaga/ordersaga/services/platform/platformtest"
 )
 
-// mongoURI is set once by TestMain: one FerretDB (or MONGO_TEST_URI) serves the package.
-var mongoURI string
-
-func TestMain(m *testing.M) { os.Exit(testmongo.RunMain(m, &mongoURI)) }
+func TestMain(m *testing.M) { platformtest.Main(m) }
 
 var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
@@ -30,20 +24,15 @@ type fixture struct {
 // newFixture serves the order service on a database of its own with the clock fixed at t0.
 func newFixture(t *testing.T) fixture {
 	t.Helper()
-	db := testmongo.Database(t, mongoURI)
-	c, srv := platformtest.NewServer(t, "order", func(ctx context.Context, srv *platform.Server) error {
+	s := platformtest.NewService(t, "order", func(ctx context.Context, srv *platform.Server, db *mongo.Database) error {
 		return Register(srv, db, Config{Now: func() time.Time { return t0 }}).SetUp(ctx)
 	})
-	return fixture{c: c, db: db, srv: srv}
+	return fixture{c: s.Client, db: s.DB, srv: s.Server}
 }
 
 func (f fixture) count(t *testing.T) int64 {
 	t.Helper()
-	n, err := f.db.Collection("orders").CountDocuments(t.Context(), bson.D{})
-	if err != nil {
-		t.Fatalf("count orders: %v", err)
-	}
-	return n
+	return platformtest.Count(t, f.db, "orders")
 }
 
 func laptopOrder() map[string]any {

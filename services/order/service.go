@@ -28,26 +28,23 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 		store:       NewStore(db, cfg.Now),
 		transitions: srv.Metrics().Counter("orders_transitions_total", "Order state changes by new status.", "status"),
 	}
-	srv.Route("PUT /v1/orders/{orderId}", platform.Create(srv, "orderId", Normalize, s.create))
+	srv.Route("PUT /v1/orders/{orderId}", platform.Create(srv, "orderId", Normalize, platform.OnFirstAnswer(s.store.Create, s.countCreated)))
 	srv.Route("POST /v1/orders/{orderId}/confirm", platform.Transition("orderId", s.confirm))
 	srv.Route("POST /v1/orders/{orderId}/cancel", platform.Transition("orderId", s.cancel))
-	srv.Route("GET /v1/orders/{orderId}", platform.Get("orderId", s.get))
+	srv.Route("GET /v1/orders/{orderId}", platform.Get("orderId", platform.GetView(s.store.Get, document.view)))
 	srv.Route("GET /v1/orders", platform.List(map[string]func(string) bool{
 		"customerId": func(v string) bool { return v != "" && len(v) <= 64 },
 		"status":     func(v string) bool { return v == string(Pending) || v == string(Confirmed) || v == string(Cancelled) },
-	}, s.list))
+	}, platform.ListView(s.store.List, document.view)))
 	return s
 }
 
 // SetUp prepares the database (indexes); the server retries it until it succeeds.
 func (s *Service) SetUp(ctx context.Context) error { return s.store.SetUp(ctx) }
 
-func (s *Service) create(ctx context.Context, id string, spec Spec, key string) (platform.StoredResponse, bool, error) {
-	resp, replayed, err := s.store.Create(ctx, id, spec, key)
-	if err == nil && !replayed {
-		s.transitions.WithLabelValues(string(Pending)).Inc()
-	}
-	return resp, replayed, err
+// countCreated counts a new order: it starts PENDING.
+func (s *Service) countCreated(platform.StoredResponse) {
+	s.transitions.WithLabelValues(string(Pending)).Inc()
 }
 
 // confirm ignores the optional reason: only cancellations record one.
@@ -71,20 +68,4 @@ func (s *Service) cancel(ctx context.Context, id, reason string) (any, error) {
 		s.transitions.WithLabelValues(string(Cancelled)).Inc()
 	}
 	return d.view(), nil
-}
-
-func (s *Service) get(ctx context.Context, id string) (any, error) {
-	d, err := s.store.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return d.view(), nil
-}
-
-func (s *Service) list(ctx context.Context, p platform.ListParams) (any, error) {
-	docs, next, err := s.store.List(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	return platform.ViewPage(docs, next, document.view), nil
 }

@@ -81,15 +81,7 @@ func (s *Store) Create(ctx context.Context, id string, spec Spec, key string) (p
 
 // Get returns the order id, or a 404 ORDER_NOT_FOUND.
 func (s *Store) Get(ctx context.Context, id string) (document, error) {
-	var d document
-	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return d, notFound(id)
-	}
-	if err != nil {
-		return d, fmt.Errorf("get order %s: %w", id, err)
-	}
-	return d, nil
+	return platform.GetByID[document](ctx, s.coll, "order", id, notFound)
 }
 
 // transition moves the order from PENDING to status in one conditional update and
@@ -160,12 +152,5 @@ func (s *Store) Cancel(ctx context.Context, id, reason string) (d document, chan
 
 // List returns a page of orders matching the filters customerId and status.
 func (s *Store) List(ctx context.Context, p platform.ListParams) ([]document, string, error) {
-	var f bson.D
-	if c, ok := p.Filters["customerId"]; ok {
-		f = append(f, bson.E{Key: "customerId", Value: c})
-	}
-	if st, ok := p.Filters["status"]; ok {
-		f = append(f, bson.E{Key: "status", Value: st})
-	}
-	return platform.FindPage(ctx, s.coll, f, p, func(d document) string { return d.ID })
+	return platform.FindPage(ctx, s.coll, platform.EqualFilters(p, "customerId", "status"), p, func(d document) string { return d.ID })
 }

@@ -4,6 +4,7 @@
 package payment
 
 import (
+	"net/http"
 	"regexp"
 
 	"github.com/ordersaga/ordersaga/services/platform"
@@ -78,4 +79,9 @@ type Payment struct {
 	Tombstone      bool            `json:"tombstone,omitempty"`
 	CreatedAt      string          `json:"createdAt"`
 	UpdatedAt      string          `json:"updatedAt"`
+}
+
+// notFound is the 404 of an unknown ID.
+func notFound(id string) *platform.APIError {
+	return platform.NewError(http.StatusNotFound, CodePaymentNotFound, "payment "+id+" does not exist").WithField("paymentId")
 }

@@ -34,26 +34,20 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 		payments: srv.Metrics().Counter("payments_total", "Payment outcomes (first answers, not replays).", "outcome"),
 		refunds:  srv.Metrics().Counter("payment_refunds_total", "Refunds that refunded, were no-ops or left a tombstone.", "outcome"),
 	}
-	srv.Route("PUT /v1/payments/{paymentId}", platform.Create(srv, "paymentId", Normalize, s.capture))
+	srv.Route("PUT /v1/payments/{paymentId}", platform.Create(srv, "paymentId", Normalize, platform.OnFirstAnswer(s.store.Capture, s.countPayment)))
 	srv.Route("POST /v1/payments/{paymentId}/refund", platform.Transition("paymentId", s.refund))
-	srv.Route("GET /v1/payments/{paymentId}", platform.Get("paymentId", s.get))
-	srv.Route("GET /v1/payments", platform.List(map[string]func(string) bool{"orderId": platform.ValidID}, s.list))
+	srv.Route("GET /v1/payments/{paymentId}", platform.Get("paymentId", platform.GetView(s.store.Get, document.view)))
+	srv.Route("GET /v1/payments", platform.List(map[string]func(string) bool{"orderId": platform.ValidID},
+		platform.ListView(s.store.List, document.view)))
 	return s
 }
 
 // SetUp prepares the database (indexes).
 func (s *Service) SetUp(ctx context.Context) error { return s.store.SetUp(ctx) }
 
-func (s *Service) capture(ctx context.Context, id string, spec Spec, key string) (platform.StoredResponse, bool, error) {
-	resp, replayed, err := s.store.Capture(ctx, id, spec, key)
-	if err == nil && !replayed {
-		outcome := "captured"
-		if resp.ErrorCode() != "" {
-			outcome = "declined"
-		}
-		s.payments.WithLabelValues(outcome).Inc()
-	}
-	return resp, replayed, err
+// countPayment counts a first answer: a capture or a decline.
+func (s *Service) countPayment(resp platform.StoredResponse) {
+	s.payments.WithLabelValues(platform.CreateOutcome(resp, "captured", "declined")).Inc()
 }
 
 func (s *Service) refund(ctx context.Context, id, reason string) (any, error) {
@@ -61,29 +55,6 @@ func (s *Service) refund(ctx context.Context, id, reason string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case d.Tombstone:
-		s.refunds.WithLabelValues("tombstone").Inc()
-	case changed:
-		s.refunds.WithLabelValues("refunded").Inc()
-	default:
-		s.refunds.WithLabelValues("noop").Inc()
-	}
+	s.refunds.WithLabelValues(platform.CompensationOutcome(d.Tombstone, changed, "refunded", "noop")).Inc()
 	return d.view(), nil
-}
-
-func (s *Service) get(ctx context.Context, id string) (any, error) {
-	d, err := s.store.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return d.view(), nil
-}
-
-func (s *Service) list(ctx context.Context, p platform.ListParams) (any, error) {
-	docs, next, err := s.store.List(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	return platform.ViewPage(docs, next, document.view), nil
 }

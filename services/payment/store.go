@@ -99,15 +99,7 @@ func (s *Store) Capture(ctx context.Context, id string, spec Spec, key string) (
 
 // Get returns payment id, or a 404 PAYMENT_NOT_FOUND.
 func (s *Store) Get(ctx context.Context, id string) (document, error) {
-	var d document
-	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return d, platform.NewError(http.StatusNotFound, CodePaymentNotFound, "payment "+id+" does not exist").WithField("paymentId")
-	}
-	if err != nil {
-		return d, fmt.Errorf("get payment %s: %w", id, err)
-	}
-	return d, nil
+	return platform.GetByID[document](ctx, s.coll, "payment", id, notFound)
 }
 
 // Refund refunds the whole captured amount once: the CAPTURED → REFUNDED change is one
@@ -150,9 +142,5 @@ func (s *Store) Refund(ctx context.Context, id, reason string) (d document, chan
 
 // List returns a page of payments, optionally of one order.
 func (s *Store) List(ctx context.Context, p platform.ListParams) ([]document, string, error) {
-	var f bson.D
-	if o, ok := p.Filters["orderId"]; ok {
-		f = bson.D{{Key: "orderId", Value: o}}
-	}
-	return platform.FindPage(ctx, s.coll, f, p, func(d document) string { return d.ID })
+	return platform.FindPage(ctx, s.coll, platform.EqualFilters(p, "orderId"), p, func(d document) string { return d.ID })
 }

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -57,4 +58,18 @@ func EnsureIndexes(ctx context.Context, coll *mongo.Collection, indexes ...Index
 		}
 	}
 	return nil
+}
+
+// GetByID returns the document with _id id in coll. When there is none the error is
+// notFound(id); any other failure is wrapped as "get <kind> <id>: ...".
+func GetByID[D any](ctx context.Context, coll *mongo.Collection, kind, id string, notFound func(id string) *APIError) (D, error) {
+	var d D
+	err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return d, notFound(id)
+	}
+	if err != nil {
+		return d, fmt.Errorf("get %s %s: %w", kind, id, err)
+	}
+	return d, nil
 }

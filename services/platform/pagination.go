@@ -89,6 +89,18 @@ func decodePageToken(tok string) (string, bool) {
 	return id, ok && ValidID(id)
 }
 
+// EqualFilters returns the filter of the list: field equals the value given, for each of
+// fields that p.Filters holds, in the order of fields.
+func EqualFilters(p ListParams, fields ...string) bson.D {
+	var f bson.D
+	for _, field := range fields {
+		if v, ok := p.Filters[field]; ok {
+			f = append(f, bson.E{Key: field, Value: v})
+		}
+	}
+	return f
+}
+
 // FindPage returns one page of documents matching filter (tombstones excluded) sorted by
 // _id, and the token of the next page ("" on the last one). id returns a document's _id.
 func FindPage[T any](ctx context.Context, coll *mongo.Collection, filter bson.D, p ListParams, id func(T) string) ([]T, string, error) {

@@ -5,6 +5,7 @@
 package shipping
 
 import (
+	"net/http"
 	"regexp"
 
 	"github.com/ordersaga/ordersaga/services/platform"
@@ -132,4 +133,9 @@ type Shipment struct {
 	Tombstone         bool     `json:"tombstone,omitempty"`
 	CreatedAt         string   `json:"createdAt"`
 	UpdatedAt         string   `json:"updatedAt"`
+}
+
+// notFound is the 404 of an unknown ID.
+func notFound(id string) *platform.APIError {
+	return platform.NewError(http.StatusNotFound, CodeShipmentNotFound, "shipment "+id+" does not exist").WithField("shipmentId")
 }

@@ -33,26 +33,20 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 		store:     NewStore(db, cfg.Countries, cfg.Now),
 		shipments: srv.Metrics().Counter("shipments_total", "Shipment outcomes: scheduled, rejected, cancelled, cancel_noop, tombstone.", "outcome"),
 	}
-	srv.Route("PUT /v1/shipments/{shipmentId}", platform.Create(srv, "shipmentId", Normalize, s.schedule))
+	srv.Route("PUT /v1/shipments/{shipmentId}", platform.Create(srv, "shipmentId", Normalize, platform.OnFirstAnswer(s.store.Schedule, s.countShipment)))
 	srv.Route("POST /v1/shipments/{shipmentId}/cancel", platform.Transition("shipmentId", s.cancel))
-	srv.Route("GET /v1/shipments/{shipmentId}", platform.Get("shipmentId", s.get))
-	srv.Route("GET /v1/shipments", platform.List(map[string]func(string) bool{"orderId": platform.ValidID}, s.list))
+	srv.Route("GET /v1/shipments/{shipmentId}", platform.Get("shipmentId", platform.GetView(s.store.Get, document.view)))
+	srv.Route("GET /v1/shipments", platform.List(map[string]func(string) bool{"orderId": platform.ValidID},
+		platform.ListView(s.store.List, document.view)))
 	return s
 }
 
 // SetUp prepares the database (indexes).
 func (s *Service) SetUp(ctx context.Context) error { return s.store.SetUp(ctx) }
 
-func (s *Service) schedule(ctx context.Context, id string, spec CreateRequest, key string) (platform.StoredResponse, bool, error) {
-	resp, replayed, err := s.store.Schedule(ctx, id, spec, key)
-	if err == nil && !replayed {
-		outcome := "scheduled"
-		if resp.ErrorCode() != "" {
-			outcome = "rejected"
-		}
-		s.shipments.WithLabelValues(outcome).Inc()
-	}
-	return resp, replayed, err
+// countShipment counts a first answer: a scheduled or a rejected shipment.
+func (s *Service) countShipment(resp platform.StoredResponse) {
+	s.shipments.WithLabelValues(platform.CreateOutcome(resp, "scheduled", "rejected")).Inc()
 }
 
 func (s *Service) cancel(ctx context.Context, id, reason string) (any, error) {
@@ -60,29 +54,6 @@ func (s *Service) cancel(ctx context.Context, id, reason string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case d.Tombstone:
-		s.shipments.WithLabelValues("tombstone").Inc()
-	case changed:
-		s.shipments.WithLabelValues("cancelled").Inc()
-	default:
-		s.shipments.WithLabelValues("cancel_noop").Inc()
-	}
+	s.shipments.WithLabelValues(platform.CompensationOutcome(d.Tombstone, changed, "cancelled", "cancel_noop")).Inc()
 	return d.view(), nil
-}
-
-func (s *Service) get(ctx context.Context, id string) (any, error) {
-	d, err := s.store.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return d.view(), nil
-}
-
-func (s *Service) list(ctx context.Context, p platform.ListParams) (any, error) {
-	docs, next, err := s.store.List(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	return platform.ViewPage(docs, next, document.view), nil
 }

@@ -92,15 +92,7 @@ func (s *Store) Schedule(ctx context.Context, id string, spec CreateRequest, key
 
 // Get returns shipment id, or a 404 SHIPMENT_NOT_FOUND.
 func (s *Store) Get(ctx context.Context, id string) (document, error) {
-	var d document
-	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return d, platform.NewError(http.StatusNotFound, CodeShipmentNotFound, "shipment "+id+" does not exist").WithField("shipmentId")
-	}
-	if err != nil {
-		return d, fmt.Errorf("get shipment %s: %w", id, err)
-	}
-	return d, nil
+	return platform.GetByID[document](ctx, s.coll, "shipment", id, notFound)
 }
 
 // Cancel moves a SCHEDULED shipment to CANCELLED with one conditional update. A cancelled
@@ -136,9 +128,5 @@ func (s *Store) Cancel(ctx context.Context, id, reason string) (d document, chan
 
 // List returns a page of shipments, optionally of one order.
 func (s *Store) List(ctx context.Context, p platform.ListParams) ([]document, string, error) {
-	var f bson.D
-	if o, ok := p.Filters["orderId"]; ok {
-		f = bson.D{{Key: "orderId", Value: o}}
-	}
-	return platform.FindPage(ctx, s.coll, f, p, func(d document) string { return d.ID })
+	return platform.FindPage(ctx, s.coll, platform.EqualFilters(p, "orderId"), p, func(d document) string { return d.ID })
 }

@@ -1,0 +1,90 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"reflect"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+func TestOnFirstAnswerRecordsOnlyFirstAnswers(t *testing.T) {
+	declined := RespondError(NewError(http.StatusPaymentRequired, "DECLINED", "no"))
+	for _, tc := range []struct {
+		name     string
+		replayed bool
+		err      error
+		want     int
+	}{{"first", false, nil, 1}, {"replay", true, nil, 0}, {"error", false, errors.New("boom"), 0}} {
+		recorded := 0
+		create := OnFirstAnswer(func(context.Context, string, int, string) (StoredResponse, bool, error) {
+			return declined, tc.replayed, tc.err
+		}, func(resp StoredResponse) {
+			if resp != declined {
+				t.Errorf("%s: recorded %+v, want the create's answer", tc.name, resp)
+			}
+			recorded++
+		})
+		resp, replayed, err := create(t.Context(), "id", 1, "key")
+		if resp != declined || replayed != tc.replayed || !errors.Is(err, tc.err) {
+			t.Errorf("%s: = %+v, %v, %v; want the create's results unchanged", tc.name, resp, replayed, err)
+		}
+		if recorded != tc.want {
+			t.Errorf("%s: recorded %d times, want %d", tc.name, recorded, tc.want)
+		}
+	}
+}
+
+func TestCreateAndCompensationOutcomes(t *testing.T) {
+	ok, _ := Respond(http.StatusCreated, map[string]string{"id": "p-1"})
+	refused := RespondError(NewError(http.StatusPaymentRequired, "DECLINED", "no"))
+	if got := CreateOutcome(ok, "captured", "declined"); got != "captured" {
+		t.Errorf("CreateOutcome(success) = %q", got)
+	}
+	if got := CreateOutcome(refused, "captured", "declined"); got != "declined" {
+		t.Errorf("CreateOutcome(error answer) = %q", got)
+	}
+	for _, tc := range []struct {
+		tombstone, changed bool
+		want               string
+	}{{true, false, "tombstone"}, {false, true, "refunded"}, {false, false, "noop"}} {
+		if got := CompensationOutcome(tc.tombstone, tc.changed, "refunded", "noop"); got != tc.want {
+			t.Errorf("CompensationOutcome(%v, %v) = %q, want %q", tc.tombstone, tc.changed, got, tc.want)
+		}
+	}
+}
+
+func TestGetViewAndListView(t *testing.T) {
+	view := func(n int) string { return string(rune('a' + n)) }
+	get := GetView(func(_ context.Context, id string) (int, error) {
+		if id == "missing" {
+			return 0, NewError(http.StatusNotFound, "NOT_FOUND", "missing")
+		}
+		return 1, nil
+	}, view)
+	if out, err := get(t.Context(), "x"); err != nil || out != "b" {
+		t.Errorf("get = %v, %v; want b", out, err)
+	}
+	if out, err := get(t.Context(), "missing"); err == nil || out != nil {
+		t.Errorf("get(missing) = %v, %v; want nil and the error", out, err)
+	}
+	list := ListView(func(context.Context, ListParams) ([]int, string, error) { return []int{0, 2}, "tok", nil }, view)
+	out, err := list(t.Context(), ListParams{})
+	want := ListResponse[string]{Items: []string{"a", "c"}, NextPageToken: "tok"}
+	if err != nil || !reflect.DeepEqual(out, want) {
+		t.Errorf("list = %+v, %v; want %+v", out, err, want)
+	}
+}
+
+func TestEqualFilters(t *testing.T) {
+	p := ListParams{Filters: map[string]string{"status": "PENDING", "customerId": "c-1", "other": "x"}}
+	want := bson.D{{Key: "customerId", Value: "c-1"}, {Key: "status", Value: "PENDING"}}
+	if got := EqualFilters(p, "customerId", "status", "orderId"); !reflect.DeepEqual(got, want) {
+		t.Errorf("EqualFilters = %v, want %v", got, want)
+	}
+	if got := EqualFilters(ListParams{Filters: map[string]string{}}, "orderId"); got != nil {
+		t.Errorf("EqualFilters(no filter) = %v, want nil", got)
+	}
+}
