@@ -126,7 +126,23 @@ func (r *OrderSagaReconciler) emit(obj *v1.OrderSaga, events []event) {
 	if r.Recorder == nil {
 		return
 	}
-	for _, e := range events {
+	for _, e := range coalesceSuccesses(events) {
 		r.Recorder.Eventf(obj, nil, e.kind, e.reason, e.action, "%s", e.message)
 	}
+}
+
+// coalesceSuccesses merges consecutive StepSucceeded Events into one that names every
+// step. Events are the API server's largest write load per saga: a happy path emits two
+// Events this way instead of seven, and the status still records each step's timing.
+func coalesceSuccesses(events []event) []event {
+	var out []event
+	for _, e := range events {
+		if n := len(out); n > 0 && e.reason == EventStepSucceeded && out[n-1].reason == EventStepSucceeded {
+			out[n-1].action = "Steps"
+			out[n-1].message += "; " + e.message
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }

@@ -91,6 +91,7 @@ func BenchmarkSagaThroughput(b *testing.B) {
 	writesBefore := st.counter.writes.Load()
 	b.ResetTimer()
 	created, start := createSagas(b, st.client, ns, b.N)
+	b.ReportMetric(time.Since(start).Seconds(), "create-s")
 	latencies := waitCompleted(b, st.client, ns, created)
 	elapsed := time.Since(start)
 	b.StopTimer()
