@@ -80,6 +80,8 @@ func (s *Store) Seed(ctx context.Context, catalog []SeedProduct) error {
 // tokens). created tells whether it was new.
 func (s *Store) PutProduct(ctx context.Context, id string, spec ProductSpec) (p product, created bool, err error) {
 	now := platform.Now(s.now)
+	unlock := s.locks.lock(id)
+	defer unlock()
 	res, err := s.products.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{
 		{Key: "$set", Value: bson.D{{Key: "name", Value: spec.Name}, {Key: "price", Value: spec.Price},
 			{Key: "stock", Value: spec.Stock}, {Key: "discontinued", Value: spec.Discontinued}, {Key: "updatedAt", Value: now}}},

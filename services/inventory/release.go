@@ -86,11 +86,13 @@ func (s *Store) finishRelease(ctx context.Context, d reservation) (reservation, 
 func (s *Store) giveBack(ctx context.Context, d reservation) error {
 	token := releaseToken(d.ID)
 	for _, it := range d.Items {
+		unlock := s.locks.lock(it.ProductID)
 		_, err := s.products.UpdateOne(ctx,
 			bson.D{{Key: "_id", Value: it.ProductID}, {Key: "pending", Value: bson.D{{Key: "$ne", Value: token}}}},
 			bson.D{{Key: "$inc", Value: bson.D{{Key: "stock", Value: it.Quantity}}},
 				{Key: "$push", Value: bson.D{{Key: "pending", Value: token}}},
 				{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: platform.Now(s.now)}}}})
+		unlock()
 		if err != nil {
 			return fmt.Errorf("give back %d of %s for %s: %w", it.Quantity, it.ProductID, d.ID, err)
 		}
@@ -138,8 +140,14 @@ func (s *Store) sweepOne(ctx context.Context, d reservation) error {
 	if d.Status == Released { // a RESERVED one may be released any time: its "u:" tokens are not ours to touch
 		tokens = append(tokens, releaseToken(d.ID))
 	}
+	productIDs := make([]string, 0, len(d.Items))
+	for _, it := range d.Items {
+		productIDs = append(productIDs, it.ProductID)
+	}
+	unlock := s.locks.lock(productIDs...)
 	_, err := s.products.UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
 		bson.D{{Key: "$pullAll", Value: bson.D{{Key: "pending", Value: tokens}}}})
+	unlock()
 	if err != nil {
 		return fmt.Errorf("sweep tokens of %s: %w", d.ID, err)
 	}

@@ -48,6 +48,7 @@ type Store struct {
 	products     *mongo.Collection
 	reservations *mongo.Collection
 	now          func() time.Time
+	locks        *docLocks
 	// beforeTake, when set (tests only), runs before item i is taken; an error stops the run
 	// there as a crash would.
 	beforeTake func(i int) error
@@ -55,7 +56,7 @@ type Store struct {
 
 // NewStore returns a Store on db; now is the clock (nil: time.Now).
 func NewStore(db *mongo.Database, now func() time.Time) *Store {
-	return &Store{products: db.Collection("products"), reservations: db.Collection("reservations"), now: now}
+	return &Store{products: db.Collection("products"), reservations: db.Collection("reservations"), now: now, locks: &docLocks{}}
 }
 
 // SetUp creates the indexes.
@@ -206,6 +207,8 @@ func (s *Store) checkCatalog(ctx context.Context, items []Item, token string) (*
 // take moves item i's stock, or explains why it cannot; a take that this reservation
 // already made counts as done.
 func (s *Store) take(ctx context.Context, i int, it Item, token string) (*platform.APIError, error) {
+	unlock := s.locks.lock(it.ProductID)
+	defer unlock()
 	for range 3 {
 		err := s.products.FindOneAndUpdate(ctx, takeFilter(it.ProductID, it.Quantity, token),
 			takeUpdate(it.Quantity, token, platform.Now(s.now))).Err()
@@ -282,11 +285,13 @@ func (s *Store) lost(ctx context.Context, cur reservation, err error) (platform.
 func (s *Store) undoTakes(ctx context.Context, d reservation) error {
 	token := reserveToken(d.ID)
 	for _, it := range d.Items {
+		unlock := s.locks.lock(it.ProductID)
 		_, err := s.products.UpdateOne(ctx,
 			bson.D{{Key: "_id", Value: it.ProductID}, {Key: "pending", Value: token}},
 			bson.D{{Key: "$inc", Value: bson.D{{Key: "stock", Value: it.Quantity}}},
 				{Key: "$pull", Value: bson.D{{Key: "pending", Value: token}}},
 				{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: platform.Now(s.now)}}}})
+		unlock()
 		if err != nil {
 			return fmt.Errorf("give back %d of %s for %s: %w", it.Quantity, it.ProductID, d.ID, err)
 		}
@@ -299,6 +304,8 @@ func (s *Store) undoTakes(ctx context.Context, d reservation) error {
 // it is now.
 func (s *Store) claim(ctx context.Context, id string, from Status, set bson.D) (ok bool, cur reservation, err error) {
 	set = append(set, bson.E{Key: "updatedAt", Value: platform.Now(s.now)})
+	unlock := s.locks.lock("reservation/" + id)
+	defer unlock()
 	err = s.reservations.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: from}},
 		bson.D{{Key: "$set", Value: set}}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&cur)
 	if err == nil {
