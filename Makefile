@@ -76,6 +76,14 @@ vet: ## Run go vet and fail on unformatted files.
 test: verify-generated vet ## Run every test: unit, envtest controller and API tests, services on a Mongo wire server.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./... -coverprofile cover.out
 
+.PHONY: test-e2e
+test-e2e: ## Run the end-to-end and chaos suite on the local stack (real kubectl, services, faults; ~3-4 min warm).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./test/e2e -v -timeout 30m -ginkgo.label-filter=e2e -ginkgo.no-color
+
+.PHONY: measure-e2e
+measure-e2e: ## Measure sagas/s and p50/p99 latency through the whole stack (100 sagas, concurrency 20, with and without faults).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./test/e2e -v -timeout 30m -ginkgo.label-filter=measure -ginkgo.no-color
+
 .PHONY: bench
 bench: ## Measure sagas/s, p50/p99 latency and API writes per saga on envtest with zero-latency fake services.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./test/bench -run '^$$' -bench . -benchtime $(BENCH_SAGAS)x

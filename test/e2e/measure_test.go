@@ -1,0 +1,210 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+)
+
+// Load of the measurements: 100 sagas, at most 20 in flight.
+const (
+	loadSagas       = 100
+	loadConcurrency = 20
+)
+
+// These specs measure, and log rather than assert, what a shop gets through the whole
+// stack: each saga is created by its own `kubectl apply` as soon as one of the 20 in
+// flight finishes, and one `kubectl get -w` sees it end. End-to-end latency runs from the
+// apply to the watch event; controller latency from status.startedAt to finishedAt.
+var _ = Describe("Throughput and latency", Label("e2e", "measure"), func() {
+	It("measures 100 sagas at concurrency 20 without faults", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "e2e-measure")
+		r := runLoad(ctx, ns, "clean", retry{}, faults{})
+		report("without faults", r)
+		expectConsistent(ctx, r.sagas)
+		expectStock(ctx, 5, r.sagas, r.products...)
+	}, SpecTimeout(5*time.Minute))
+
+	It("measures 100 sagas at concurrency 20 with 20 % errors and 50 ms latency on every service", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "e2e-measure-faults")
+		DeferCleanup(allFaultsOff)
+		r := runLoad(ctx, ns, "faulty", quickRetry, faults{ErrorRate: 0.2, Latency: "50ms"})
+		report("with 20% errors + 50ms latency", r)
+		expectConsistent(ctx, r.sagas)
+		expectStock(ctx, 5, r.sagas, r.products...)
+	}, SpecTimeout(6*time.Minute))
+})
+
+// loadResult is what one load run measured.
+type loadResult struct {
+	wall       time.Duration   // first apply to last terminal event
+	endToEnd   []time.Duration // per saga: apply started to terminal event seen
+	controller []time.Duration // per saga: status.startedAt to status.finishedAt
+	sagas      []v1.OrderSaga
+	products   []string           // one per saga, 5 units each at the start
+	routes     map[string]float64 // mean seconds a service spent per request, by route
+}
+
+// terminalEvent is a saga seen terminal by the watch.
+type terminalEvent struct {
+	name string
+	at   time.Time
+}
+
+// runLoad creates loadSagas sagas named prefix-000..., each for a product of its own,
+// keeping loadConcurrency in flight, with f injected on every service while they run.
+func runLoad(ctx context.Context, ns, prefix string, r retry, f faults) loadResult {
+	GinkgoHelper()
+	dir := GinkgoT().TempDir()
+	specs := many(loadSagas, prefix, "", 1, "1.00", r)
+	ids := stockUp(ctx, specs, "1.00", 5)
+	setFaultsEverywhere(ctx, f)
+	timesBefore := routeTimes(ctx)
+	for _, s := range specs {
+		Expect(os.WriteFile(filepath.Join(dir, s.name+".yaml"), []byte(sagasYAML(s)), 0o600)).To(Succeed())
+	}
+	done := watchTerminal(ctx, ns)
+	applied := make(chan error, loadSagas)
+	started := map[string]time.Time{}
+	var res loadResult
+	begin, next, inFlight := time.Now(), 0, 0
+	for len(res.endToEnd) < loadSagas {
+		for ; inFlight < loadConcurrency && next < loadSagas; next, inFlight = next+1, inFlight+1 {
+			name := specs[next].name
+			started[name] = time.Now()
+			go func() {
+				out, errOut, err := kubectl(ctx, "apply", "-n", ns, "-f", filepath.Join(dir, name+".yaml"))
+				if err != nil {
+					err = fmt.Errorf("kubectl apply %s: %w\n%s%s", name, err, out, errOut)
+				}
+				applied <- err
+			}()
+		}
+		select {
+		case ev := <-done:
+			if t0, ok := started[ev.name]; ok {
+				res.endToEnd = append(res.endToEnd, ev.at.Sub(t0))
+				inFlight--
+			}
+		case err := <-applied:
+			Expect(err).NotTo(HaveOccurred())
+		case <-time.After(2 * time.Minute):
+			Fail(fmt.Sprintf("no saga finished for 2 minutes; %d of %d done", len(res.endToEnd), loadSagas))
+		}
+	}
+	res.wall = time.Since(begin)
+	allFaultsOff(ctx)
+	res.routes = meanDelta(timesBefore, routeTimes(ctx))
+	res.sagas = getSagas(ctx, ns)
+	res.products = ids
+	for _, s := range res.sagas {
+		if s.Status.StartedAt != nil && s.Status.FinishedAt != nil {
+			res.controller = append(res.controller, s.Status.FinishedAt.Sub(s.Status.StartedAt.Time))
+		}
+	}
+	return res
+}
+
+// watchTerminal runs `kubectl get osaga -w` on ns and sends each saga's first terminal
+// phase, with the time it was seen, until ctx ends.
+func watchTerminal(ctx context.Context, ns string) <-chan terminalEvent {
+	GinkgoHelper()
+	cmd := exec.CommandContext(ctx, stack.Kubectl, "get", "osaga", "-n", ns, "--watch", "--no-headers",
+		"-o", "custom-columns=NAME:.metadata.name,PHASE:.status.phase")
+	cmd.Env = stack.Env()
+	stdout, err := cmd.StdoutPipe()
+	Expect(err).NotTo(HaveOccurred())
+	Expect(cmd.Start()).To(Succeed())
+	DeferCleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	out := make(chan terminalEvent, loadSagas)
+	go func() {
+		seen := map[string]bool{}
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) == 2 && v1.Phase(f[1]).IsTerminal() && !seen[f[0]] {
+				seen[f[0]] = true
+				out <- terminalEvent{name: f[0], at: time.Now()}
+			}
+		}
+	}()
+	return out
+}
+
+// report logs a run's figures and adds them to the suite's report.
+func report(what string, r loadResult) {
+	line := fmt.Sprintf("%s: %d sagas, concurrency %d, %.1f sagas/s (%s); end-to-end p50 %s p99 %s; controller p50 %s p99 %s; %v",
+		what, loadSagas, loadConcurrency, float64(loadSagas)/r.wall.Seconds(), r.wall.Round(10*time.Millisecond),
+		percentile(r.endToEnd, 50), percentile(r.endToEnd, 99),
+		percentile(r.controller, 50), percentile(r.controller, 99), byPhase(r.sagas))
+	var routes []string
+	for route, mean := range r.routes {
+		routes = append(routes, fmt.Sprintf("%s %s", route, time.Duration(mean*float64(time.Second)).Round(100*time.Microsecond)))
+	}
+	slices.Sort(routes)
+	line += "\n  mean time in the service per request: " + strings.Join(routes, "; ")
+	AddReportEntry("measure "+what, line)
+}
+
+// routeTimes returns, per business route that wrote ("PUT"/"POST"), the sum of the
+// seconds the services spent on its requests and their number.
+func routeTimes(ctx context.Context) map[string][2]float64 {
+	GinkgoHelper()
+	out := map[string][2]float64{}
+	writes := func(series string) bool {
+		return strings.Contains(series, "/v1/") && !strings.Contains(series, `route="GET `)
+	}
+	for key, v := range scrape(ctx, "ordersaga_http_request_duration_seconds_sum{", writes) {
+		e := out[routeOf(key)]
+		out[routeOf(key)] = [2]float64{e[0] + v, e[1]}
+	}
+	for key, v := range scrape(ctx, "ordersaga_http_request_duration_seconds_count{", writes) {
+		e := out[routeOf(key)]
+		out[routeOf(key)] = [2]float64{e[0], e[1] + v}
+	}
+	return out
+}
+
+// routeOf returns the route label of a scraped series key.
+func routeOf(key string) string {
+	_, after, _ := strings.Cut(key, `route="`)
+	route, _, _ := strings.Cut(after, `"`)
+	return route
+}
+
+// meanDelta returns the mean seconds per request of each route between two readings.
+func meanDelta(before, after map[string][2]float64) map[string]float64 {
+	out := map[string]float64{}
+	for route, a := range after {
+		b := before[route]
+		if n := a[1] - b[1]; n > 0 {
+			out[route] = (a[0] - b[0]) / n
+		}
+	}
+	return out
+}
+
+// percentile returns the p-th percentile (nearest rank) of ds.
+func percentile(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	rank := (p*len(s) + 99) / 100 // ceil(p/100 * n)
+	return s[max(rank, 1)-1].Round(time.Millisecond)
+}
