@@ -25,7 +25,8 @@ import (
 // OrderSagaReconciler runs OrderSagas.
 //
 // Design: one reconcile runs calls back to back — as many as the engine asks for, up to
-// MaxCallsPerReconcile and within ReconcileBudget — and then writes status once. A
+// MaxCallsPerReconcile, for at most ProgressInterval once a call was made, and within
+// ReconcileBudget — and then writes status once. A
 // happy-path saga thus costs one finalizer write and one status write. A crash or a lost
 // write between calls loses nothing: every call carries an idempotency key, so the next
 // reconcile repeats the calls the lost status did not record and gets their first results.
@@ -47,6 +48,9 @@ type OrderSagaReconciler struct {
 	ReconcileBudget time.Duration
 	// MaxConcurrentReconciles is the number of sagas advanced in parallel.
 	MaxConcurrentReconciles int
+	// ProgressInterval ends a batch of calls once it has run this long, so that a saga
+	// whose services are slow shows its progress in status instead of nothing for a minute.
+	ProgressInterval time.Duration
 }
 
 // conflictRetry is how soon a reconcile whose status write met a newer version runs again.
@@ -85,7 +89,7 @@ func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		last = saga.Next(saga.ViewOf(obj), r.Clock.Now())
 		var out saga.Outcome
 		if last.Kind == saga.KindCall {
-			if !r.budgetLeft(started, obj) {
+			if !r.budgetLeft(started, obj) || (calls > 0 && r.Clock.Now().Sub(started) >= r.ProgressInterval) {
 				break
 			}
 			out = r.call(ctx, obj, *last.Call)
@@ -127,6 +131,7 @@ type Options struct {
 	MaxCallsPerReconcile    int
 	ReconcileBudget         time.Duration
 	MaxConcurrentReconciles int
+	ProgressInterval        time.Duration
 	// Metrics receives the controller's metrics (controller-runtime's registry in the
 	// manager); nil registers nowhere.
 	Metrics prometheus.Registerer
@@ -137,6 +142,7 @@ const (
 	DefaultMaxCallsPerReconcile    = 16
 	DefaultReconcileBudget         = time.Minute
 	DefaultMaxConcurrentReconciles = 32
+	DefaultProgressInterval        = 2 * time.Second
 )
 
 // NewOrderSagaReconciler returns a reconciler wired to mgr's clients and event recorder
@@ -151,6 +157,7 @@ func NewOrderSagaReconciler(mgr ctrl.Manager, steps StepCaller, o Options) *Orde
 		MaxCallsPerReconcile:    cmp.Or(o.MaxCallsPerReconcile, DefaultMaxCallsPerReconcile),
 		ReconcileBudget:         cmp.Or(o.ReconcileBudget, DefaultReconcileBudget),
 		MaxConcurrentReconciles: cmp.Or(o.MaxConcurrentReconciles, DefaultMaxConcurrentReconciles),
+		ProgressInterval:        cmp.Or(o.ProgressInterval, DefaultProgressInterval),
 	}
 	if o.Metrics != nil {
 		r.Metrics = NewMetrics(o.Metrics)

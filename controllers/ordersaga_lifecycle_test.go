@@ -126,3 +126,18 @@ var _ = Describe("ttlSecondsAfterFinished", func() {
 		}, 10*time.Second, 100*time.Millisecond).Should(BeTrue())
 	})
 })
+
+var _ = Describe("Slow services", func() {
+	It("show the saga's progress in status while it runs, not only at the end", func() {
+		fake := fakeservices.Start()
+		DeferCleanup(fake.Close)
+		_, isolated := startIsolated(fake, nil)
+		fake.Fail(fakeservices.Rule{Step: "ScheduleShipment", Direction: "action", Mode: fakeservices.Slow, Delay: 2500 * time.Millisecond})
+		fake.Fail(fakeservices.Rule{Step: "ConfirmOrder", Direction: "action", Mode: fakeservices.Slow, Delay: 2500 * time.Millisecond})
+		obj := create("order-slow", isolated)
+		Eventually(func() v1.StepState { return stepOf(get(obj), v1.StepScheduleShipment).State }, 10*time.Second, 20*time.Millisecond).
+			Should(Equal(v1.StepSucceeded), "a batch that ran past the progress interval wrote status")
+		Expect(get(obj).Status.Phase).To(Equal(v1.PhaseRunning))
+		waitForPhase(obj, v1.PhaseCompleted)
+	})
+})

@@ -37,6 +37,7 @@ type options struct {
 	maxConcurrent        int
 	maxCallsPerReconcile int
 	reconcileBudget      time.Duration
+	progressInterval     time.Duration
 	qps                  float64
 	burst                int
 	urlTemplate          string
@@ -57,6 +58,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.maxConcurrent, "max-concurrent-reconciles", controllers.DefaultMaxConcurrentReconciles, "Number of sagas advanced in parallel.")
 	fs.IntVar(&o.maxCallsPerReconcile, "max-calls-per-reconcile", controllers.DefaultMaxCallsPerReconcile, "Service calls one reconcile makes before it writes status.")
 	fs.DurationVar(&o.reconcileBudget, "reconcile-budget", controllers.DefaultReconcileBudget, "Time one reconcile may spend calling services.")
+	fs.DurationVar(&o.progressInterval, "progress-interval", controllers.DefaultProgressInterval, "A batch of calls ends and writes status once it has run this long.")
 	fs.Float64Var(&o.qps, "kube-api-qps", 500, "Queries per second to the Kubernetes API server.")
 	fs.IntVar(&o.burst, "kube-api-burst", 1000, "Burst of queries to the Kubernetes API server.")
 	fs.StringVar(&o.urlTemplate, "service-url-template", stepclient.DefaultURLTemplate, "Base URL of a service; {service} and {namespace} are replaced.")
@@ -116,6 +118,7 @@ func run(o options) error {
 	r := controllers.NewOrderSagaReconciler(mgr, steps, controllers.Options{
 		MaxCallsPerReconcile:    o.maxCallsPerReconcile,
 		ReconcileBudget:         o.reconcileBudget,
+		ProgressInterval:        o.progressInterval,
 		MaxConcurrentReconciles: o.maxConcurrent,
 		Metrics:                 metrics.Registry,
 	})

@@ -39,6 +39,8 @@ const (
 	Hang
 	// DeliveryFailed answers a notification 201 with status FAILED.
 	DeliveryFailed
+	// Slow answers normally after the rule's Delay.
+	Slow
 )
 
 // Rule fails the calls of one step and direction.
@@ -46,9 +48,10 @@ type Rule struct {
 	Step      string // e.g. "ProcessPayment" or "NotifyCancellation"
 	Direction string // "action" or "compensate"
 	Mode      Mode
-	Code      string // error code for Business, e.g. PAYMENT_DECLINED
-	HTTP      int    // status for Business (default 409)
-	Times     int    // how many calls fail; 0 means all
+	Code      string        // error code for Business, e.g. PAYMENT_DECLINED
+	HTTP      int           // status for Business (default 409)
+	Times     int           // how many calls fail; 0 means all
+	Delay     time.Duration // for Slow
 }
 
 // Services is the fake. Point every service URL at URL().
@@ -134,6 +137,14 @@ func (s *Services) serve(w http.ResponseWriter, r *http.Request) {
 		s.record(call, 0)
 		<-r.Context().Done()
 		return
+	}
+	if rule != nil && rule.Mode == Slow {
+		select {
+		case <-time.After(rule.Delay):
+		case <-r.Context().Done():
+			return
+		}
+		rule = nil
 	}
 	status, resp := s.answer(call, rule, body)
 	s.record(call, status)
