@@ -11,7 +11,9 @@ IMG ?= ghcr.io/ordersaga/ordersaga:$(VERSION)
 CONTAINER_TOOL ?= docker
 GO_LDFLAGS := -s -w -X main.version=$(VERSION)
 GO_BUILD := CGO_ENABLED=0 go build -ldflags "$(GO_LDFLAGS)"
-GO_TEST_FLAGS ?= -timeout 30m
+# -count=1: the e2e and demo tests run binaries built from packages they do not import,
+# so Go's test cache could replay a pass after those binaries changed.
+GO_TEST_FLAGS ?= -count=1 -timeout 30m
 BENCH_SAGAS ?= 500
 BIN_DIR ?= bin
 HELM_RELEASE ?= ordersaga
