@@ -27,27 +27,30 @@ var _ = Describe("Unknown outcomes", Label("e2e"), func() {
 		sagas := waitAllTerminal(ctx, ns, len(specs), 3*time.Minute)
 		GinkgoWriter.Printf("with stepTimeout 100ms: %v %v\n", byPhase(sagas), failureReasons(sagas))
 
-		redriveFailed(ctx, ns, sagas)
-		Eventually(ctx, func(g Gomega) { // late runs settle within the services' 30 s run deadline
+		// With 100 ms per call the compensations time out too while the machine is busy, so
+		// some sagas go Failed; an operator re-drives them until the late runs have settled
+		// (within the services' 30 s run deadline) and the undo goes through.
+		Eventually(ctx, func(g Gomega) {
 			sagas = getSagas(ctx, ns)
+			redriveFailed(ctx, ns, sagas)
 			g.Expect(byPhase(sagas)).NotTo(HaveKey(v1.PhaseFailed))
 			g.Expect(violations(readWorld(ctx), sagas)).To(BeEmpty())
-		}).WithTimeout(45 * time.Second).WithPolling(3 * time.Second).Should(Succeed())
+		}).WithTimeout(2 * time.Minute).WithPolling(3 * time.Second).Should(Succeed())
 		expectStock(ctx, 5, sagas, ids...)
 		expectCheckClean(ctx)
 	}, SpecTimeout(5*time.Minute))
 })
 
-// redriveFailed runs `sagactl retry` for every Failed saga, as an operator would once the
-// cause (here: the load) is gone.
+// redriveFailed runs `sagactl retry` on every Failed saga, as an operator would once the
+// cause (here: the load) is gone. A retry that fails again is not an error here: the
+// caller polls until none is left Failed.
 func redriveFailed(ctx context.Context, ns string, sagas []v1.OrderSaga) {
 	GinkgoHelper()
 	for _, s := range sagas {
 		if s.Status.Phase != v1.PhaseFailed {
 			continue
 		}
-		out, errOut, err := sagactl(ctx, "retry", s.Name, "-n", ns, "--wait", "30s")
-		GinkgoWriter.Printf("$ sagactl retry %s -n %s\n%s%s", s.Name, ns, out, errOut)
-		Expect(err).NotTo(HaveOccurred())
+		out, errOut, err := sagactl(ctx, "retry", s.Name, "-n", ns, "--wait", "1s")
+		GinkgoWriter.Printf("$ sagactl retry %s -n %s (%v)\n%s%s", s.Name, ns, err, out, errOut)
 	}
 }
