@@ -26,7 +26,7 @@ func FuzzSend(f *testing.F) {
 						return platform.StoredResponse{}, false, platformtest.Broken("unknown data key %q let through", k)
 					}
 				}
-				if _, _, err := render(spec); err != nil {
+				if _, _, err := Render(spec); err != nil {
 					return platform.StoredResponse{}, false, platformtest.Broken("render: %v", err)
 				}
 				return platformtest.Created, false, nil

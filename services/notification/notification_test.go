@@ -56,17 +56,17 @@ func TestFailRateIsDeterministic(t *testing.T) {
 	failed := 0
 	for i := range 1000 {
 		id := fmt.Sprintf("ntf-%d", i)
-		if d.fails(id, "c") != d.fails(id, "c") {
+		if d.Fails(id, "c") != d.Fails(id, "c") {
 			t.Fatalf("fails(%s) is not stable", id)
 		}
-		if d.fails(id, "c") {
+		if d.Fails(id, "c") {
 			failed++
 		}
 	}
 	if failed < 400 || failed > 600 {
 		t.Errorf("%d of 1000 failed at rate 0.5", failed)
 	}
-	if (Delivery{}).fails("any", "c") {
+	if (Delivery{}).Fails("any", "c") {
 		t.Error("the zero Delivery fails")
 	}
 }

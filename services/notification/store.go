@@ -38,7 +38,8 @@ Any reserved items were released and any payment was refunded.`)),
 	},
 }
 
-func render(spec CreateRequest) (subject, body string, err error) {
+// Render returns the subject and body of the notification spec asks for.
+func Render(spec CreateRequest) (subject, body string, err error) {
 	t := templates[spec.Type]
 	var s, b bytes.Buffer
 	if err := t[0].Execute(&s, spec); err != nil {
@@ -57,7 +58,8 @@ type Delivery struct {
 	FailRate      float64
 }
 
-func (d Delivery) fails(id, customer string) bool {
+// Fails reports whether the delivery of notification id to customer fails.
+func (d Delivery) Fails(id, customer string) bool {
 	if slices.Contains(d.FailCustomers, customer) {
 		return true
 	}
@@ -106,14 +108,14 @@ func (s *Store) SetUp(ctx context.Context) error {
 // Send renders and "delivers" notification id once. A failed delivery is stored as FAILED
 // and answered 201 like a sent one.
 func (s *Store) Send(ctx context.Context, id string, spec CreateRequest, key string) (platform.StoredResponse, bool, error) {
-	subject, body, err := render(spec)
+	subject, body, err := Render(spec)
 	if err != nil {
 		return platform.StoredResponse{}, false, err
 	}
 	d := document{ID: id, Idem: platform.Idem{RequestHash: platform.RequestHash(spec), IdempotencyKey: key},
 		OrderID: spec.OrderID, CustomerID: spec.CustomerID, Type: spec.Type, Status: Sent,
 		Subject: subject, Body: body, Data: spec.Data, CreatedAt: platform.Now(s.now)}
-	if s.delivery.fails(id, spec.CustomerID) {
+	if s.delivery.Fails(id, spec.CustomerID) {
 		d.Status, d.FailureReason = Failed, "delivery failed (simulated by configuration)"
 	}
 	first, err := platform.Respond(http.StatusCreated, d.view())

@@ -51,8 +51,8 @@ type Rules struct {
 	DeclinedMethods []string
 }
 
-// decline returns the reason to decline spec, or nil.
-func (r Rules) decline(spec Spec) *platform.APIError {
+// Decline returns the reason to decline spec, or nil.
+func (r Rules) Decline(spec Spec) *platform.APIError {
 	switch {
 	case spec.Amount > r.DeclineAbove:
 		return platform.NewError(http.StatusPaymentRequired, CodePaymentDeclined,
@@ -87,7 +87,7 @@ func (s *Store) Capture(ctx context.Context, id string, spec Spec, key string) (
 	d := document{ID: id, Idem: platform.Idem{RequestHash: platform.RequestHash(spec), IdempotencyKey: key},
 		OrderID: spec.OrderID, CustomerID: spec.CustomerID, Amount: spec.Amount, Currency: spec.Currency,
 		Method: spec.Method, Status: Captured, CreatedAt: now, UpdatedAt: now}
-	if e := s.rules.decline(spec); e != nil {
+	if e := s.rules.Decline(spec); e != nil {
 		d.Status, d.DeclineReason = Declined, e.Message
 		resp = platform.RespondError(e)
 	} else if resp, err = platform.Respond(http.StatusCreated, d.view()); err != nil {

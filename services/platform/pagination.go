@@ -76,7 +76,9 @@ func ParseList(r *http.Request, allowed map[string]func(string) bool) (ListParam
 
 const pageTokenPrefix = "v1:"
 
-func encodePageToken(lastID string) string {
+// EncodePageToken returns the nextPageToken of a page whose last ID is lastID. Exported for
+// in-memory models of the services, which must hand out the same tokens as FindPage.
+func EncodePageToken(lastID string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(pageTokenPrefix + lastID))
 }
 
@@ -122,7 +124,7 @@ func FindPage[T any](ctx context.Context, coll *mongo.Collection, filter bson.D,
 		return docs, "", nil
 	}
 	docs = docs[:p.Limit]
-	return docs, encodePageToken(id(docs[len(docs)-1])), nil
+	return docs, EncodePageToken(id(docs[len(docs)-1])), nil
 }
 
 // ViewPage turns a page of stored documents into the list response of their views.

@@ -6,11 +6,11 @@ import (
 )
 
 func TestPageTokenRoundTrip(t *testing.T) {
-	tok := encodePageToken("ord-42")
+	tok := EncodePageToken("ord-42")
 	if id, ok := decodePageToken(tok); !ok || id != "ord-42" {
 		t.Errorf("decode(encode(ord-42)) = %q, %v", id, ok)
 	}
-	for _, bad := range []string{"garbage!", encodePageToken("bad id"), "djE6"} {
+	for _, bad := range []string{"garbage!", EncodePageToken("bad id"), "djE6"} {
 		if _, ok := decodePageToken(bad); ok {
 			t.Errorf("decodePageToken(%q) accepted", bad)
 		}
@@ -18,7 +18,7 @@ func TestPageTokenRoundTrip(t *testing.T) {
 }
 
 func TestParseList(t *testing.T) {
-	r, _ := http.NewRequest(http.MethodGet, "/v1/x?limit=7&orderId=o-1&pageToken="+encodePageToken("b"), nil)
+	r, _ := http.NewRequest(http.MethodGet, "/v1/x?limit=7&orderId=o-1&pageToken="+EncodePageToken("b"), nil)
 	p, e := ParseList(r, map[string]func(string) bool{"orderId": ValidID})
 	if e != nil || p.Limit != 7 || p.After != "b" || p.Filters["orderId"] != "o-1" {
 		t.Errorf("ParseList = %+v, %v", p, e)
