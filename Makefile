@@ -88,6 +88,17 @@ test-e2e: ## Run the end-to-end and chaos suite on the local stack (real kubectl
 measure-e2e: ## Measure sagas/s and p50/p99 latency through the whole stack (100 sagas, concurrency 20, with and without faults).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./test/e2e -v -timeout 30m -ginkgo.label-filter=measure -ginkgo.no-color
 
+SEEDS ?= 100000
+SEED ?=
+
+.PHONY: sim
+sim: ## Run the fault-schedule simulator long (SEEDS=n schedules), or replay one schedule (SEED=n) and print it.
+ifneq ($(SEED),)
+	go test ./test/sim -count=1 -timeout 0 -run TestReplay -v -sim.seed=$(SEED)
+else
+	go test ./test/sim -count=1 -timeout 0 -run 'TestSchedules|TestRegressions' -v -sim.seeds=$(SEEDS)
+endif
+
 .PHONY: bench
 bench: ## Measure sagas/s, p50/p99 latency and API writes per saga on envtest with zero-latency fake services.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./test/bench -run '^$$' -bench . -benchtime $(BENCH_SAGAS)x

@@ -32,7 +32,14 @@ func New(resolver Resolver) *Client {
 	transport.MaxIdleConns = 512
 	transport.MaxIdleConnsPerHost = 128
 	transport.IdleConnTimeout = 90 * time.Second
-	return &Client{http: &http.Client{Transport: transport}, resolver: resolver}
+	return NewWithTransport(resolver, transport)
+}
+
+// NewWithTransport returns a Client that sends its requests through rt. The simulator
+// uses it to deliver requests to in-memory service models, and to lose, delay or repeat
+// them, without a network.
+func NewWithTransport(resolver Resolver, rt http.RoundTripper) *Client {
+	return &Client{http: &http.Client{Transport: rt}, resolver: resolver}
 }
 
 // Call makes one call of the saga and classifies its outcome. It never returns an error:

@@ -1,0 +1,334 @@
+package sagasim
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"time"
+
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/consistency"
+	"github.com/ordersaga/ordersaga/internal/consistency/collect"
+	"github.com/ordersaga/ordersaga/internal/saga"
+	"github.com/ordersaga/ordersaga/internal/stepclient"
+	"github.com/ordersaga/ordersaga/internal/testing/servicemodel"
+)
+
+// Violation is one broken invariant.
+type Violation struct {
+	// Invariant names the rule, one of the inv constants, so that a long run can count
+	// failing seeds per rule.
+	Invariant string
+	Message   string
+}
+
+// The invariants every schedule must keep.
+const (
+	invSetup       = "the simulation could run"
+	invEnds        = "every saga ends Completed or Compensated"
+	invFailedCause = "Failed only for a cause the schedule made"
+	invRedrive     = "a re-drive recovers a Failed saga once its cause is lifted"
+	invCompleted   = "Completed means confirmed, paid once, stock held, shipped"
+	invCompensated = "Compensated means nothing is left: no order, money, stock or shipment"
+	invStock       = "stock moves by exactly the items of Completed sagas"
+	invOnce        = "no effect happens twice"
+	invTombstone   = "no action takes effect after its tombstone"
+	invPivot       = "nothing is undone after the pivot"
+	invConsistency = "sagactl check's rules report nothing"
+)
+
+// checkInvariants judges the end of a schedule: each saga's final status against what
+// the services hold, the stock of every product, the order of effects in the services'
+// logs, and the consistency rules that sagactl check runs.
+func (s *sim) checkInvariants(ctx context.Context) {
+	snap, err := s.snapshot(ctx)
+	if err != nil {
+		s.violate(invSetup, "collect the final state: %v", err)
+		return
+	}
+	held := map[string]int{}
+	for _, sg := range s.sagas {
+		final := s.finalStatus(ctx, sg.Name, string(sg.UID))
+		if final == nil {
+			s.violate(invSetup, "%s: no stored version of the saga was ever seen", sg.Name)
+			continue
+		}
+		w := worldOf(snap, string(sg.UID))
+		switch final.Status.Phase {
+		case v1.PhaseCompleted:
+			s.checkCompleted(sg.Name, final, w)
+			for _, it := range sg.Spec.Items {
+				held[it.ProductID] += int(it.Quantity)
+			}
+		case v1.PhaseCompensated:
+			s.checkCompensated(sg.Name, final, w)
+		case "", v1.PhasePending:
+			if _, exists := s.api.get(ctx, sg.Name); exists {
+				s.violate(invEnds, "%s: still %q, want Completed or Compensated", sg.Name, final.Status.Phase)
+			} else if effects := s.effectsOf(string(sg.UID)); len(effects) > 0 {
+				s.violate(invCompensated, "%s: deleted before it started, yet the services changed: %v", sg.Name, effects)
+			}
+		default:
+			s.violate(invEnds, "%s: ended %q, want Completed or Compensated", sg.Name, final.Status.Phase)
+		}
+		s.checkEffects(sg.Name, string(sg.UID))
+	}
+	for _, p := range snap.Products {
+		want, known := s.stock[p.ProductID]
+		if known && int(p.Stock) != want-held[p.ProductID] {
+			s.violate(invStock, "stock of %s is %d, want %d (initial %d less %d held by Completed sagas)",
+				p.ProductID, p.Stock, want-held[p.ProductID], want, held[p.ProductID])
+		}
+	}
+	for _, f := range consistency.Check(snap, s.clock.Now().Add(time.Hour), consistency.Options{}) {
+		if !s.undeliverable(ctx, f) {
+			s.violate(invConsistency, "consistency rule %s (%s) on %s: %s", f.Rule, f.Severity, f.Object, f.Message)
+		}
+	}
+}
+
+// undeliverable: the finding is a notice that could not be sent for a cause the schedule
+// made (a customer whose deliveries always fail, or an outage that outlasted the notice's
+// attempts) and that the saga's status records, so nobody is left unaware of it.
+func (s *sim) undeliverable(ctx context.Context, f consistency.Finding) bool {
+	if f.Rule != consistency.MissingOrderConfirmation && f.Rule != consistency.MissingCancellationNotice {
+		return false
+	}
+	for _, sg := range s.sagas {
+		if f.Object != "order/"+stepclient.OrderID(string(sg.UID)) {
+			continue
+		}
+		if sg.Spec.CustomerID == failingCustomer {
+			return true
+		}
+		final := s.finalStatus(ctx, sg.Name, string(sg.UID))
+		if f.Rule == consistency.MissingOrderConfirmation {
+			return stepState(final, v1.StepSendNotification) == v1.StepFailed
+		}
+		n := final.Status.CancellationNotice
+		return n != nil && n.State == v1.CallFailed
+	}
+	return false
+}
+
+// finalStatus is the saga as stored now, or its last stored version once it is gone.
+func (s *sim) finalStatus(ctx context.Context, name, uid string) *v1.OrderSaga {
+	if obj, ok := s.api.get(ctx, name); ok {
+		return obj
+	}
+	return s.api.archive[uid]
+}
+
+// snapshot reads the services' documents through their list endpoints, as sagactl check
+// does, and adds the sagas that were deleted after they finished, whose orders would
+// otherwise be judged without them.
+func (s *sim) snapshot(ctx context.Context) (consistency.Snapshot, error) {
+	urls := collect.ServiceURLs{}
+	for name, dst := range map[string]*string{"order": &urls.Order, "inventory": &urls.Inventory, "payment": &urls.Payment,
+		"shipping": &urls.Shipping, "notification": &urls.Notification} {
+		*dst = "http://" + name + hostSuffix
+	}
+	c := collect.Collector{Kube: s.api.store, Namespace: Namespace, URLs: urls,
+		HTTP: &http.Client{Transport: directTransport{s}}}
+	snap, err := c.Collect(ctx)
+	if err != nil {
+		return snap, err
+	}
+	for _, sg := range s.sagas {
+		if _, ok := s.api.get(ctx, sg.Name); !ok {
+			if last := s.api.archive[string(sg.UID)]; last != nil && last.Status.Phase.IsTerminal() {
+				snap.Sagas = append(snap.Sagas, collect.SagaOf(last))
+			}
+		}
+	}
+	return snap, nil
+}
+
+// directTransport reads from the models without faults.
+type directTransport struct{ sim *sim }
+
+func (d directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	p := parcel{service: trimHost(req.URL.Host), method: req.Method, path: req.URL.RequestURI()}
+	got := d.sim.net.deliver(req.Context(), p)
+	return answer(req, got.Code, got.Body.Bytes()), nil
+}
+
+func trimHost(host string) string {
+	for _, name := range stepclient.Services() {
+		if host == name+hostSuffix {
+			return name
+		}
+	}
+	return host
+}
+
+// sagaWorld is what the services hold for one saga.
+type sagaWorld struct {
+	order        *consistency.Order
+	reservation  *consistency.Reservation
+	payment      *consistency.Payment
+	shipment     *consistency.Shipment
+	confirmation []consistency.Notification
+	cancellation []consistency.Notification
+}
+
+func worldOf(snap consistency.Snapshot, uid string) sagaWorld {
+	var w sagaWorld
+	w.order = find(snap.Orders, func(o consistency.Order) bool { return o.OrderID == stepclient.OrderID(uid) })
+	w.reservation = find(snap.Reservations, func(r consistency.Reservation) bool { return r.ReservationID == stepclient.ReservationID(uid) })
+	w.payment = find(snap.Payments, func(p consistency.Payment) bool { return p.PaymentID == stepclient.PaymentID(uid) })
+	w.shipment = find(snap.Shipments, func(sh consistency.Shipment) bool { return sh.ShipmentID == stepclient.ShipmentID(uid) })
+	for _, n := range snap.Notifications {
+		if n.OrderID != stepclient.OrderID(uid) {
+			continue
+		}
+		if n.Type == consistency.NotificationConfirmed {
+			w.confirmation = append(w.confirmation, n)
+		} else {
+			w.cancellation = append(w.cancellation, n)
+		}
+	}
+	return w
+}
+
+func find[T any](xs []T, match func(T) bool) *T {
+	if i := slices.IndexFunc(xs, match); i >= 0 {
+		return &xs[i]
+	}
+	return nil
+}
+
+// checkCompleted: the order is confirmed, paid once for its total and never refunded,
+// its stock is held, one shipment is scheduled, the customer heard at most once, and
+// status says so.
+func (s *sim) checkCompleted(name string, obj *v1.OrderSaga, w sagaWorld) {
+	total, _ := consistency.ParseMoney(obj.Status.Total)
+	switch {
+	case w.order == nil || w.order.Status != consistency.OrderConfirmed:
+		s.violate(invCompleted, "%s: Completed, but its order is %s, want CONFIRMED", name, orderState(w.order))
+	case w.order.Total != total:
+		s.violate(invCompleted, "%s: Completed for %s, but its order's total is %s", name, obj.Status.Total, w.order.Total)
+	}
+	if w.payment == nil || w.payment.Status != consistency.PaymentCaptured || w.payment.Amount != total || w.payment.RefundedAmount != 0 {
+		s.violate(invCompleted, "%s: Completed, but its payment is %+v, want one capture of %s and no refund", name, w.payment, obj.Status.Total)
+	}
+	if w.reservation == nil || w.reservation.Status != consistency.ReservationReserved {
+		s.violate(invCompleted, "%s: Completed, but its reservation is %+v, want RESERVED", name, w.reservation)
+	}
+	if w.shipment == nil || w.shipment.Status != consistency.ShipmentScheduled {
+		s.violate(invCompleted, "%s: Completed, but its shipment is %+v, want SCHEDULED", name, w.shipment)
+	}
+	if len(w.confirmation) > 1 || len(w.cancellation) > 0 {
+		s.violate(invCompleted, "%s: Completed with %d confirmation and %d cancellation notices, want at most one confirmation", name, len(w.confirmation), len(w.cancellation))
+	}
+	for _, st := range obj.Status.Steps {
+		forwardOnly := st.Name == v1.StepSendNotification
+		if st.State != v1.StepSucceeded && !(forwardOnly && st.State == v1.StepFailed) {
+			s.violate(invCompleted, "%s: Completed, but step %s is %s", name, st.Name, st.State)
+		}
+		if st.Compensation != nil {
+			s.violate(invCompleted, "%s: Completed, but step %s has a compensation record", name, st.Name)
+		}
+	}
+	if obj.Status.OrderID != stepclient.OrderID(string(obj.UID)) || obj.Status.PaymentID != stepclient.PaymentID(string(obj.UID)) ||
+		obj.Status.ShipmentID != stepclient.ShipmentID(string(obj.UID)) {
+		s.violate(invCompleted, "%s: Completed, but status names order %q, payment %q, shipment %q", name, obj.Status.OrderID, obj.Status.PaymentID, obj.Status.ShipmentID)
+	}
+}
+
+// checkCompensated: nothing the saga did is left: no live order, no money kept, no stock
+// held, no shipment scheduled, no confirmation sent; and status shows every step that may
+// have run as compensated.
+func (s *sim) checkCompensated(name string, obj *v1.OrderSaga, w sagaWorld) {
+	if w.order != nil && w.order.Status != consistency.OrderCancelled {
+		s.violate(invCompensated, "%s: Compensated, but its order is %s, want CANCELLED or none", name, w.order.Status)
+	}
+	if p := w.payment; p != nil && p.Status == consistency.PaymentCaptured || p != nil && p.Status == consistency.PaymentRefunded && p.RefundedAmount != p.Amount {
+		s.violate(invCompensated, "%s: Compensated, but its payment keeps money: %+v", name, *p)
+	}
+	if r := w.reservation; r != nil && r.Status != consistency.ReservationReleased && r.Status != consistency.ReservationFailed {
+		s.violate(invCompensated, "%s: Compensated, but its reservation is %s, want RELEASED, FAILED or none", name, r.Status)
+	}
+	if sh := w.shipment; sh != nil && sh.Status == consistency.ShipmentScheduled {
+		s.violate(invCompensated, "%s: Compensated, but its shipment is SCHEDULED", name)
+	}
+	if len(w.confirmation) > 0 {
+		s.violate(invCompensated, "%s: Compensated, but the customer was told the order is confirmed", name)
+	}
+	if len(w.cancellation) > 1 {
+		s.violate(invCompensated, "%s: Compensated with %d cancellation notices", name, len(w.cancellation))
+	}
+	for _, st := range obj.Status.Steps {
+		if st.State == v1.StepSucceeded && !saga.Compensable(st.Name) {
+			s.violate(invCompensated, "%s: Compensated, but step %s succeeded: a step after the pivot ran", name, st.Name)
+		}
+		if saga.Compensable(st.Name) && st.Attempts > 0 && (st.Compensation == nil || st.Compensation.State != v1.CallSucceeded) {
+			s.violate(invCompensated, "%s: Compensated, but step %s ran and its compensation is %+v", name, st.Name, st.Compensation)
+		}
+	}
+}
+
+func stepState(obj *v1.OrderSaga, name v1.StepName) v1.StepState {
+	for _, st := range obj.Status.Steps {
+		if st.Name == name {
+			return st.State
+		}
+	}
+	return ""
+}
+
+func orderState(o *consistency.Order) string {
+	if o == nil {
+		return "missing"
+	}
+	return o.Status
+}
+
+// effectsOf is the part of the services' effect logs that concerns one saga.
+func (s *sim) effectsOf(uid string) []servicemodel.Effect {
+	ids := map[string]bool{stepclient.OrderID(uid): true, stepclient.ReservationID(uid): true, stepclient.PaymentID(uid): true,
+		stepclient.ShipmentID(uid): true, stepclient.ConfirmationNotificationID(uid): true, stepclient.CancellationNotificationID(uid): true}
+	var out []servicemodel.Effect
+	for _, e := range s.models.Effects() {
+		if ids[e.ID] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// checkEffects reads the services' effect logs for one saga: nothing took effect twice,
+// no action took effect after its tombstone, and nothing was undone after the order was
+// confirmed (the pivot).
+func (s *sim) checkEffects(name, uid string) {
+	seen := map[string]int{}
+	tombstoned := map[string]bool{}
+	confirmed := false
+	for _, e := range s.effectsOf(uid) {
+		if seen[e.Service+"/"+e.ID+": "+e.Change]++; seen[e.Service+"/"+e.ID+": "+e.Change] == 2 {
+			s.violate(invOnce, "%s: %s took effect twice", name, e)
+		}
+		switch e.Verb() {
+		case servicemodel.Tombstoned:
+			tombstoned[e.ID] = true
+		case servicemodel.Created, servicemodel.Took, servicemodel.Reserved, servicemodel.Captured, servicemodel.Scheduled, servicemodel.Sent:
+			if tombstoned[e.ID] {
+				s.violate(invTombstone, "%s: %s took effect after its tombstone", name, e)
+			}
+		case servicemodel.Confirmed:
+			confirmed = true
+		}
+		if confirmed && undoes(e) {
+			s.violate(invPivot, "%s: %s after the order was confirmed: a compensation after the pivot", name, e)
+		}
+	}
+}
+
+// undoes reports whether e is a compensation's effect.
+func undoes(e servicemodel.Effect) bool {
+	switch e.Verb() {
+	case servicemodel.Cancelled, servicemodel.Returned, servicemodel.Released, servicemodel.Refunded:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,130 @@
+package sagasim
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+)
+
+// hostSuffix names the simulated services: http://order.sim, http://payment.sim, ...
+const hostSuffix = ".sim"
+
+// network delivers the step client's requests to the service models, in the calling
+// goroutine, with the fault the schedule draws for each request. A fault decides whether
+// the request takes effect and whether the caller hears the answer; both are independent,
+// as on a real network.
+type network struct {
+	sim *sim
+}
+
+// parcel is a request that the network keeps to deliver again later.
+type parcel struct {
+	service, method, path, key string
+	body                       []byte
+}
+
+func (p parcel) String() string { return p.method + " " + p.path }
+
+// timeoutError is what the HTTP client sees when no answer came within stepTimeout.
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "sagasim: no answer before the deadline" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// RoundTrip implements http.RoundTripper.
+func (n network) RoundTrip(req *http.Request) (*http.Response, error) {
+	s := n.sim
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, fmt.Errorf("sagasim: read request body: %w", err)
+	}
+	p := parcel{service: strings.TrimSuffix(req.URL.Host, hostSuffix), method: req.Method, path: req.URL.Path,
+		key: req.Header.Get("Idempotency-Key"), body: body}
+	saga := s.sagaOfKey(p.key)
+	if !s.proc.op() {
+		s.trace.add("%s: crash before %s", saga, p)
+		return nil, errCrashed
+	}
+	if s.draw(s.faults.midBatchChange) == changeNow {
+		s.externalChange(req.Context(), saga, "while calling "+p.String())
+	}
+	s.clock.Advance(time.Duration(1+s.rng.IntN(30)) * time.Millisecond)
+	if s.draw(s.faults.duplicate) == duplicateLater {
+		s.late = append(s.late, p)
+	}
+	switch f := s.draw(s.faults.call); f {
+	case callUnavailableBefore, callThrottledBefore:
+		status := map[fault]int{callUnavailableBefore: http.StatusServiceUnavailable, callThrottledBefore: http.StatusTooManyRequests}[f]
+		s.trace.add("%s: %s answered %d without effect", saga, p, status)
+		return answer(req, status, []byte(`{"error":{"code":"UNAVAILABLE","message":"sagasim: injected"}}`)), nil
+	case callUnavailableAfter:
+		got := n.deliver(req.Context(), p)
+		s.trace.add("%s: %s took effect (%d), then answered 503", saga, p, got.Code)
+		return answer(req, http.StatusServiceUnavailable, []byte(`{"error":{"code":"UNAVAILABLE","message":"sagasim: injected after"}}`)), nil
+	case callTimeoutBefore:
+		s.clock.Advance(s.stepTimeoutOf(saga))
+		s.trace.add("%s: %s timed out without effect", saga, p)
+		return nil, timeoutError{}
+	case callTimeoutAfter:
+		got := n.deliver(req.Context(), p)
+		s.clock.Advance(s.stepTimeoutOf(saga))
+		s.trace.add("%s: %s took effect (%d), answer lost (timeout)", saga, p, got.Code)
+		return nil, timeoutError{}
+	case callTimeoutLate:
+		s.late = append(s.late, p)
+		s.clock.Advance(s.stepTimeoutOf(saga))
+		s.trace.add("%s: %s timed out; it takes effect later", saga, p)
+		return nil, timeoutError{}
+	}
+	got := n.deliver(req.Context(), p)
+	s.trace.add("%s: %s -> %d %s", saga, p, got.Code, errorCode(got.Body.Bytes()))
+	return answer(req, got.Code, got.Body.Bytes()), nil
+}
+
+// deliver hands p to its service model and returns the answer.
+func (n network) deliver(ctx context.Context, p parcel) *httptest.ResponseRecorder {
+	req := httptest.NewRequestWithContext(ctx, p.method, "http://"+p.service+hostSuffix+p.path, bytes.NewReader(p.body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", p.key)
+	rec := httptest.NewRecorder()
+	n.sim.models.Handler(p.service).ServeHTTP(rec, req)
+	return rec
+}
+
+// deliverLate delivers the i-th kept request; nobody hears its answer.
+func (n network) deliverLate(ctx context.Context, i int) {
+	s := n.sim
+	p := s.late[i]
+	s.late = append(s.late[:i], s.late[i+1:]...)
+	got := n.deliver(ctx, p)
+	s.trace.add("%s: late delivery of %s -> %d %s", s.sagaOfKey(p.key), p, got.Code, errorCode(got.Body.Bytes()))
+}
+
+func answer(req *http.Request, status int, body []byte) *http.Response {
+	return &http.Response{
+		StatusCode: status, Status: http.StatusText(status), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:  http.Header{"Content-Type": []string{"application/json"}},
+		Body:    io.NopCloser(bytes.NewReader(body)),
+		Request: req, ContentLength: int64(len(body)),
+	}
+}
+
+// errorCode extracts a service error's code for the trace ("" for a success).
+func errorCode(body []byte) string {
+	const marker = `"code":"`
+	i := bytes.Index(body, []byte(marker))
+	if i < 0 {
+		return ""
+	}
+	rest := body[i+len(marker):]
+	if j := bytes.IndexByte(rest, '"'); j >= 0 {
+		return string(rest[:j])
+	}
+	return ""
+}
