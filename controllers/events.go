@@ -17,6 +17,8 @@ const (
 	EventStepFailed            = "StepFailed"
 	EventCompensationSucceeded = "CompensationSucceeded"
 	EventCompensationRetrying  = "CompensationRetrying"
+	// EventCancellationNoticeFailed: the customer was not told that the order is off.
+	EventCancellationNoticeFailed = "CancellationNoticeFailed"
 )
 
 // event is an Event to emit once the status write that records it has landed.
@@ -44,6 +46,10 @@ func transitions(before, after *v1.OrderSagaStatus) []event {
 		if c := s.Compensation; c != nil && (old.Compensation == nil || old.Compensation.State != c.State || old.Compensation.Attempts != c.Attempts) {
 			compensationEvent(adder("Compensate"+string(s.Name)), s)
 		}
+	}
+	if n := after.CancellationNotice; n != nil && n.State == v1.CallFailed && (before.CancellationNotice == nil || before.CancellationNotice.State != v1.CallFailed) {
+		adder("NotifyCancellation")(corev1.EventTypeWarning, EventCancellationNoticeFailed,
+			"the order-cancelled notice could not be sent after %d attempt(s): %s", n.Attempts, n.LastError)
 	}
 	if after.Phase != before.Phase || after.LastHandledRetry != before.LastHandledRetry {
 		phaseEvent(adder("Reconcile"), before, after)

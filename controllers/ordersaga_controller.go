@@ -86,16 +86,23 @@ func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}()
 	started := r.Clock.Now()
 	for calls := 0; calls < r.MaxCallsPerReconcile; {
-		last = saga.Next(saga.ViewOf(obj), r.Clock.Now())
+		view := saga.ViewOf(obj)
+		view.Stored = &before.Status
+		last = saga.Next(view, r.Clock.Now())
 		var out saga.Outcome
 		if last.Kind == saga.KindCall {
-			if !r.budgetLeft(started, obj) || (calls > 0 && r.Clock.Now().Sub(started) >= r.ProgressInterval) {
+			// The first call always runs, whatever its stepTimeout: a budget that no call
+			// fits in would otherwise requeue the saga for ever without a call.
+			if calls > 0 && (!r.budgetLeft(started, obj) || r.Clock.Now().Sub(started) >= r.ProgressInterval) {
 				break
 			}
 			out = r.call(ctx, obj, *last.Call)
 			calls++
 		}
 		pending = append(pending, r.record(obj, last, out)...)
+		if last.Kind == saga.KindCheckpoint {
+			break // the call is made by a later reconcile, once this record is stored
+		}
 		if last.Kind != saga.KindCall && !last.Continue() {
 			return ctrl.Result{RequeueAfter: last.Wait}, nil
 		}

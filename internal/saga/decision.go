@@ -10,25 +10,36 @@ import (
 type Kind string
 
 // Decision kinds. Start, Rollback, Redrive and Finish only change status: the controller
-// records them and asks again at once. Call makes one call. Wait, Hold, Done, Release and
-// Delete end the reconcile.
+// records them and asks again at once. Call makes one call. Checkpoint records a call
+// that is about to be made and ends the reconcile once that record is stored. Wait, Hold,
+// Done, Release and Delete end the reconcile.
 const (
-	KindStart    Kind = "Start"    // Pending → Running: stamp startedAt and the total
-	KindCall     Kind = "Call"     // make Decision.Call, then record its Outcome
-	KindWait     Kind = "Wait"     // nothing to do before Decision.Wait has passed
-	KindRollback Kind = "Rollback" // deletion of an in-flight saga: compensate what may have run
-	KindRedrive  Kind = "Redrive"  // the retry annotation re-drives a Failed saga
-	KindFinish   Kind = "Finish"   // set the terminal Decision.Phase
-	KindHold     Kind = "Hold"     // suspended: make no call until spec.suspend is false
-	KindDone     Kind = "Done"     // terminal; nothing to do until something changes
-	KindRelease  Kind = "Release"  // deleting and nothing left to undo: remove the finalizer
-	KindDelete   Kind = "Delete"   // ttlSecondsAfterFinished has passed: delete the saga
+	KindStart Kind = "Start" // Pending → Running: stamp startedAt and the total
+	KindCall  Kind = "Call"  // make Decision.Call, then record its Outcome
+	// KindCheckpoint: store the status before Decision.Call is made; a later reconcile,
+	// which reads the stored status back, makes it. Two calls need this, because a status
+	// write can always be lost (a conflict with any other writer, a deletion mid-batch, a
+	// crash), and a lost write must never make the saga change direction:
+	//   - the pivot: its attempt is recorded before it runs, or a status that lost the
+	//     pivot's success would roll back a confirmed order;
+	//   - the first compensation: the rollback is recorded before anything is undone, or
+	//     a status that lost the rollback would run forward again over refunded money,
+	//     released stock and cancelled shipments, whose actions replay their first answers.
+	KindCheckpoint Kind = "Checkpoint"
+	KindWait       Kind = "Wait"     // nothing to do before Decision.Wait has passed
+	KindRollback   Kind = "Rollback" // deletion of an in-flight saga: compensate what may have run
+	KindRedrive    Kind = "Redrive"  // the retry annotation re-drives a Failed saga
+	KindFinish     Kind = "Finish"   // set the terminal Decision.Phase
+	KindHold       Kind = "Hold"     // suspended: make no call until spec.suspend is false
+	KindDone       Kind = "Done"     // terminal; nothing to do until something changes
+	KindRelease    Kind = "Release"  // deleting and nothing left to undo: remove the finalizer
+	KindDelete     Kind = "Delete"   // ttlSecondsAfterFinished has passed: delete the saga
 )
 
 // Decision is the one thing to do now, and the status change that goes with it.
 type Decision struct {
 	Kind Kind
-	// Call is the call to make, for KindCall.
+	// Call is the call to make, for KindCall, or about to be made, for KindCheckpoint.
 	Call *Call
 	// Wait is how long to wait before asking again, for KindWait and KindDone (a TTL).
 	Wait time.Duration

@@ -46,6 +46,9 @@ func view(opts ...viewOption) View {
 
 func withStatus(st v1.OrderSagaStatus) viewOption { return func(v *View) { v.Status = st } }
 func deleting() viewOption                        { return func(v *View) { v.Deleting = true } }
+
+// withStored sets the status the API server holds, when a reconcile has moved ahead of it.
+func withStored(st v1.OrderSagaStatus) viewOption { return func(v *View) { v.Stored = &st } }
 func suspended() viewOption                       { return func(v *View) { v.Suspend = true } }
 func withRetry(token string) viewOption           { return func(v *View) { v.RetryRequest = token } }
 func withPolicy(p Policy) viewOption              { return func(v *View) { v.Policy = p } }
@@ -111,6 +114,11 @@ func okUpTo(stop v1.StepName) []v1.StepStatus {
 func retrying(name v1.StepName, attempts int32, next time.Time) v1.StepStatus {
 	return v1.StepStatus{Name: name, State: v1.StepRunning, Attempts: attempts, StartedAt: at(t0.Add(-time.Minute)),
 		NextAttemptAt: at(next), LastError: "HTTP_503: Service Unavailable"}
+}
+
+// intent is a step whose next attempt, after attempts calls, is recorded as under way.
+func intent(name v1.StepName, attempts int32) v1.StepStatus {
+	return v1.StepStatus{Name: name, State: v1.StepRunning, Attempts: attempts, StartedAt: at(t0.Add(-time.Minute))}
 }
 
 // compensated returns step s with a compensation call in state cs.

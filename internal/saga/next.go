@@ -86,7 +86,11 @@ func nextForward(v View, st *v1.OrderSagaStatus, now time.Time) Decision {
 				return Decision{Kind: KindWait, Wait: wait, Reason: v1.ReasonStepBackoff}
 			}
 		}
-		return call(v, name, Action, s.Attempts+1, forwardLimit(v.Policy, name))
+		d := call(v, name, Action, s.Attempts+1, forwardLimit(v.Policy, name))
+		if name == Pivot && !pivotMayHaveRun(v.durable()) {
+			d.Kind = KindCheckpoint
+		}
+		return d
 	}
 	return finishCompleted(stepOf(st, v1.StepSendNotification))
 }
@@ -101,8 +105,23 @@ func finishCompleted(notification v1.StepStatus) Decision {
 }
 
 // nextCompensation undoes the latest step whose compensation has not succeeded, then
-// sends the order-cancelled notice, then finishes Compensated.
+// sends the order-cancelled notice, then finishes Compensated. No call is made before
+// the rollback is stored (see KindCheckpoint).
 func nextCompensation(v View, st *v1.OrderSagaStatus, now time.Time) Decision {
+	d := nextUndo(v, st, now)
+	if d.Kind == KindCall && !rollbackStored(v.durable()) {
+		d.Kind = KindCheckpoint
+	}
+	return d
+}
+
+// rollbackStored: the stored status is rolling back (or gave up doing so), so no later
+// reconcile can run the saga forward again.
+func rollbackStored(st *v1.OrderSagaStatus) bool {
+	return st.Phase == v1.PhaseCompensating || st.Phase == v1.PhaseFailed
+}
+
+func nextUndo(v View, st *v1.OrderSagaStatus, now time.Time) Decision {
 	plan := Plan()
 	for i := len(plan) - 1; i >= 0; i-- {
 		c := stepOf(st, plan[i]).Compensation
@@ -112,7 +131,9 @@ func nextCompensation(v View, st *v1.OrderSagaStatus, now time.Time) Decision {
 		return retryable(v, plan[i], Compensate, c, now, compensationLimit(v.Policy))
 	}
 	if needsCancellationNotice(st) {
-		return retryable(v, NotifyCancellation, Action, st.CancellationNotice, now, v.Policy.MaxAttempts)
+		// The notice gets a compensation's patience: it is the customer's only word that
+		// the order is off, and giving up on it is final.
+		return retryable(v, NotifyCancellation, Action, st.CancellationNotice, now, compensationLimit(v.Policy))
 	}
 	return Decision{Kind: KindFinish, Phase: v1.PhaseCompensated}
 }
@@ -164,11 +185,13 @@ func compensationLimit(p Policy) int32 {
 	return p.MaxAttempts * CompensationAttemptsFactor
 }
 
-// pivotMayHaveRun: once ConfirmOrder was called the order may be confirmed, and a
-// deletion finishes the saga forward instead of undoing a confirmed order.
+// pivotMayHaveRun: once an attempt of ConfirmOrder was recorded the order may be
+// confirmed, and a deletion finishes the saga forward instead of undoing a confirmed
+// order. The attempt is stored before the call (KindCheckpoint), so a stored status that
+// shows none proves the pivot never ran, whatever writes were lost.
 func pivotMayHaveRun(st *v1.OrderSagaStatus) bool {
 	s := stepOf(st, Pivot)
-	return s.State == v1.StepSucceeded || s.Attempts > 0
+	return s.State != v1.StepPending || s.Attempts > 0
 }
 
 // maxRetryToken is the longest annotation value kept verbatim in lastHandledRetry.

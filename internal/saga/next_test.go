@@ -112,12 +112,12 @@ func TestNext(t *testing.T) {
 		},
 		"PivotIsNeverFinal": {
 			reason: "ConfirmOrder is retried until it answers, far past maxAttempts: giving up could undo a confirmed order.",
-			view:   view(withStatus(status(v1.PhaseRunning, append(okUpTo(v1.StepConfirmOrder), retrying(v1.StepConfirmOrder, 41, t0.Add(-time.Second)))...))),
+			view:   view(withStatus(status(v1.PhaseRunning, append(okUpTo(v1.StepConfirmOrder), intent(v1.StepConfirmOrder, 41))...))),
 			want:   Decision{Kind: KindCall, Call: callFor(p, v1.StepConfirmOrder, Action, 42, false)},
 		},
 		"PivotAtMaxAttemptsIsNotFinal": {
 			reason: "ConfirmOrder's attempt maxAttempts is not Final either.",
-			view:   view(withStatus(status(v1.PhaseRunning, append(okUpTo(v1.StepConfirmOrder), retrying(v1.StepConfirmOrder, 2, t0.Add(-time.Second)))...))),
+			view:   view(withStatus(status(v1.PhaseRunning, append(okUpTo(v1.StepConfirmOrder), intent(v1.StepConfirmOrder, 2))...))),
 			want:   Decision{Kind: KindCall, Call: callFor(p, v1.StepConfirmOrder, Action, 3, false)},
 		},
 		"NotificationLastAttemptIsFinal": {
@@ -181,9 +181,9 @@ func TestNext(t *testing.T) {
 			want:   Decision{Kind: KindWait, Wait: 2 * time.Second, Reason: v1.ReasonStepBackoff},
 		},
 		"CancellationNoticeLastAttemptIsFinal": {
-			reason: "The notice gets maxAttempts calls (not 2×: it is best effort).",
-			view:   view(withStatus(allCompensated(notice(runningCall(2, t0.Add(-time.Second)))))),
-			want:   Decision{Kind: KindCall, Call: callFor(p, NotifyCancellation, Action, 3, true)},
+			reason: "The notice gets a compensation's 2×maxAttempts calls: giving up on the customer's only word is final.",
+			view:   view(withStatus(allCompensated(notice(runningCall(5, t0.Add(-time.Second)))))),
+			want:   Decision{Kind: KindCall, Call: callFor(p, NotifyCancellation, Action, 6, true)},
 		},
 		"NoCancellationNoticeWithoutOrder": {
 			reason: "Without an orderId there is no order to announce the cancellation of: finish Compensated.",
@@ -271,6 +271,41 @@ func TestNext(t *testing.T) {
 				append(okUpTo(v1.StepConfirmOrder), retrying(v1.StepConfirmOrder, 2, t0.Add(-time.Second)))...))),
 			want: Decision{Kind: KindCall, Call: callFor(p, v1.StepConfirmOrder, Action, 3, false)},
 		},
+		"DeletionAfterPivotIntentDoesNotRollBack": {
+			reason: "The pivot's first attempt was recorded, so it may have run although no answer was recorded: " +
+				"a deletion finishes forward, and the recorded attempt is made without another checkpoint.",
+			view: view(deleting(), withStatus(status(v1.PhaseRunning, append(okUpTo(v1.StepConfirmOrder), intent(v1.StepConfirmOrder, 0))...))),
+			want: Decision{Kind: KindCall, Call: callFor(p, v1.StepConfirmOrder, Action, 1, false)},
+		},
+		"DeletionBeforePivotIntentRollsBack": {
+			reason: "No attempt of the pivot is recorded, and one is always recorded before it is made: it never ran, so a deletion rolls back.",
+			view:   view(deleting(), withStatus(status(v1.PhaseRunning, okUpTo(v1.StepConfirmOrder)...))),
+			want: Decision{Kind: KindRollback, Reason: v1.ReasonDeleted,
+				Message: "the saga was deleted while in flight"},
+		},
+		"PivotRetryNeedsNoCheckpoint": {
+			reason: "After a transient failure the stored status already shows that the pivot may have run: its retry is made at once.",
+			view:   view(withStatus(status(v1.PhaseRunning, append(okUpTo(v1.StepConfirmOrder), retrying(v1.StepConfirmOrder, 2, t0.Add(-time.Second)))...))),
+			want:   Decision{Kind: KindCall, Call: callFor(p, v1.StepConfirmOrder, Action, 3, false)},
+		},
+		"PivotWaitsUntilItsIntentIsStored": {
+			reason: "The pivot's attempt is recorded in this reconcile but not stored yet: no call until a later reconcile reads it back.",
+			view: view(withStatus(status(v1.PhaseRunning, append(okUpTo(v1.StepConfirmOrder), intent(v1.StepConfirmOrder, 0))...)),
+				withStored(status(v1.PhaseRunning, okUpTo(v1.StepConfirmOrder)...))),
+			want: Decision{Kind: KindCheckpoint, Call: callFor(p, v1.StepConfirmOrder, Action, 1, false)},
+		},
+		"FirstCompensationWaitsUntilTheRollbackIsStored": {
+			reason: "A rollback decided in this reconcile is stored before anything is undone, so that a lost write cannot run the saga forward over undone steps.",
+			view: view(withStatus(with(status(v1.PhaseCompensating, compensated(ok(v1.StepCreateOrder), &v1.CallStatus{State: v1.CallPending})), orderID("ord-1"))),
+				withStored(status(v1.PhaseRunning, ok(v1.StepCreateOrder)))),
+			want: Decision{Kind: KindCheckpoint, Call: callFor(p, v1.StepCreateOrder, Compensate, 1, false)},
+		},
+		"CompensationOfAStoredRollbackIsMade": {
+			reason: "Once the stored status is Compensating, compensations are called without another checkpoint.",
+			view: view(withStatus(with(status(v1.PhaseCompensating, compensated(ok(v1.StepCreateOrder), &v1.CallStatus{State: v1.CallPending})), orderID("ord-1"))),
+				withStored(status(v1.PhaseCompensating, ok(v1.StepCreateOrder)))),
+			want: Decision{Kind: KindCall, Call: callFor(p, v1.StepCreateOrder, Compensate, 1, false)},
+		},
 
 		// Suspend.
 		"SuspendedSagaHolds": {
@@ -343,6 +378,13 @@ func TestNext(t *testing.T) {
 			reason: "The first step that has not succeeded is called with attempt 1 and the key uid/Step/action.",
 			view:   view(withStatus(status(v1.PhaseRunning, okUpTo(name)...))),
 			want:   Decision{Kind: KindCall, Call: callFor(p, name, Action, 1, false)},
+		}
+		if name == Pivot {
+			cases["FirstCallOfConfirmOrder"] = testCase{
+				reason: "The pivot's first attempt is recorded (a checkpoint) before it is made.",
+				view:   view(withStatus(status(v1.PhaseRunning, okUpTo(name)...))),
+				want:   Decision{Kind: KindCheckpoint, Call: callFor(p, name, Action, 1, false)},
+			}
 		}
 	}
 

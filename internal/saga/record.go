@@ -20,6 +20,10 @@ func Record(st *v1.OrderSagaStatus, d Decision, out Outcome, now time.Time) {
 		start(st, d.Total, t)
 	case KindCall:
 		recordCall(st, *d.Call, out, t)
+	case KindCheckpoint:
+		if d.Call.Direction == Action { // a compensation's checkpoint stores the rollback already recorded
+			recordIntent(st, *d.Call, t)
+		}
 	case KindRollback:
 		beginRollback(st, failureAt(st, d.Reason, d.Message), true, t)
 	case KindRedrive:
@@ -55,6 +59,19 @@ func start(st *v1.OrderSagaStatus, total string, t metav1.MicroTime) {
 	st.CurrentStep = Plan()[0]
 	st.Message = "started"
 	setSucceeded(st, metav1.ConditionUnknown, v1.ReasonProgressing, "the saga is running", t)
+}
+
+// recordIntent marks a step's next attempt as under way before it is made. Attempts
+// still counts the calls that were made, so that Events and the retry limit see no call.
+func recordIntent(st *v1.OrderSagaStatus, c Call, t metav1.MicroTime) {
+	s := stepEntry(st, c.Step)
+	s.State, s.NextAttemptAt = v1.StepRunning, nil
+	if s.StartedAt == nil {
+		s.StartedAt = &t
+	}
+	st.CurrentStep, st.Attempts = c.Step, c.Attempt
+	st.Message = fmt.Sprintf("%s attempt %d recorded before it is made", c.Step, c.Attempt)
+	setSucceeded(st, metav1.ConditionUnknown, v1.ReasonProgressing, st.Message, t)
 }
 
 func recordCall(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTime) {
@@ -101,7 +118,10 @@ func recordAction(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTim
 	if out.Kind != BusinessFailure {
 		msg = fmt.Sprintf("%s failed %d times: %s", c.Step, c.Attempt, s.LastError)
 	}
-	beginRollback(st, v1.FailureStatus{Step: c.Step, Reason: reason, Message: Truncate(msg, v1.MaxErrorLength)}, false, t)
+	// A business failure is the step's first answer, replayed: no later step can have
+	// run. A step that gave up on transient failures may have succeeded in a run whose
+	// status write was lost, and the steps after it with it, so all are undone.
+	beginRollback(st, v1.FailureStatus{Step: c.Step, Reason: reason, Message: Truncate(msg, v1.MaxErrorLength)}, out.Kind != BusinessFailure, t)
 }
 
 func recordCompensation(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTime) {
@@ -111,6 +131,7 @@ func recordCompensation(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.Mi
 	switch s.Compensation.State {
 	case v1.CallSucceeded:
 		s.State = v1.StepCompensated
+		applyOutputs(st, out.Outputs)
 		st.Message = "compensated " + string(c.Step)
 	case v1.CallFailed:
 		s.State = v1.StepCompensating
@@ -147,11 +168,12 @@ func recordRetryable(cs *v1.CallStatus, c Call, out Outcome, t metav1.MicroTime)
 	return cs
 }
 
-// beginRollback marks what to compensate: the steps that ran or may have run. On
-// deletion (all) that is every step before the pivot, because the status write that
-// would have recorded the last calls is the one most likely to be lost: deletion changes
-// the object under a reconcile in flight. Compensating a step that never ran is a no-op
-// that leaves a tombstone, so a late action is refused.
+// beginRollback marks what to compensate: the steps that ran or may have run. With all,
+// that is every step before the pivot: on deletion, because the status write that would
+// have recorded the last calls is the one most likely to be lost (deletion changes the
+// object under a reconcile in flight), and after a step gave up on transient failures,
+// because an earlier run may have gone further than status shows. Compensating a step
+// that never ran is a no-op that leaves a tombstone, so a late action is refused.
 func beginRollback(st *v1.OrderSagaStatus, cause v1.FailureStatus, all bool, t metav1.MicroTime) {
 	st.Phase = v1.PhaseCompensating
 	st.Failure = &cause

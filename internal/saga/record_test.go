@@ -52,6 +52,15 @@ func TestRecord(t *testing.T) {
 					StartedAt: at(t0), FinishedAt: at(t0)}).Steps,
 				Conditions: succeededCond(metav1.ConditionUnknown, v1.ReasonProgressing, "CreateOrder succeeded")},
 		},
+		"CheckpointRecordsThePivotAttemptBeforeTheCall": {
+			reason: "A checkpoint marks the pivot Running with its start time and no backoff, and counts no call: Attempts moves only when a call was made.",
+			before: status(v1.PhaseRunning, retrying(v1.StepConfirmOrder, 2, t0.Add(-time.Second))),
+			d:      Decision{Kind: KindCheckpoint, Call: callFor(testPolicy, v1.StepConfirmOrder, Action, 3, false)},
+			want: v1.OrderSagaStatus{Phase: v1.PhaseRunning, CurrentStep: v1.StepConfirmOrder, Attempts: 3,
+				Steps: status(v1.PhaseRunning, v1.StepStatus{Name: v1.StepConfirmOrder, State: v1.StepRunning, Attempts: 2,
+					StartedAt: at(t0.Add(-time.Minute)), LastError: "HTTP_503: Service Unavailable"}).Steps},
+			opts: []cmp.Option{ignoreMessages, ignoreConditions},
+		},
 		"EmptyOutputsLeaveStatusAlone": {
 			reason: "Only the outputs a step returns are written: the orderId stays when payment returns a paymentId.",
 			before: with(status(v1.PhaseRunning, okUpTo(v1.StepProcessPayment)...), orderID("ord-1")),
@@ -85,8 +94,8 @@ func TestRecord(t *testing.T) {
 				Conditions: succeededCond(metav1.ConditionUnknown, v1.ReasonStepBackoff, "ReserveInventory attempt 1 failed (HTTP_503); retrying in 1.5s")},
 		},
 		"FinalTransientFailureRollsBack": {
-			reason: "A transient failure of the Final attempt fails the step and rolls back every step with attempts > 0 " +
-				"(the failed one included); later steps are Skipped; the reason is RetriesExhausted.",
+			reason: "A transient failure of the Final attempt fails the step and rolls back every step before the pivot: " +
+				"a run whose status write was lost may have gone further than status shows; the reason is RetriesExhausted.",
 			before: with(status(v1.PhaseRunning, ok(v1.StepCreateOrder), ok(v1.StepReserveInventory), retrying(v1.StepProcessPayment, 2, t0)), orderID("ord-1")),
 			d:      Decision{Kind: KindCall, Call: callFor(testPolicy, v1.StepProcessPayment, Action, 3, true)},
 			out:    transient,
@@ -99,7 +108,7 @@ func TestRecord(t *testing.T) {
 					compensated(ok(v1.StepReserveInventory), pendingCall()),
 					{Name: v1.StepProcessPayment, State: v1.StepFailed, Attempts: 3, StartedAt: at(t0.Add(-time.Minute)), FinishedAt: at(t0),
 						LastError: "TIMEOUT: no answer within stepTimeout", Compensation: pendingCall()},
-					{Name: v1.StepScheduleShipment, State: v1.StepSkipped},
+					{Name: v1.StepScheduleShipment, State: v1.StepPending, Compensation: pendingCall()},
 					{Name: v1.StepConfirmOrder, State: v1.StepSkipped},
 					{Name: v1.StepSendNotification, State: v1.StepSkipped},
 				},

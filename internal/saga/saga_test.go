@@ -217,13 +217,13 @@ func TestScenarios(t *testing.T) {
 			want: ending{Kind: KindDone, Phase: v1.PhaseCompleted, Succeeded: "True/Completed"},
 		},
 		"RetriesExhaustedRollsBack": {
-			reason: "maxAttempts (3) transient failures of ProcessPayment roll back ProcessPayment (it may have charged), " +
-				"ReserveInventory and CreateOrder, then notify.",
+			reason: "maxAttempts (3) transient failures of ProcessPayment roll back every step before the pivot " +
+				"(ProcessPayment may have charged, and a lost write may hide a shipment scheduled after it), then notify.",
 			view:   view(),
 			script: script{outcomes: transientAt(v1.StepProcessPayment, Action, 1, 2, 3)},
 			wantCalls: concat(forward(v1.StepProcessPayment),
 				[]made{{v1.StepProcessPayment, Action, 2}, {v1.StepProcessPayment, Action, 3}},
-				undo(v1.StepProcessPayment), notify),
+				undo(v1.StepScheduleShipment), notify),
 			want: ending{Kind: KindDone, Phase: v1.PhaseCompensated, Succeeded: "False/RetriesExhausted", Failure: v1.ReasonRetriesExhausted},
 		},
 		"PivotRetriedPastMaxAttempts": {

@@ -31,6 +31,18 @@ type View struct {
 	// RetryRequest is the value of the retry annotation, if any.
 	RetryRequest string
 	Status       v1.OrderSagaStatus
+	// Stored is the status as the API server last stored it, which is what survives a
+	// lost write or a crash; Status may be ahead of it within a reconcile. Nil means
+	// Status is stored.
+	Stored *v1.OrderSagaStatus
+}
+
+// durable is the status that a lost write cannot take back.
+func (v *View) durable() *v1.OrderSagaStatus {
+	if v.Stored != nil {
+		return v.Stored
+	}
+	return &v.Status
 }
 
 // Policy is the retry policy with defaults applied.

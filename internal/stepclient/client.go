@@ -135,6 +135,7 @@ func classify(status int, body []byte) saga.Outcome {
 // outputsBody holds every identifier a service may return.
 type outputsBody struct {
 	OrderID        string `json:"orderId"`
+	Tombstone      bool   `json:"tombstone"`
 	Total          string `json:"total"`
 	ReservationID  string `json:"reservationId"`
 	PaymentID      string `json:"paymentId"`
@@ -151,6 +152,12 @@ func decodeOutputs(obj *v1.OrderSaga, call saga.Call, body []byte) saga.Outcome 
 		return saga.Outcome{Kind: saga.Transient, Code: "INVALID_RESPONSE", Message: "decode answer: " + err.Error()}
 	}
 	if call.Direction == saga.Compensate {
+		// A cancel that found an order (not a tombstone) proves the order existed, even
+		// when the status write that recorded its creation was lost: the customer must
+		// then hear of the cancellation.
+		if call.Step == v1.StepCreateOrder && !b.Tombstone && b.OrderID != "" {
+			return saga.Outcome{Kind: saga.Succeeded, Outputs: saga.Outputs{OrderID: b.OrderID}}
+		}
 		return saga.Outcome{Kind: saga.Succeeded}
 	}
 	switch call.Step {

@@ -71,13 +71,13 @@ func requestFor(obj *v1.OrderSaga, c saga.Call) (request, error) {
 			"orderId": OrderID(uid), "customerId": obj.Spec.CustomerID, "type": "ORDER_CONFIRMED",
 			"data": nonEmpty(map[string]string{"total": obj.Status.Total, "trackingNumber": obj.Status.TrackingNumber})}}, nil
 	case c.Step == saga.NotifyCancellation:
-		reason := "the order could not be completed"
-		if obj.Status.Failure != nil && obj.Status.Failure.Message != "" {
-			reason = obj.Status.Failure.Message
-		}
+		// Only what cannot change goes into the notice: the spec's total, not the failure's
+		// message. A retry after a lost status write may meet another cause (a deletion
+		// instead of a decline); a different body would then be refused as a reused key,
+		// and the customer would never hear of the cancellation.
 		return request{"notification", http.MethodPut, "/v1/notifications/" + CancellationNotificationID(uid), map[string]any{
 			"orderId": OrderID(uid), "customerId": obj.Spec.CustomerID, "type": "ORDER_CANCELLED",
-			"data": map[string]string{"reason": reason}}}, nil
+			"data": nonEmpty(map[string]string{"total": obj.Status.Total})}}, nil
 	}
 	return request{}, fmt.Errorf("no %s request for step %s", c.Direction, c.Step)
 }
