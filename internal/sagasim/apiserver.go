@@ -2,28 +2,24 @@ package sagasim
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 )
 
-// apiServer is the model of the Kubernetes API: controller-runtime's fake client, which
-// keeps resourceVersions and refuses a stale optimistic-lock write with a conflict, and
-// in front of it, for the reconciler only, interceptors that crash, lose writes, lose
-// replies and let a concurrent writer change the object first.
+// apiServer is the model of the Kubernetes API: the store, and in front of it, for the
+// reconciler only, faults that crash the manager, lose writes, lose replies and let a
+// user change the object first.
 type apiServer struct {
 	sim *sim
 	// store is the API server itself; the simulator's own changes (a user's kubectl) go
 	// to it directly.
-	store client.WithWatch
+	store *store
 	// archive keeps the last stored version of every saga, so that the invariants can
 	// judge a saga that was deleted once it finished.
 	archive map[string]*v1.OrderSaga
@@ -31,46 +27,71 @@ type apiServer struct {
 
 var sagaResource = schema.GroupResource{Group: v1.GroupVersion.Group, Resource: "ordersagas"}
 
-func newAPIServer(s *sim) (*apiServer, error) {
-	scheme := runtime.NewScheme()
-	if err := v1.AddToScheme(scheme); err != nil {
-		return nil, fmt.Errorf("register the OrderSaga API: %w", err)
-	}
-	store := fake.NewClientBuilder().WithScheme(scheme).WithStatusSubresource(&v1.OrderSaga{}).Build()
-	return &apiServer{sim: s, store: store, archive: map[string]*v1.OrderSaga{}}, nil
+func newAPIServer(s *sim) *apiServer {
+	return &apiServer{sim: s, store: newStore(s), archive: map[string]*v1.OrderSaga{}}
 }
 
 // client returns the client the reconciler uses.
-func (a *apiServer) client() client.WithWatch {
-	return interceptor.NewClient(a.store, interceptor.Funcs{
-		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-			if a.sim.proc.dead {
-				return errCrashed
-			}
-			return c.Get(ctx, key, obj, opts...)
-		},
-		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
-			return a.write(ctx, "patch", obj, func() error { return c.Patch(ctx, obj, patch, opts...) })
-		},
-		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
-			return a.write(ctx, "update", obj, func() error { return c.Update(ctx, obj, opts...) })
-		},
-		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
-			return a.write(ctx, "delete", obj, func() error {
-				err := c.Delete(ctx, obj, opts...)
-				if err == nil { // deletionTimestamp passes the controller's predicate: a watch event
-					a.sim.enqueue(obj.GetName(), a.sim.clock.Now())
-				}
-				return err
-			})
-		},
-		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
-			return a.write(ctx, sub+" patch", obj, func() error { return c.SubResource(sub).Patch(ctx, obj, patch, opts...) })
-		},
-		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
-			return a.write(ctx, sub+" update", obj, func() error { return c.SubResource(sub).Update(ctx, obj, opts...) })
-		},
+func (a *apiServer) client() client.Client { return faultyClient{store: a.store, api: a} }
+
+// faultyClient is the reconciler's view of the API server: every call may meet a fault.
+type faultyClient struct {
+	*store
+	api *apiServer
+}
+
+func (c faultyClient) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if c.api.sim.proc.dead {
+		return errCrashed
+	}
+	return c.store.Get(ctx, key, obj, opts...)
+}
+
+func (c faultyClient) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+	return c.api.write(ctx, "patch", obj, func() error { return c.store.Patch(ctx, obj, patch, opts...) })
+}
+
+func (c faultyClient) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
+	return c.api.write(ctx, "update", obj, func() error { return c.store.Update(ctx, obj, opts...) })
+}
+
+func (c faultyClient) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
+	return c.api.write(ctx, "delete", obj, func() error {
+		err := c.store.Delete(ctx, obj, opts...)
+		if err == nil { // deletionTimestamp passes the controller's predicate: a watch event
+			c.api.sim.enqueue(obj.GetName(), c.api.sim.clock.Now())
+		}
+		return err
 	})
+}
+
+func (c faultyClient) Status() client.SubResourceWriter { return faultyStatus{c} }
+
+func (c faultyClient) SubResource(sub string) client.SubResourceClient {
+	_ = c.store.SubResource(sub) // only status is modelled
+	return faultyStatus{c}
+}
+
+type faultyStatus struct{ c faultyClient }
+
+func (s faultyStatus) Get(context.Context, client.Object, client.Object, ...client.SubResourceGetOption) error {
+	panic("sagasim: status get is not modelled")
+}
+
+func (s faultyStatus) Create(context.Context, client.Object, client.Object, ...client.SubResourceCreateOption) error {
+	panic("sagasim: status create is not modelled")
+}
+
+func (s faultyStatus) Apply(context.Context, runtime.ApplyConfiguration, ...client.SubResourceApplyOption) error {
+	panic("sagasim: status apply is not modelled")
+}
+
+func (s faultyStatus) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+	return s.c.api.write(ctx, "status update", obj, func() error { return s.c.store.Status().Update(ctx, obj, opts...) })
+}
+
+func (s faultyStatus) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	return s.c.api.write(ctx, "status patch", obj, func() error { return s.c.store.Status().Patch(ctx, obj, patch, opts...) })
 }
 
 // write sends one write of the reconciler, with the fault the schedule draws for it.

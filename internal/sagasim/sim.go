@@ -100,11 +100,7 @@ func Run(seed uint64, opts Options) Result {
 	}
 	s.models = servicemodel.New(servicemodel.Config{Now: s.clock.Now, Catalog: products, Payment: paymentRules(),
 		FailCustomers: []string{failingCustomer}})
-	api, err := newAPIServer(s)
-	if err != nil {
-		return Result{Seed: seed, Violations: []Violation{{Invariant: invSetup, Message: err.Error()}}}
-	}
-	s.api = api
+	s.api = newAPIServer(s)
 	s.faults = drawRates(s.rng)
 	s.play(context.Background())
 	return Result{Seed: seed, Trace: s.trace.String(), Violations: s.violations, Reconciles: s.reconciles}
