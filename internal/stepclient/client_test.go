@@ -202,6 +202,14 @@ func TestCall(t *testing.T) {
 		"NotificationFailed": {reason: "A notice the service could not deliver is a business failure of the notice.", status: 201,
 			body: `{"notificationId":"n","status":"FAILED"}`, obj: testSaga(), call: call(v1.StepSendNotification),
 			want: saga.Outcome{Kind: saga.BusinessFailure, Code: "NOTIFICATION_FAILED", Message: "the notification service could not deliver the notice"}},
+		"CancelFindsTheOrder": {reason: "A cancel that found an order reports its ID: the order existed, so the customer must hear of the cancellation.",
+			status: 200, body: `{"orderId":"ord-` + uid + `","status":"CANCELLED"}`, obj: testSaga(),
+			call: saga.Call{Step: v1.StepCreateOrder, Direction: saga.Compensate, Attempt: 1, Key: saga.Key(uid, v1.StepCreateOrder, saga.Compensate)},
+			want: saga.Outcome{Kind: saga.Succeeded, Outputs: saga.Outputs{OrderID: "ord-" + uid}}},
+		"CancelLeavesATombstone": {reason: "A cancel that found no order (a tombstone) reports nothing: there is no order to tell the customer of.",
+			status: 200, body: `{"orderId":"ord-` + uid + `","status":"CANCELLED","tombstone":true}`, obj: testSaga(),
+			call: saga.Call{Step: v1.StepCreateOrder, Direction: saga.Compensate, Attempt: 1, Key: saga.Key(uid, v1.StepCreateOrder, saga.Compensate)},
+			want: saga.Outcome{Kind: saga.Succeeded}},
 		"Garbled2xx": {reason: "A 2xx that cannot be read is transient: a replay returns the same stored answer or a fixed one.",
 			status: 200, body: `{`, obj: testSaga(), call: call(v1.StepProcessPayment),
 			want: saga.Outcome{Kind: saga.Transient, Code: "INVALID_RESPONSE", Message: "decode answer: unexpected end of JSON input"}},
@@ -257,5 +265,25 @@ func TestCallConnectionRefused(t *testing.T) {
 	out := clientFor(s).Call(context.Background(), testSaga(), saga.Call{Step: v1.StepCreateOrder, Direction: saga.Action, Key: "k"})
 	if out.Kind != saga.Transient || out.Code != "CONNECTION" {
 		t.Errorf("Call to a closed port = %+v, want a transient CONNECTION outcome", out)
+	}
+}
+
+// The order-cancelled notice is built from what cannot change, so that its retry after
+// a lost status write, whatever cause the retry then sees, sends the same body.
+func TestCancellationNoticeIgnoresTheFailureMessage(t *testing.T) {
+	var bodies []any
+	for _, msg := range []string{"ProcessPayment failed: PAYMENT_DECLINED", strings.Repeat("a long cause ", 60)} {
+		s := serve(t, 201, `{"notificationId":"n","status":"SENT"}`, 0)
+		obj := testSaga()
+		obj.Status.Failure = &v1.FailureStatus{Step: v1.StepProcessPayment, Reason: v1.ReasonPaymentDeclined, Message: msg}
+		_ = clientFor(s).Call(context.Background(), obj, saga.Call{Step: saga.NotifyCancellation, Direction: saga.Action, Key: "k"})
+		bodies = append(bodies, s.lastBody)
+	}
+	want := map[string]any{"orderId": "ord-" + uid, "customerId": testgen.DefaultCustomerID, "type": "ORDER_CANCELLED",
+		"data": map[string]any{"total": "999.99"}}
+	for i, got := range bodies {
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("notice %d: -want, +got:\n%s", i, diff)
+		}
 	}
 }

@@ -25,7 +25,7 @@ import (
 )
 
 var (
-	seeds    = flag.Uint64("sim.seeds", 2000, "number of schedules to run, seeds sim.first to sim.first+sim.seeds-1")
+	seeds    = flag.Uint64("sim.seeds", 5000, "number of schedules to run, seeds sim.first to sim.first+sim.seeds-1")
 	first    = flag.Uint64("sim.first", 1, "first seed of the run")
 	seed     = flag.Uint64("sim.seed", 0, "replay this one seed and print its schedule (0: run sim.seeds schedules)")
 	steps    = flag.Int("sim.steps", 0, "length of the faulty part of each schedule (0: the simulator's default)")
