@@ -56,11 +56,13 @@ type Decision struct {
 	Suspended bool
 }
 
-// Continue reports whether the controller should record the decision and ask again at
-// once, without making a call.
+// Continue reports whether the controller should record the decision and ask again
+// without making a call: at once, or for a Checkpoint once the record is stored. A
+// driver whose status is always stored (View.Stored nil: a test, a dry run) asks again
+// at once.
 func (d Decision) Continue() bool {
 	switch d.Kind {
-	case KindStart, KindRollback, KindRedrive, KindFinish:
+	case KindStart, KindRollback, KindRedrive, KindFinish, KindCheckpoint:
 		return true
 	}
 	return false

@@ -95,7 +95,7 @@ func TestStepTimeout(t *testing.T) {
 
 func TestDecisionContinue(t *testing.T) {
 	want := map[Kind]bool{KindStart: true, KindRollback: true, KindRedrive: true, KindFinish: true,
-		KindCall: false, KindWait: false, KindHold: false, KindDone: false, KindRelease: false, KindDelete: false}
+		KindCheckpoint: true, KindCall: false, KindWait: false, KindHold: false, KindDone: false, KindRelease: false, KindDelete: false}
 	got := map[Kind]bool{}
 	for k := range want {
 		got[k] = Decision{Kind: k}.Continue()
