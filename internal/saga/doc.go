@@ -16,6 +16,11 @@
 // twice retryPolicy.maxAttempts, leave the saga Failed until the retry annotation
 // re-drives it.
 //
+// A status write can always be lost, so the engine never lets a lost write turn a saga
+// around: it asks the controller to store the pivot's attempt before the pivot is called,
+// and the rollback before the first compensation (KindCheckpoint), judging from
+// View.Stored what the API server already holds.
+//
 // The package imports no Kubernetes client and no HTTP (a test checks this): every
 // transition is table-tested without a cluster.
 package saga
