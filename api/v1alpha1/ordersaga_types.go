@@ -61,10 +61,12 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.retryPolicy.maxAttempts == oldSelf.retryPolicy.maxAttempts && duration(self.retryPolicy.initialBackoff) == duration(oldSelf.retryPolicy.initialBackoff) && duration(self.retryPolicy.maxBackoff) == duration(oldSelf.retryPolicy.maxBackoff)",message="retryPolicy is immutable",fieldPath=".retryPolicy"
 // +kubebuilder:validation:XValidation:rule="duration(self.stepTimeout) == duration(oldSelf.stepTimeout)",message="stepTimeout is immutable",fieldPath=".stepTimeout"
 type OrderSagaSpec struct {
-	// customerId identifies the customer who places the order.
+	// customerId identifies the customer who places the order. Free text here and in the
+	// address admits no control characters, which the services refuse.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x1F\x7F]*$`
 	CustomerID string `json:"customerId"`
 
 	// items are the order lines: 1 to 50 lines, each product at most once.
@@ -158,34 +160,40 @@ type Address struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=100
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x1F\x7F]*$`
 	Name string `json:"name"`
 
 	// line1 is the street address.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=200
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x1F\x7F]*$`
 	Line1 string `json:"line1"`
 
 	// line2 is the optional second address line (flat, floor, building).
 	// +optional
 	// +kubebuilder:validation:MaxLength=200
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x1F\x7F]*$`
 	Line2 string `json:"line2,omitempty"`
 
 	// city is the city or town.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=100
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x1F\x7F]*$`
 	City string `json:"city"`
 
 	// region is the optional state, county or province.
 	// +optional
 	// +kubebuilder:validation:MaxLength=100
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x1F\x7F]*$`
 	Region string `json:"region,omitempty"`
 
 	// postalCode is the postal or ZIP code.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=20
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x1F\x7F]*$`
 	PostalCode string `json:"postalCode"`
 
 	// country is the ISO 3166-1 alpha-2 code, for example GB.

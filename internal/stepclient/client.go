@@ -75,7 +75,9 @@ func (c *Client) do(ctx context.Context, r request, call saga.Call) (int, []byte
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Idempotency-Key", call.Key)
-	req.Header.Set("X-Request-ID", call.Key+"#"+strconv.Itoa(int(call.Attempt)))
+	// uid/Step/direction:attempt, in the alphabet the services keep (they replace
+	// anything else with a random ID, and the logs of both sides no longer match).
+	req.Header.Set("X-Request-ID", call.Key+":"+strconv.Itoa(int(call.Attempt)))
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, nil, err

@@ -242,8 +242,8 @@ func TestCallSendsTheSagaAsRequest(t *testing.T) {
 	if diff := cmp.Diff(want, s.lastBody); diff != "" {
 		t.Errorf("payment request body: -want, +got:\n%s", diff)
 	}
-	if got := s.last.Header.Get("X-Request-ID"); got != "k#1" {
-		t.Errorf("X-Request-ID = %q, want k#1", got)
+	if got := s.last.Header.Get("X-Request-ID"); got != "k:1" {
+		t.Errorf("X-Request-ID = %q, want k:1", got)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/limits"
 	"github.com/ordersaga/ordersaga/internal/saga"
 )
 
@@ -39,7 +40,8 @@ type reasonBody struct {
 // requestFor builds the request of a call from the saga's spec and status.
 func requestFor(obj *v1.OrderSaga, c saga.Call) (request, error) {
 	uid := string(obj.UID)
-	undo := reasonBody{Reason: "saga " + obj.Namespace + "/" + obj.Name + " rolled back"}
+	// A namespace and name may be 316 characters together; the services take 256.
+	undo := reasonBody{Reason: saga.Truncate("saga "+obj.Namespace+"/"+obj.Name+" rolled back", limits.MaxReasonLen)}
 	compensate := c.Direction == saga.Compensate
 	switch {
 	case c.Step == v1.StepCreateOrder && !compensate:

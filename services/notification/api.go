@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/ordersaga/ordersaga/internal/limits"
 	"github.com/ordersaga/ordersaga/services/platform"
 )
 
@@ -50,14 +51,14 @@ type CreateRequest struct {
 func Normalize(r CreateRequest) (CreateRequest, *platform.APIError) {
 	var v platform.Validator
 	v.ID("orderId", r.OrderID)
-	v.String("customerId", r.CustomerID, 1, 64)
+	v.String("customerId", r.CustomerID, 1, limits.MaxCustomerIDLen)
 	v.OneOf("type", r.Type, OrderConfirmed, OrderCancelled)
 	for _, k := range slices.Sorted(maps.Keys(r.Data)) {
 		if v.Err() == nil && !slices.Contains(DataKeys(), k) {
 			return r, &platform.APIError{Status: http.StatusBadRequest, Code: platform.CodeUnknownField,
 				Message: fmt.Sprintf("unknown data key %q; known: %v", k, DataKeys()), Field: "data." + k}
 		}
-		v.String("data."+k, r.Data[k], 1, 256)
+		v.String("data."+k, r.Data[k], 1, limits.MaxNotificationDataLen)
 	}
 	if total, ok := r.Data["total"]; ok {
 		v.Money("data.total", total)

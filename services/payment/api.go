@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 
+	"github.com/ordersaga/ordersaga/internal/limits"
 	"github.com/ordersaga/ordersaga/services/platform"
 )
 
@@ -29,7 +30,7 @@ const (
 	CodePaymentNotFound = "PAYMENT_NOT_FOUND"
 )
 
-var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+var currencyPattern = regexp.MustCompile(limits.CurrencyPattern)
 
 // CreateRequest is the body of PUT /v1/payments/{paymentId}.
 type CreateRequest struct {
@@ -53,7 +54,7 @@ type Spec struct {
 func Normalize(r CreateRequest) (Spec, *platform.APIError) {
 	var v platform.Validator
 	v.ID("orderId", r.OrderID)
-	v.String("customerId", r.CustomerID, 1, 64)
+	v.String("customerId", r.CustomerID, 1, limits.MaxCustomerIDLen)
 	amount := v.Money("amount", r.Amount)
 	if r.Currency == "" {
 		r.Currency = "USD"

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/ordersaga/ordersaga/internal/limits"
 )
 
 // Money is an amount in minor units (cents). It is stored as an integer and travels on the
@@ -13,11 +15,12 @@ import (
 // touches a price.
 type Money int64
 
-// MaxMoney bounds parsed amounts (9,999,999,999.99) so that totals of up to 50 items of
-// 1,000 units each stay far from int64 overflow.
-const MaxMoney Money = 999_999_999_999
+// MaxMoney bounds parsed amounts: the largest order total the CRD admits
+// (49,999,999,999,500.00: 50 lines of 1,000 units at 999,999,999.99), far from int64
+// overflow. A smaller bound would refuse the payment or the notices of a valid saga.
+const MaxMoney = Money(limits.MaxMoney)
 
-var moneyPattern = regexp.MustCompile(`^[0-9]{1,10}(\.[0-9]{1,2})?$`)
+var moneyPattern = regexp.MustCompile(`^[0-9]{1,14}(\.[0-9]{1,2})?$`)
 
 // ParseMoney parses a non-negative decimal string with at most two decimals.
 func ParseMoney(s string) (Money, error) {
@@ -31,7 +34,10 @@ func ParseMoney(s string) (Money, error) {
 	// The pattern bounds both parts, so neither conversion can fail or overflow.
 	w, _ := strconv.ParseInt(whole, 10, 64)
 	f, _ := strconv.ParseInt(frac, 10, 64)
-	return Money(w*100 + f), nil
+	if m := Money(w*100 + f); m <= MaxMoney {
+		return m, nil
+	}
+	return 0, fmt.Errorf("must be at most %s", MaxMoney)
 }
 
 // String formats m as a decimal string with two decimals.

@@ -6,9 +6,12 @@ import (
 	"regexp"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ordersaga/ordersaga/internal/limits"
 )
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+// idPattern admits IDs of 1 to limits.MaxIDLen characters.
+var idPattern = regexp.MustCompile(fmt.Sprintf(`^[A-Za-z0-9][A-Za-z0-9._-]{0,%d}$`, limits.MaxIDLen-1))
 
 // ValidID reports whether s is a valid client-assigned resource ID.
 func ValidID(s string) bool { return idPattern.MatchString(s) }

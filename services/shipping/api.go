@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 
+	"github.com/ordersaga/ordersaga/internal/limits"
 	"github.com/ordersaga/ordersaga/services/platform"
 )
 
@@ -62,7 +63,29 @@ func DefaultCountries() []string {
 	}
 }
 
-var countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
+var countryPattern = regexp.MustCompile(limits.CountryPattern)
+
+// Address lengths the service accepts. Each is at least the CRD's (limits.MaxAddress*Len),
+// which bounds all that the saga sends; they are not lowered to it, so that callers other
+// than the saga, and replays of shipments they created, keep working.
+const (
+	maxNameLen       = 128
+	maxLine1Len      = 256
+	maxLine2Len      = 256
+	maxCityLen       = 128
+	maxRegionLen     = 128
+	maxPostalCodeLen = 32
+)
+
+// The service admits every address the CRD admits: a negative difference does not compile.
+const (
+	_ uint = maxNameLen - limits.MaxAddressNameLen
+	_ uint = maxLine1Len - limits.MaxAddressLine1Len
+	_ uint = maxLine2Len - limits.MaxAddressLine2Len
+	_ uint = maxCityLen - limits.MaxAddressCityLen
+	_ uint = maxRegionLen - limits.MaxAddressRegionLen
+	_ uint = maxPostalCodeLen - limits.MaxAddressPostalCodeLen
+)
 
 // CreateRequest is the body of PUT /v1/shipments/{shipmentId}.
 type CreateRequest struct {
@@ -98,20 +121,21 @@ func Normalize(r CreateRequest) (CreateRequest, *platform.APIError) {
 	}
 	v.OneOf("method", r.Method, Methods()...)
 	a := r.Address
-	v.String("address.name", a.Name, 1, 128)
-	v.String("address.line1", a.Line1, 1, 256)
-	v.String("address.line2", a.Line2, 0, 256)
-	v.String("address.city", a.City, 1, 128)
-	v.String("address.region", a.Region, 0, 128)
-	v.String("address.postalCode", a.PostalCode, 1, 32)
+	v.String("address.name", a.Name, 1, maxNameLen)
+	v.String("address.line1", a.Line1, 1, maxLine1Len)
+	v.String("address.line2", a.Line2, 0, maxLine2Len)
+	v.String("address.city", a.City, 1, maxCityLen)
+	v.String("address.region", a.Region, 0, maxRegionLen)
+	v.String("address.postalCode", a.PostalCode, 1, maxPostalCodeLen)
 	v.Check(countryPattern.MatchString(a.Country), "address.country", "must be two capital letters (ISO 3166-1 alpha-2)")
-	v.Check(len(r.Items) >= 1 && len(r.Items) <= 50, "items", "must hold 1 to 50 items")
+	v.Check(len(r.Items) >= limits.MinItems && len(r.Items) <= limits.MaxItems, "items", "must hold %d to %d items", limits.MinItems, limits.MaxItems)
 	seen := map[string]bool{}
 	for i, it := range r.Items {
-		v.String(platform.Field("items", i, "productId"), it.ProductID, 1, 64)
+		v.String(platform.Field("items", i, "productId"), it.ProductID, 1, limits.MaxProductIDLen)
 		v.Check(!seen[it.ProductID], platform.Field("items", i, "productId"), "duplicates an earlier item's productId")
 		seen[it.ProductID] = true
-		v.Check(it.Quantity >= 1 && it.Quantity <= 1000, platform.Field("items", i, "quantity"), "must be 1 to 1000")
+		v.Check(it.Quantity >= limits.MinQuantity && it.Quantity <= limits.MaxQuantity, platform.Field("items", i, "quantity"),
+			"must be %d to %d", limits.MinQuantity, limits.MaxQuantity)
 	}
 	return r, v.Err()
 }

@@ -160,7 +160,7 @@ func orderFieldCases() []contractCase {
 			put("/v1/orders/o-1", orderLine(obj("productId", "A", "quantity", 1, "unitPrice", "0.00")), invalid("items[0].unitPrice")),
 			put("/v1/orders/o-1", orderLine(obj("productId", "A", "quantity", 1, "unitPrice", "1.999")), invalid("items[0].unitPrice")),
 			put("/v1/orders/o-1", orderLine(obj("productId", "A", "quantity", 1, "unitPrice", "")), invalid("items[0].unitPrice")),
-			put("/v1/orders/o-1", orderLine(obj("productId", "A", "quantity", 1, "unitPrice", "99999999999")), invalid("items[0].unitPrice")),
+			put("/v1/orders/o-1", orderLine(obj("productId", "A", "quantity", 1, "unitPrice", "49999999999500.01")), invalid("items[0].unitPrice")),
 		}},
 	}
 }

@@ -3,7 +3,6 @@ package servicemodel_test
 import (
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ordersaga/ordersaga/internal/testing/servicemodel"
@@ -122,7 +121,7 @@ func paymentInputCases() []contractCase {
 			capture("p-1", paymentBody("", "CREDIT_CARD"), invalid("amount")),
 			capture("p-1", paymentBody("1,00", "CREDIT_CARD"), invalid("amount")),
 			capture("p-1", paymentBody("-1", "CREDIT_CARD"), invalid("amount")),
-			capture("p-1", paymentBody(strings.Repeat("9", 11), "CREDIT_CARD"), invalid("amount")),
+			capture("p-1", paymentBody("49999999999500.01", "CREDIT_CARD"), invalid("amount")),
 			capture("p-1", paymentBody("1.00", "CREDIT_CARD", "amount", 1.5), fails(http.StatusBadRequest, platform.CodeInvalidType, "amount")),
 			capture("p-1", paymentBody("1.00", "CREDIT_CARD", "currency", "EURO"), invalid("currency")),
 			capture("p-1", paymentBody("1.00", "CRYPTO"), invalid("method")),
