@@ -23,15 +23,22 @@ import (
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/fakeservices"
+	"github.com/ordersaga/ordersaga/internal/saga"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
 	"github.com/ordersaga/ordersaga/internal/testgen"
+	"github.com/ordersaga/ordersaga/services/inventory"
+	"github.com/ordersaga/ordersaga/services/notification"
+	"github.com/ordersaga/ordersaga/services/order"
+	"github.com/ordersaga/ordersaga/services/payment"
+	"github.com/ordersaga/ordersaga/services/shipping"
 )
 
 // isolatedLabel marks sagas that the shared manager must not see, because a test runs
 // its own managers for them (restart tests).
 const isolatedLabel = "test.ordersaga.io/isolated"
 
-// testManager is a manager running the OrderSaga controller against a fake.
+// testManager is a manager running the OrderSaga controller against the fake services
+// (the service models behind a fault-injecting front).
 type testManager struct {
 	fake    *fakeservices.Services
 	metrics *Metrics
@@ -66,11 +73,7 @@ func startManager(fake *fakeservices.Services, selector labels.Selector, wrap fu
 		Cache:                  cache.Options{ByObject: map[client.Object]cache.ByObject{&v1.OrderSaga{}: {Label: selector}}},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	overrides := map[string]string{}
-	for _, name := range stepclient.Services() {
-		overrides[name] = fake.URL()
-	}
-	var steps StepCaller = stepclient.New(stepclient.Resolver{Overrides: overrides})
+	var steps StepCaller = stepclient.New(stepclient.Resolver{Overrides: fake.URLs()})
 	if wrap != nil {
 		steps = wrap(steps)
 	}
@@ -86,6 +89,13 @@ func startManager(fake *fakeservices.Services, selector labels.Selector, wrap fu
 		Expect(mgr.Start(mctx)).To(Succeed())
 	}()
 	return m
+}
+
+// startFake starts fake services for one test and closes them after it.
+func startFake() *fakeservices.Services {
+	fake := fakeservices.Start()
+	DeferCleanup(fake.Close)
+	return fake
 }
 
 // startIsolated starts a manager of its own for one test, and returns the option that
@@ -137,13 +147,58 @@ func waitForPhase(obj *v1.OrderSaga, phase v1.Phase) *v1.OrderSaga {
 	return got
 }
 
-// calls returns "Step/direction" for every call the fake received for the saga, in order.
+// calls returns "Step/direction" for every call the fake received for the saga, in order,
+// whatever the answer (a fault, a refusal or a success).
 func calls(fake *fakeservices.Services, obj *v1.OrderSaga) []string {
 	var out []string
 	for _, c := range fake.Calls(string(obj.UID)) {
 		out = append(out, c.Step+"/"+c.Direction)
 	}
 	return out
+}
+
+// declined is a spec whose payment the payment model declines by its real rule: six
+// LAP-001 at 999.99 come to 5999.94, above fakeservices.DeclineAbove (5000.00).
+func declined() testgen.OrderSagaOption {
+	return testgen.WithItems(testgen.Item(testgen.DefaultProductID, 6, testgen.DefaultUnitPrice))
+}
+
+// expectNothingHeld checks in the models that a rolled-back saga holds nothing: its order
+// is cancelled (or was never created), its reservation, payment and shipment hold no stock,
+// money or parcel, and every product is back at its catalog stock. Only for a fake that
+// served this saga alone.
+func expectNothingHeld(fake *fakeservices.Services, obj *v1.OrderSaga) {
+	GinkgoHelper()
+	w, uid := fake.Model(), string(obj.UID)
+	if o, ok := w.Order(stepclient.OrderID(uid)); ok {
+		Expect(o.Status).To(Equal(order.Cancelled), "order")
+	}
+	if r, ok := w.Reservation(stepclient.ReservationID(uid)); ok {
+		Expect(r.Status).NotTo(Equal(inventory.Reserved), "reservation")
+	}
+	if p, ok := w.Payment(stepclient.PaymentID(uid)); ok {
+		Expect(p.Status).NotTo(Equal(payment.Captured), "payment")
+	}
+	if s, ok := w.Shipment(stepclient.ShipmentID(uid)); ok {
+		Expect(s.Status).NotTo(Equal(shipping.Scheduled), "shipment")
+	}
+	for _, p := range fakeservices.Catalog() {
+		stock, _ := w.Stock(p.ID)
+		Expect(stock).To(Equal(p.Stock), "stock of %s", p.ID)
+	}
+}
+
+// expectCancellationNotice checks in the notification model the order-cancelled notice of
+// a saga whose order was created: made once, with status want, carrying only the total.
+func expectCancellationNotice(fake *fakeservices.Services, obj *v1.OrderSaga, want notification.Status) {
+	GinkgoHelper()
+	uid := string(obj.UID)
+	n, ok := fake.Model().Notification(stepclient.CancellationNotificationID(uid))
+	Expect(ok).To(BeTrue(), "the order-cancelled notice reached the notification service")
+	Expect(n.Type).To(Equal(notification.OrderCancelled))
+	Expect(n.Status).To(Equal(want))
+	Expect(n.Data).To(Equal(map[string]string{"total": obj.Status.Total}))
+	Expect(fake.Effects(saga.Key(uid, saga.NotifyCancellation, saga.Action))).To(Equal(1))
 }
 
 // distinct drops repeats (retries) while keeping the order of first appearance.

@@ -13,7 +13,13 @@ import (
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/saga"
+	"github.com/ordersaga/ordersaga/internal/stepclient"
 	"github.com/ordersaga/ordersaga/internal/testgen"
+	"github.com/ordersaga/ordersaga/services/inventory"
+	"github.com/ordersaga/ordersaga/services/notification"
+	"github.com/ordersaga/ordersaga/services/order"
+	"github.com/ordersaga/ordersaga/services/payment"
+	"github.com/ordersaga/ordersaga/services/shipping"
 )
 
 var _ = Describe("A saga whose steps all succeed", func() {
@@ -38,8 +44,25 @@ var _ = Describe("A saga whose steps all succeed", func() {
 		Expect(st.ReservationID).To(Equal("res-" + uid))
 		Expect(st.PaymentID).To(Equal("pay-" + uid))
 		Expect(st.ShipmentID).To(Equal("shp-" + uid))
-		Expect(st.TrackingNumber).To(Equal("TRK-shp-" + uid))
 		Expect(st.Total).To(Equal("2699.97"))
+		shipment, _ := fake.Model().Shipment(st.ShipmentID)
+		Expect(shipment.TrackingNumber).NotTo(BeEmpty())
+		Expect(st.TrackingNumber).To(Equal(shipment.TrackingNumber))
+
+		By("leaving the services in the state of a confirmed, paid and shipped order")
+		w := fake.Model()
+		o, _ := w.Order(st.OrderID)
+		Expect(o.Status).To(Equal(order.Confirmed))
+		Expect(o.Total.String()).To(Equal(st.Total))
+		r, _ := w.Reservation(st.ReservationID)
+		Expect(r.Status).To(Equal(inventory.Reserved))
+		p, _ := w.Payment(st.PaymentID)
+		Expect(p.Status).To(Equal(payment.Captured))
+		Expect(p.Amount.String()).To(Equal(st.Total))
+		Expect(shipment.Status).To(Equal(shipping.Scheduled))
+		n, _ := w.Notification(stepclient.ConfirmationNotificationID(uid))
+		Expect(n.Status).To(Equal(notification.Sent))
+		Expect(n.Data).To(Equal(map[string]string{"total": st.Total, "trackingNumber": st.TrackingNumber}))
 		Expect(st.CurrentStep).To(BeEmpty())
 		Expect(st.ObservedGeneration).To(Equal(got.Generation))
 		Expect(st.StartedAt).NotTo(BeNil())

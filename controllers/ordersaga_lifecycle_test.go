@@ -12,30 +12,31 @@ import (
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/fakeservices"
+	"github.com/ordersaga/ordersaga/internal/stepclient"
 	"github.com/ordersaga/ordersaga/internal/testgen"
+	"github.com/ordersaga/ordersaga/services/inventory"
+	"github.com/ordersaga/ordersaga/services/notification"
 )
 
 var _ = Describe("A failing compensation", func() {
 	It("is retried until it succeeds", func() {
-		fake := fakeservices.Start()
-		DeferCleanup(fake.Close)
+		fake := startFake()
 		_, isolated := startIsolated(fake, nil)
-		fake.Fail(fakeservices.Rule{Step: "ProcessPayment", Direction: "action", Mode: fakeservices.Business, Code: "PAYMENT_DECLINED", HTTP: 402})
 		fake.Fail(fakeservices.Rule{Step: "ReserveInventory", Direction: "compensate", Mode: fakeservices.Unavailable, Times: 2})
-		got := waitForPhase(create("order-sticky", isolated, fastRetries(3)), v1.PhaseCompensated)
+		got := waitForPhase(create("order-sticky", isolated, fastRetries(3), declined()), v1.PhaseCompensated)
 		comp := stepOf(got, v1.StepReserveInventory).Compensation
 		Expect(comp.State).To(Equal(v1.CallSucceeded))
 		Expect(comp.Attempts).To(Equal(int32(3)))
-		Expect(comp.LastError).To(HavePrefix("UNAVAILABLE"))
+		Expect(comp.LastError).To(HavePrefix("FAULT_INJECTED"))
+		Expect(fake.Effects(string(got.UID) + "/ReserveInventory/compensate")).To(Equal(1))
+		expectNothingHeld(fake, got)
 	})
 
 	It("fails the saga past its cap, says so, and is re-driven by the retry annotation", func() {
-		fake := fakeservices.Start()
-		DeferCleanup(fake.Close)
+		fake := startFake()
 		_, isolated := startIsolated(fake, nil)
-		fake.Fail(fakeservices.Rule{Step: "ProcessPayment", Direction: "action", Mode: fakeservices.Business, Code: "PAYMENT_DECLINED", HTTP: 402})
 		fake.Fail(fakeservices.Rule{Step: "ReserveInventory", Direction: "compensate", Mode: fakeservices.Unavailable})
-		obj := create("order-stuck", isolated, fastRetries(2))
+		obj := create("order-stuck", isolated, fastRetries(2), declined())
 		got := waitForPhase(obj, v1.PhaseFailed)
 
 		By("stopping after 2 x maxAttempts compensation attempts, with the reason and a Warning Event")
@@ -50,6 +51,12 @@ var _ = Describe("A failing compensation", func() {
 		Eventually(func() []string { return eventReasons(got) }).Should(ContainElement(v1.ReasonCompensationExhausted))
 		Consistently(func() v1.Phase { return get(obj).Status.Phase }, 300*time.Millisecond).Should(Equal(v1.PhaseFailed))
 
+		By("holding the stock meanwhile: that is why a person must look")
+		r, _ := fake.Model().Reservation(stepclient.ReservationID(string(got.UID)))
+		Expect(r.Status).To(Equal(inventory.Reserved))
+		stock, _ := fake.Model().Stock(testgen.DefaultProductID)
+		Expect(stock).To(Equal(fakeservices.PlentifulStock - 6))
+
 		By("re-driving once the cause is fixed")
 		fake.Heal()
 		patch := client.MergeFrom(got.DeepCopy())
@@ -60,6 +67,8 @@ var _ = Describe("A failing compensation", func() {
 		Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionSucceeded).Reason).To(Equal(v1.ReasonPaymentDeclined))
 		Expect(stepOf(got, v1.StepCreateOrder).State).To(Equal(v1.StepCompensated))
 		Eventually(func() []string { return eventReasons(got) }).Should(ContainElement(v1.ReasonRedriven))
+		expectNothingHeld(fake, got)
+		expectCancellationNotice(fake, got, notification.Sent)
 	})
 })
 
@@ -73,10 +82,7 @@ var _ = Describe("Suspend", func() {
 		Consistently(func() int { return len(fake.Calls(string(get(obj).UID))) }, 300*time.Millisecond).Should(BeZero())
 		Expect(get(obj).Status.Phase).To(Equal(v1.PhasePending))
 
-		latest := get(obj)
-		patch := client.MergeFrom(latest.DeepCopy())
-		latest.Spec.Suspend = false
-		Expect(k8sClient.Patch(ctx, latest, patch)).To(Succeed())
+		resume(obj)
 		got := waitForPhase(obj, v1.PhaseCompleted)
 		Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionSuspended).Reason).To(Equal(v1.ReasonResumed))
 	})
@@ -84,8 +90,7 @@ var _ = Describe("Suspend", func() {
 
 var _ = Describe("Deleting a saga", func() {
 	It("in flight compensates what may have run before the object goes", func() {
-		fake := fakeservices.Start()
-		DeferCleanup(fake.Close)
+		fake := startFake()
 		_, isolated := startIsolated(fake, nil)
 		// Payment keeps failing with a long backoff: the saga sits mid-way.
 		fake.Fail(fakeservices.Rule{Step: "ProcessPayment", Direction: "action", Mode: fakeservices.Unavailable})
@@ -102,6 +107,15 @@ var _ = Describe("Deleting a saga", func() {
 			"ScheduleShipment/compensate", "ProcessPayment/compensate", "ReserveInventory/compensate", "CreateOrder/compensate",
 			"NotifyCancellation/action"}))
 		Expect(fake.Effects(uid + "/ProcessPayment/action")).To(BeZero())
+		Expect(fake.EffectsOf(uid)).To(Equal([]string{
+			"order/ord-<uid>: created",
+			"inventory/res-<uid>: took LAP-001 1", "inventory/res-<uid>: reserved",
+			"shipping/shp-<uid>: tombstoned", "payment/pay-<uid>: tombstoned",
+			"inventory/res-<uid>: returned LAP-001 1", "inventory/res-<uid>: released",
+			"order/ord-<uid>: cancelled",
+			"notification/ntf-<uid>-cancelled: sent ORDER_CANCELLED",
+		}))
+		expectNothingHeld(fake, &v1.OrderSaga{ObjectMeta: obj.ObjectMeta})
 	})
 
 	It("that finished releases it at once", func() {
@@ -129,15 +143,32 @@ var _ = Describe("ttlSecondsAfterFinished", func() {
 
 var _ = Describe("Slow services", func() {
 	It("show the saga's progress in status while it runs, not only at the end", func() {
-		fake := fakeservices.Start()
-		DeferCleanup(fake.Close)
+		fake := startFake()
 		_, isolated := startIsolated(fake, nil)
-		fake.Fail(fakeservices.Rule{Step: "ScheduleShipment", Direction: "action", Mode: fakeservices.Slow, Delay: 2500 * time.Millisecond})
-		fake.Fail(fakeservices.Rule{Step: "ConfirmOrder", Direction: "action", Mode: fakeservices.Slow, Delay: 2500 * time.Millisecond})
+		// Two slow steps in a row before the pivot: no checkpoint (the pivot's) writes
+		// status between them, only the end of a batch past the progress interval does.
+		fake.Fail(fakeservices.Rule{Step: "ReserveInventory", Direction: "action", Mode: fakeservices.Slow, Delay: 2500 * time.Millisecond})
+		fake.Fail(fakeservices.Rule{Step: "ProcessPayment", Direction: "action", Mode: fakeservices.Slow, Delay: 2500 * time.Millisecond})
 		obj := create("order-slow", isolated)
-		Eventually(func() v1.StepState { return stepOf(get(obj), v1.StepScheduleShipment).State }, 10*time.Second, 20*time.Millisecond).
-			Should(Equal(v1.StepSucceeded), "a batch that ran past the progress interval wrote status")
-		Expect(get(obj).Status.Phase).To(Equal(v1.PhaseRunning))
+		var seen *v1.OrderSaga
+		Eventually(func() v1.StepState {
+			seen = get(obj)
+			return stepOf(seen, v1.StepReserveInventory).State
+		}, 10*time.Second, 20*time.Millisecond).Should(Equal(v1.StepSucceeded), "a batch that ran past the progress interval wrote status")
+		Expect(stepOf(seen, v1.StepProcessPayment).State).To(Equal(v1.StepPending), "written before the next slow call ended")
+		Expect(seen.Status.Phase).To(Equal(v1.PhaseRunning))
 		waitForPhase(obj, v1.PhaseCompleted)
+	})
+})
+
+var _ = Describe("A stepTimeout longer than the reconcile budget", func() {
+	It("still lets the saga run: each reconcile makes its first call, whatever the budget", func() {
+		fake := shared().fake // its reconcile budget is 30s
+		obj := create("order-patient", testgen.WithStepTimeout(time.Minute))
+		got := waitForPhase(obj, v1.PhaseCompleted)
+		Expect(calls(fake, got)).To(Equal([]string{
+			"CreateOrder/action", "ReserveInventory/action", "ProcessPayment/action",
+			"ScheduleShipment/action", "ConfirmOrder/action", "SendNotification/action",
+		}))
 	})
 })

@@ -12,15 +12,13 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
-	"github.com/ordersaga/ordersaga/internal/fakeservices"
 	"github.com/ordersaga/ordersaga/internal/saga"
 	"github.com/ordersaga/ordersaga/internal/testgen"
 )
 
 var _ = Describe("A manager that stops in the middle of a saga", func() {
 	It("leaves a saga that a new manager completes, with every effect exactly once", func() {
-		fake := fakeservices.Start()
-		DeferCleanup(fake.Close)
+		fake := startFake()
 		id := fmt.Sprintf("restart-%d", time.Now().UnixNano())
 		selector := labels.SelectorFromSet(labels.Set{isolatedLabel: id})
 
@@ -52,6 +50,14 @@ var _ = Describe("A manager that stops in the middle of a saga", func() {
 		for _, step := range saga.Plan() {
 			Expect(fake.Effects(saga.Key(uid, step, saga.Action))).To(Equal(1), "effects of %s", step)
 		}
+		Expect(fake.EffectsOf(uid)).To(Equal([]string{
+			"order/ord-<uid>: created",
+			"inventory/res-<uid>: took LAP-001 1", "inventory/res-<uid>: reserved",
+			"payment/pay-<uid>: captured 999.99",
+			"shipping/shp-<uid>: scheduled",
+			"order/ord-<uid>: confirmed",
+			"notification/ntf-<uid>-confirmed: sent ORDER_CONFIRMED",
+		}), "the replayed calls changed nothing")
 		Expect(calls(fake, obj)[:4]).To(Equal([]string{
 			"CreateOrder/action", "ReserveInventory/action", // first manager
 			"CreateOrder/action", "ReserveInventory/action", // replayed by the second: same keys, first results

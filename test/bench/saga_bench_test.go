@@ -1,6 +1,7 @@
 // Package bench measures the OrderSaga controller end to end on a real API server
-// (envtest) with zero-latency FAKE services (internal/fakeservices): sagas per second,
-// saga latency, and API writes per saga. Run it with `make bench`.
+// (envtest) with zero-latency FAKE services (internal/fakeservices: the in-memory service
+// models over loopback HTTP, no fault injected): sagas per second, saga latency, and API
+// writes per saga. Run it with `make bench`.
 package bench
 
 import (
@@ -146,11 +147,7 @@ func startManager(cfg *rest.Config, scheme *runtime.Scheme, fake *fakeservices.S
 	if err != nil {
 		return nil, nil, fmt.Errorf("manager: %w", err)
 	}
-	overrides := map[string]string{}
-	for _, name := range stepclient.Services() {
-		overrides[name] = fake.URL()
-	}
-	r := controllers.NewOrderSagaReconciler(mgr, stepclient.New(stepclient.Resolver{Overrides: overrides}), controllers.Options{})
+	r := controllers.NewOrderSagaReconciler(mgr, stepclient.New(stepclient.Resolver{Overrides: fake.URLs()}), controllers.Options{})
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, nil, fmt.Errorf("setup: %w", err)
 	}
