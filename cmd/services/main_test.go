@@ -22,7 +22,7 @@ var common = []string{"http-addr", "mongo-uri", "mongo-database", "log-level", "
 func TestHelpListsEveryFlag(t *testing.T) {
 	own := map[string][]string{
 		"order":        nil,
-		"inventory":    {"seed-catalog"},
+		"inventory":    {"seed-catalog", "write-serialization"},
 		"payment":      {"payment-decline-above", "payment-declined-methods"},
 		"shipping":     {"shipping-countries"},
 		"notification": {"notification-fail-customers", "notification-fail-rate"},
@@ -79,6 +79,8 @@ func TestBadSettingsAreRefused(t *testing.T) {
 		"BadCountry":        {"shipping", []string{"--shipping-countries", "GB,uk"}, nil},
 		"BadFailRate":       {"notification", []string{"--notification-fail-rate", "-1"}, nil},
 		"EnvNotABool":       {"inventory", nil, map[string]string{"SEED_CATALOG": "maybe"}},
+		"BadSerialization":  {"inventory", []string{"--write-serialization", "cluster"}, nil},
+		"EnvSerialization":  {"inventory", nil, map[string]string{"INVENTORY_WRITE_SERIALIZATION": "off"}},
 		"StrayArgument":     {"order", []string{"extra"}, nil},
 		"UnknownFlag":       {"order", []string{"--color"}, nil},
 		"OtherServicesFlag": {"order", []string{"--seed-catalog=false"}, nil},
@@ -90,6 +92,19 @@ func TestBadSettingsAreRefused(t *testing.T) {
 				t.Errorf("parse accepted %v %v", tc.args, tc.env)
 			}
 		})
+	}
+}
+
+// TestInventoryWriteSerialization accepts every mode, from the flag or the environment.
+func TestInventoryWriteSerialization(t *testing.T) {
+	for _, mode := range []string{"process", "none"} {
+		env := map[string]string{"INVENTORY_WRITE_SERIALIZATION": mode}
+		if _, err := parse("inventory", services()["inventory"], nil, func(k string) string { return env[k] }, io.Discard); err != nil {
+			t.Errorf("env %s: %v", mode, err)
+		}
+		if _, err := parse("inventory", services()["inventory"], []string{"--write-serialization", mode}, func(string) string { return "" }, io.Discard); err != nil {
+			t.Errorf("flag %s: %v", mode, err)
+		}
 	}
 }
 

@@ -29,8 +29,17 @@ func orderFlags(*flag.FlagSet, *envDefaults) func() (registrar, error) {
 
 func inventoryFlags(fs *flag.FlagSet, e *envDefaults) func() (registrar, error) {
 	seed := fs.Bool("seed-catalog", e.boolean("SEED_CATALOG", true), "insert the demo catalog (LAP-001, PHN-001, ...) where absent at start-up (env SEED_CATALOG)")
+	ws := fs.String("write-serialization", e.str("INVENTORY_WRITE_SERIALIZATION", string(inventory.SerializeProcess)),
+		"what keeps concurrent stock updates of one product apart: process serializes this process's writes per document, "+
+			"needed on FerretDB (its conditional updates are a read plus a write, so concurrent reservations oversell), and then "+
+			"the inventory must run as ONE replica; none relies on MongoDB's atomic conditional updates, for any number of "+
+			"replicas on a real MongoDB (env INVENTORY_WRITE_SERIALIZATION)")
 	return func() (registrar, error) {
-		cfg := inventory.Config{}
+		mode, err := inventory.ParseWriteSerialization(*ws)
+		if err != nil {
+			return nil, fmt.Errorf("--write-serialization: %w", err)
+		}
+		cfg := inventory.Config{WriteSerialization: mode}
 		if *seed {
 			cfg.Catalog = inventory.DefaultCatalog()
 		}

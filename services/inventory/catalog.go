@@ -19,9 +19,12 @@ type product struct {
 	Price        platform.Money `bson:"price"`
 	Stock        int            `bson:"stock"`
 	Discontinued bool           `bson:"discontinued"`
-	// Pending holds a token per reservation whose stock move on this product happened
-	// ("r:<id>" taken, "u:<id>" given back). It is written in the same atomic update as the
-	// stock, so it is the exact, crash-proof record of which moves happened; see reserve.go.
+	// Gen counts compactions; a stock move is conditional on the gen its caller read, see
+	// moves.go.
+	Gen int64 `bson:"gen"`
+	// Pending holds a token per stock move applied since the last compaction ("r:<id>"
+	// taken, "u:<id>" given back), written in the same atomic update as the stock: the
+	// crash-proof proof that the move happened until the ledger records it; see moves.go.
 	Pending   []string  `bson:"pending,omitempty"`
 	CreatedAt time.Time `bson:"createdAt"`
 	UpdatedAt time.Time `bson:"updatedAt"`
@@ -76,8 +79,8 @@ func (s *Store) Seed(ctx context.Context, catalog []SeedProduct) error {
 	return nil
 }
 
-// PutProduct creates or replaces the catalog fields of product id (never its pending
-// tokens). created tells whether it was new.
+// PutProduct creates or replaces the catalog fields of product id (never its tokens or
+// gen). created tells whether it was new.
 func (s *Store) PutProduct(ctx context.Context, id string, spec ProductSpec) (p product, created bool, err error) {
 	now := platform.Now(s.now)
 	unlock := s.locks.lock(id)
@@ -85,7 +88,7 @@ func (s *Store) PutProduct(ctx context.Context, id string, spec ProductSpec) (p 
 	res, err := s.products.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{
 		{Key: "$set", Value: bson.D{{Key: "name", Value: spec.Name}, {Key: "price", Value: spec.Price},
 			{Key: "stock", Value: spec.Stock}, {Key: "discontinued", Value: spec.Discontinued}, {Key: "updatedAt", Value: now}}},
-		{Key: "$setOnInsert", Value: bson.D{{Key: "createdAt", Value: now}}},
+		{Key: "$setOnInsert", Value: bson.D{{Key: "createdAt", Value: now}, {Key: "gen", Value: int64(0)}}},
 	}, options.UpdateOne().SetUpsert(true))
 	if err != nil {
 		return p, false, fmt.Errorf("upsert product %s: %w", id, err)

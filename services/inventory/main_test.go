@@ -25,15 +25,36 @@ type fixture struct {
 }
 
 // newFixture serves the inventory service, seeded with DefaultCatalog, on a database of
-// its own with the clock fixed at t0 and the sweeper off.
+// its own with the clock fixed at t0, the sweeper off and SerializeProcess, which every
+// test server honours.
 func newFixture(t testing.TB) fixture {
+	t.Helper()
+	return newFixtureWith(t, SerializeProcess)
+}
+
+// newFixtureWith is newFixture with write serialization ws.
+func newFixtureWith(t testing.TB, ws WriteSerialization) fixture {
 	t.Helper()
 	var svc *Service
 	s := platformtest.NewService(t, "inventory", func(ctx context.Context, srv *platform.Server, db *mongo.Database) error {
-		svc = Register(srv, db, Config{Catalog: DefaultCatalog(), SweepInterval: -1, Now: func() time.Time { return t0 }})
+		svc = Register(srv, db, testConfig(ws))
 		return svc.SetUp(ctx)
 	})
 	return fixture{c: s.Client, db: s.DB, svc: svc, store: svc.store}
+}
+
+func testConfig(ws WriteSerialization) Config {
+	return Config{Catalog: DefaultCatalog(), WriteSerialization: ws, SweepInterval: -1, Now: func() time.Time { return t0 }}
+}
+
+// replica serves another inventory process on f's database, as a second replica of the
+// service would run, and returns its client.
+func (f fixture) replica(t testing.TB, ws WriteSerialization) *platformtest.Client {
+	t.Helper()
+	c, _ := platformtest.NewServer(t, "inventory", func(ctx context.Context, srv *platform.Server) error {
+		return Register(srv, f.db, testConfig(ws)).SetUp(ctx)
+	})
+	return c
 }
 
 func (f fixture) stock(t testing.TB, id string) int {
@@ -51,6 +72,32 @@ func (f fixture) tokens(t testing.TB, id string) []string {
 		t.Fatalf("read product %s: %v", id, err)
 	}
 	return p.Pending
+}
+
+// sweep compacts every product, as the sweeper does.
+func (f fixture) sweep(t testing.TB) {
+	t.Helper()
+	if _, err := f.store.Sweep(t.Context()); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+}
+
+// held returns the units of product id that the ledger records as taken and not given back.
+func (f fixture) held(t testing.TB, id string) int {
+	t.Helper()
+	cur, err := f.db.Collection("moves").Find(t.Context(), bson.D{{Key: "productId", Value: id}, {Key: "state", Value: moveTaken}})
+	if err != nil {
+		t.Fatalf("read moves of %s: %v", id, err)
+	}
+	var moves []move
+	if err := cur.All(t.Context(), &moves); err != nil {
+		t.Fatalf("read moves of %s: %v", id, err)
+	}
+	n := 0
+	for _, m := range moves {
+		n += m.Quantity
+	}
+	return n
 }
 
 func (f fixture) countReservations(t testing.TB) int64 {

@@ -3,7 +3,6 @@ package inventory
 import (
 	"net/http"
 	"testing"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -73,7 +72,7 @@ func TestCrashMidReleaseIsFinishedOnce(t *testing.T) {
 	}
 	half := d
 	half.Items = d.Items[:1]
-	if err := f.store.giveBack(t.Context(), half); err != nil {
+	if err := f.store.giveBackAll(t.Context(), half); err != nil {
 		t.Fatalf("give back the first item: %v", err)
 	}
 	f.c.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, nil)
@@ -82,31 +81,38 @@ func TestCrashMidReleaseIsFinishedOnce(t *testing.T) {
 	}
 }
 
-func TestSweepRemovesSettledTokens(t *testing.T) {
+// TestSweepCompactsProducts checks that compaction moves the record of every stock move
+// from the product to the ledger, and that releases before and after it give back exactly
+// once.
+func TestSweepCompactsProducts(t *testing.T) {
 	f := newFixture(t)
 	f.c.Do(http.MethodPut, "/v1/reservations/res-1", reserveBody("ord-1", Item{"LAP-001", 2})).Want(t, http.StatusCreated, nil)
 	f.c.Do(http.MethodPut, "/v1/reservations/res-2", reserveBody("ord-2", Item{"LAP-001", 1})).Want(t, http.StatusCreated, nil)
-	if n, err := f.store.Sweep(t.Context(), t0, time.Minute); err != nil || n != 0 {
-		t.Fatalf("sweep inside the grace period: n=%d err=%v, want 0", n, err)
+	if tok := f.tokens(t, "LAP-001"); len(tok) != 2 {
+		t.Fatalf("tokens before the sweep = %v, want the two takes", tok)
 	}
-	if n, err := f.store.Sweep(t.Context(), t0.Add(2*time.Minute), time.Minute); err != nil || n != 2 {
-		t.Fatalf("sweep after the grace period: n=%d err=%v, want 2", n, err)
+	if n, err := f.store.Sweep(t.Context()); err != nil || n != 2 {
+		t.Fatalf("sweep: n=%d err=%v, want 2 tokens", n, err)
 	}
 	if tok := f.tokens(t, "LAP-001"); len(tok) != 0 {
-		t.Errorf("tokens after sweep = %v, want none", tok)
+		t.Errorf("tokens after the sweep = %v, want none", tok)
 	}
-	// Release after the sweep still gives back exactly once; its tokens are swept later.
+	if held := f.held(t, "LAP-001"); held != 3 {
+		t.Errorf("the ledger holds %d units of LAP-001, want 3", held)
+	}
+	// Release after the sweep still gives back exactly once; its token is swept later.
 	for range 2 {
 		f.c.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, nil)
 	}
 	if l := f.stock(t, "LAP-001"); l != 49 {
 		t.Errorf("stock = %d, want 49 (res-2 still holds 1)", l)
 	}
-	if n, err := f.store.Sweep(t.Context(), t0.Add(2*time.Minute), time.Minute); err != nil || n != 1 {
-		t.Fatalf("sweep of the release: n=%d err=%v, want 1", n, err)
+	if n, err := f.store.Sweep(t.Context()); err != nil || n != 1 {
+		t.Fatalf("sweep of the release: n=%d err=%v, want 1 token", n, err)
 	}
-	if tok := f.tokens(t, "LAP-001"); len(tok) != 0 {
-		t.Errorf("tokens after the second sweep = %v, want none", tok)
+	f.c.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, nil)
+	if l, held, tok := f.stock(t, "LAP-001"), f.held(t, "LAP-001"), f.tokens(t, "LAP-001"); l != 49 || held != 1 || len(tok) != 0 {
+		t.Errorf("after a third release: stock %d, held %d, tokens %v; want 49, 1, none", l, held, tok)
 	}
 }
 

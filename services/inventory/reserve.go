@@ -3,22 +3,17 @@ package inventory
 // How a reservation stays all-or-nothing and exactly-once without transactions:
 //
 //   - The reservation document is inserted (PENDING) before any stock moves.
-//   - Each product's stock is taken by ONE conditional update that also records the token
-//     "r:<reservationId>" on the product (takeFilter/takeUpdate). The token makes the take
-//     idempotent (a resumed or concurrent run cannot take twice) and is the crash-proof
-//     record that this product's stock moved for this reservation.
-//   - Undo gives stock back by a conditional update on the token ("r:<id>" present → $inc
-//     and $pull it), so each take is undone at most once, by whoever gets there first.
+//   - Each product's stock is taken by ONE conditional update that also pushes a token;
+//     the stock-move ledger (moves.go) makes each take happen at most once, however many
+//     runs or replicas try, and records it durably while the product keeps only a counter.
 //   - The outcome is decided by a conditional state change of the reservation document
 //     (PENDING → RESERVED or PENDING → FAILING → FAILED), so exactly one run or release wins;
 //     a run that loses gives back what it took unless the winner reserved.
-//   - Release of a RESERVED reservation gives stock back guarded by a second token
-//     "u:<id>" (pushed with the $inc), so a resumed or concurrent release cannot give twice.
-//   - Tokens stay on products for a grace period after the reservation settles (at least
-//     twice runDeadline, which bounds every run), then Sweep removes them; see release.go.
+//   - Failure and release give back each product's take once, and close the moves never
+//     taken, so that a late take (a run still going after its release) is undone.
 //
-// Caveat: on FerretDB every update whose filter is more than {_id} scans the collection,
-// so these conditional updates slow down as collections grow there; MongoDB uses _id.
+// Caveat: FerretDB (SQLite) answers these queries and conditional updates by scanning the
+// collection, so they slow down as collections grow there; MongoDB uses the _id index.
 
 import (
 	"context"
@@ -37,33 +32,41 @@ import (
 // runDeadline bounds one reserve or release run, which continues when the client goes away.
 const runDeadline = 30 * time.Second
 
-// Release modes: which tokens a RELEASING reservation gives back by.
+// Release modes: whether a reservation was released before or after it was RESERVED.
+// Giving back is the same either way (the ledger knows what was taken); the mode tells a
+// run that lost the race to a release whether the takes were its own to give back.
 const (
-	modePending  = "pending"  // released before RESERVED: undo the "r:" takes
-	modeReserved = "reserved" // released after RESERVED: give back once per "u:" token
+	modePending  = "pending"  // released before RESERVED: the run's takes are given back
+	modeReserved = "reserved" // released after RESERVED: the takes were the winner's
 )
 
-// Store keeps products and reservations.
+// Store keeps products, reservations and the stock-move ledger.
 type Store struct {
 	products     *mongo.Collection
 	reservations *mongo.Collection
+	moves        *mongo.Collection
 	now          func() time.Time
-	locks        *docLocks
+	locks        locker
 	// beforeTake, when set (tests only), runs before item i is taken; an error stops the run
 	// there as a crash would.
 	beforeTake func(i int) error
 }
 
-// NewStore returns a Store on db; now is the clock (nil: time.Now).
-func NewStore(db *mongo.Database, now func() time.Time) *Store {
-	return &Store{products: db.Collection("products"), reservations: db.Collection("reservations"), now: now, locks: &docLocks{}}
+// NewStore returns a Store on db; now is the clock (nil: time.Now) and ws says what keeps
+// concurrent writes of one document apart (it panics on an unknown mode).
+func NewStore(db *mongo.Database, now func() time.Time, ws WriteSerialization) *Store {
+	return &Store{products: db.Collection("products"), reservations: db.Collection("reservations"),
+		moves: db.Collection("moves"), now: now, locks: newLocker(ws)}
 }
 
-// SetUp creates the indexes.
+// SetUp creates the indexes and upgrades a database written before the ledger.
 func (s *Store) SetUp(ctx context.Context) error {
-	return platform.EnsureIndexes(ctx, s.reservations,
-		platform.Index{Keys: bson.D{{Key: "orderId", Value: 1}, {Key: "_id", Value: 1}}},
-		platform.Index{Keys: bson.D{{Key: "status", Value: 1}, {Key: "updatedAt", Value: 1}}})
+	err := platform.EnsureIndexes(ctx, s.reservations,
+		platform.Index{Keys: bson.D{{Key: "orderId", Value: 1}, {Key: "_id", Value: 1}}})
+	if err != nil {
+		return err
+	}
+	return s.upgrade(ctx)
 }
 
 // reservation is a reservation as stored; _id is the client-assigned reservation ID.
@@ -76,7 +79,6 @@ type reservation struct {
 	Failure       string    `bson:"failure,omitempty"`
 	ReleaseMode   string    `bson:"releaseMode,omitempty"`
 	Reason        string    `bson:"reason,omitempty"`
-	TokensSwept   bool      `bson:"tokensSwept,omitempty"`
 	CreatedAt     time.Time `bson:"createdAt"`
 	UpdatedAt     time.Time `bson:"updatedAt"`
 }
@@ -86,39 +88,21 @@ func (r reservation) view() Reservation {
 		Reason: r.Reason, Tombstone: r.Tombstone, CreatedAt: platform.Timestamp(r.CreatedAt), UpdatedAt: platform.Timestamp(r.UpdatedAt)}
 }
 
-func reserveToken(id string) string { return "r:" + id }
-func releaseToken(id string) string { return "u:" + id }
-
-// takeFilter is the condition under which quantity units of a product may be taken for
-// the reservation holding token: the product exists, is not discontinued, has at least
-// quantity units, and this reservation has not taken it yet. Stock never goes negative
-// because the check and the decrement are one atomic single-document update.
-func takeFilter(productID string, quantity int, token string) bson.D {
-	return bson.D{
-		{Key: "_id", Value: productID},
-		{Key: "discontinued", Value: false},
-		{Key: "stock", Value: bson.D{{Key: "$gte", Value: quantity}}},
-		{Key: "pending", Value: bson.D{{Key: "$ne", Value: token}}},
-	}
-}
-
-// takeUpdate decrements the stock and records token in the same update.
-func takeUpdate(quantity int, token string, now time.Time) bson.D {
-	return bson.D{
-		{Key: "$inc", Value: bson.D{{Key: "stock", Value: -quantity}}},
-		{Key: "$push", Value: bson.D{{Key: "pending", Value: token}}},
-		{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: now}}},
-	}
-}
-
 // Reserve takes the stock of every item for reservation id, or none of it. The answer is
 // stored with the reservation, so that a replay returns it; a replay that finds the first
 // run unfinished (a crash, or a run still in flight) resumes it safely.
 func (s *Store) Reserve(ctx context.Context, id string, spec ReserveSpec, key string) (platform.StoredResponse, bool, error) {
+	// Read before the insert: while a product keeps the gen read before the reservation
+	// existed, no take of it can have been compacted away, so the first run needs no
+	// ledger read (see moves.go).
+	before, err := s.productsByID(ctx, spec.Items)
+	if err != nil {
+		return platform.StoredResponse{}, false, err
+	}
 	now := platform.Now(s.now)
 	d := reservation{ID: id, Idem: platform.Idem{RequestHash: platform.RequestHash(spec), IdempotencyKey: key},
 		OrderID: spec.OrderID, Items: spec.Items, Status: Pending, CreatedAt: now, UpdatedAt: now}
-	_, err := s.reservations.InsertOne(ctx, d)
+	_, err = s.reservations.InsertOne(ctx, d)
 	if err != nil && !mongo.IsDuplicateKeyError(err) {
 		return platform.StoredResponse{}, false, fmt.Errorf("insert reservation %s: %w", id, err)
 	}
@@ -139,28 +123,17 @@ func (s *Store) Reserve(ctx context.Context, id string, spec ReserveSpec, key st
 		case existing.Status != Pending:
 			return platform.StoredResponse{}, false, alreadyCompensated(id)
 		}
-		d = existing
+		d, before = existing, nil // another run may have taken: look at the ledger too
 	}
-	resp, err := s.run(ctx, d)
+	resp, err := s.run(ctx, d, before)
 	return resp, false, err
 }
 
-// run takes each item's stock and records the outcome.
-func (s *Store) run(ctx context.Context, d reservation) (platform.StoredResponse, error) {
-	token := reserveToken(d.ID)
-	e, err := s.checkCatalog(ctx, d.Items, token)
+// run takes each item's stock and records the outcome; before is as for takeAll.
+func (s *Store) run(ctx context.Context, d reservation, before map[string]product) (platform.StoredResponse, error) {
+	e, err := s.takeAll(ctx, d, before)
 	if err != nil {
 		return platform.StoredResponse{}, err
-	}
-	for i := 0; e == nil && i < len(d.Items); i++ {
-		if s.beforeTake != nil {
-			if err := s.beforeTake(i); err != nil {
-				return platform.StoredResponse{}, err
-			}
-		}
-		if e, err = s.take(ctx, i, d.Items[i], token); err != nil {
-			return platform.StoredResponse{}, err
-		}
 	}
 	if e != nil {
 		return s.fail(ctx, d, e)
@@ -179,62 +152,64 @@ func (s *Store) run(ctx context.Context, d reservation) (platform.StoredResponse
 	return resp, nil
 }
 
-// checkCatalog refuses unknown and discontinued products and, before any stock moves,
-// reports every item that is short (items this reservation already took are not short).
-func (s *Store) checkCatalog(ctx context.Context, items []Item, token string) (*platform.APIError, error) {
-	found, err := s.productsByID(ctx, items)
-	if err != nil {
-		return nil, err
+// takeAll takes the stock of every item of d in turn, stopping at the first business
+// failure, which it returns. before holds d's products as read before d was inserted, or
+// is nil (a resumed run: they and the ledger are read now).
+func (s *Store) takeAll(ctx context.Context, d reservation, before map[string]product) (*platform.APIError, error) {
+	seen, e, err := s.checkCatalog(ctx, d, before)
+	if err != nil || e != nil {
+		return e, err
 	}
-	var short []Shortage
-	for i, it := range items {
-		p, ok := found[it.ProductID]
-		switch {
-		case !ok:
-			return unknownProduct(i, it.ProductID), nil
-		case p.Discontinued:
-			return discontinued(i, it.ProductID), nil
-		case p.Stock < it.Quantity && !p.holds(token):
-			short = append(short, Shortage{ProductID: it.ProductID, Requested: it.Quantity, Available: p.Stock})
+	for i, it := range d.Items {
+		if s.beforeTake != nil {
+			if err := s.beforeTake(i); err != nil {
+				return nil, err
+			}
 		}
-	}
-	if len(short) > 0 {
-		return outOfStock(short), nil
+		if e, err := s.take(ctx, d.ID, i, it, seen[i]); e != nil || err != nil {
+			return e, err
+		}
 	}
 	return nil, nil
 }
 
-// take moves item i's stock, or explains why it cannot; a take that this reservation
-// already made counts as done.
-func (s *Store) take(ctx context.Context, i int, it Item, token string) (*platform.APIError, error) {
-	unlock := s.locks.lock(it.ProductID)
-	defer unlock()
-	for range 3 {
-		err := s.products.FindOneAndUpdate(ctx, takeFilter(it.ProductID, it.Quantity, token),
-			takeUpdate(it.Quantity, token, platform.Now(s.now))).Err()
-		if err == nil {
-			return nil, nil
-		}
-		if !errors.Is(err, mongo.ErrNoDocuments) {
-			return nil, fmt.Errorf("take %d of %s: %w", it.Quantity, it.ProductID, err)
-		}
-		var p product
-		err = s.products.FindOne(ctx, bson.D{{Key: "_id", Value: it.ProductID}}).Decode(&p)
-		switch {
-		case errors.Is(err, mongo.ErrNoDocuments):
-			return unknownProduct(i, it.ProductID), nil
-		case err != nil:
-			return nil, fmt.Errorf("read product %s: %w", it.ProductID, err)
-		case p.holds(token):
-			return nil, nil
-		case p.Discontinued:
-			return discontinued(i, it.ProductID), nil
-		case p.Stock < it.Quantity:
-			return outOfStock([]Shortage{{ProductID: it.ProductID, Requested: it.Quantity, Available: p.Stock}}), nil
-		}
-		// The stock changed between the update and the read: try again.
+// checkCatalog returns what it saw per item of d: the products in before or, when before
+// is nil, read now and followed by their moves (the order look needs). Before any stock
+// moves, it refuses unknown and discontinued products and reports every item that is
+// short (items this reservation already took are not short).
+func (s *Store) checkCatalog(ctx context.Context, d reservation, before map[string]product) ([]sighting, *platform.APIError, error) {
+	found, moves, err := before, map[string]move{}, error(nil)
+	ids := make([]string, 0, len(d.Items))
+	for _, it := range d.Items {
+		ids = append(ids, moveID(d.ID, it.ProductID))
 	}
-	return nil, fmt.Errorf("take %d of %s: stock kept changing", it.Quantity, it.ProductID)
+	if found == nil {
+		if found, err = s.productsByID(ctx, d.Items); err != nil {
+			return nil, nil, err
+		}
+		if moves, err = s.movesByID(ctx, ids); err != nil {
+			return nil, nil, err
+		}
+	}
+	seen := make([]sighting, len(d.Items))
+	var short []Shortage
+	for i, it := range d.Items {
+		p, ok := found[it.ProductID]
+		m, recorded := moves[ids[i]]
+		seen[i] = sighting{p: p, m: m, recorded: recorded}
+		switch {
+		case !ok:
+			return nil, unknownProduct(i, it.ProductID), nil
+		case p.Discontinued:
+			return nil, discontinued(i, it.ProductID), nil
+		case p.Stock < it.Quantity && !recorded && !p.holds(reserveToken(d.ID)):
+			short = append(short, Shortage{ProductID: it.ProductID, Requested: it.Quantity, Available: p.Stock})
+		}
+	}
+	if len(short) > 0 {
+		return nil, outOfStock(short), nil
+	}
+	return seen, nil, nil
 }
 
 // fail records the business failure e as the reservation's answer, then gives back what
@@ -252,7 +227,7 @@ func (s *Store) fail(ctx context.Context, d reservation, e *platform.APIError) (
 
 // finishFailure gives back the takes of a FAILING reservation and marks it FAILED.
 func (s *Store) finishFailure(ctx context.Context, d reservation) (reservation, error) {
-	if err := s.undoTakes(ctx, d); err != nil {
+	if err := s.giveBackAll(ctx, d); err != nil {
 		return d, err
 	}
 	ok, cur, err := s.claim(ctx, d.ID, Failing, bson.D{{Key: "status", Value: Failed}})
@@ -263,15 +238,15 @@ func (s *Store) finishFailure(ctx context.Context, d reservation) (reservation, 
 }
 
 // lost handles a run whose final state change lost to another run or to a release: it
-// gives back what it may have taken unless the reservation ended RESERVED (then every
-// token is the winner's), and answers what the winner stored.
+// gives back what it may have taken unless the reservation was RESERVED (then every take
+// is the winner's, and a release gives them back), and answers what the winner stored.
 func (s *Store) lost(ctx context.Context, cur reservation, err error) (platform.StoredResponse, error) {
 	if err != nil {
 		return platform.StoredResponse{}, err
 	}
 	undo := cur.Status == Failing || cur.Status == Failed || cur.ReleaseMode == modePending
 	if undo {
-		if err := s.undoTakes(ctx, cur); err != nil {
+		if err := s.giveBackAll(ctx, cur); err != nil {
 			return platform.StoredResponse{}, err
 		}
 	}
@@ -281,19 +256,12 @@ func (s *Store) lost(ctx context.Context, cur reservation, err error) (platform.
 	return *cur.Response, nil
 }
 
-// undoTakes gives back, once, each take of reservation d that has not been given back.
-func (s *Store) undoTakes(ctx context.Context, d reservation) error {
-	token := reserveToken(d.ID)
+// giveBackAll settles every move of reservation d for good (see giveBack): what it took
+// comes back once, and what it did not take can no longer be taken.
+func (s *Store) giveBackAll(ctx context.Context, d reservation) error {
 	for _, it := range d.Items {
-		unlock := s.locks.lock(it.ProductID)
-		_, err := s.products.UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: it.ProductID}, {Key: "pending", Value: token}},
-			bson.D{{Key: "$inc", Value: bson.D{{Key: "stock", Value: it.Quantity}}},
-				{Key: "$pull", Value: bson.D{{Key: "pending", Value: token}}},
-				{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: platform.Now(s.now)}}}})
-		unlock()
-		if err != nil {
-			return fmt.Errorf("give back %d of %s for %s: %w", it.Quantity, it.ProductID, d.ID, err)
+		if err := s.giveBack(ctx, d.ID, it); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -143,15 +143,20 @@ func TestCrashMidReserveIsRepaired(t *testing.T) {
 	})
 }
 
-// assertUntouched checks stock levels and that no reservation holds any of the products.
+// assertUntouched checks stock levels and that no reservation holds any of the products:
+// once compacted, no product holds a token, and the ledger holds no unit of them.
 func assertUntouched(t *testing.T, f fixture, stock map[string]int) {
 	t.Helper()
+	f.sweep(t)
 	for id, want := range stock {
 		if got := f.stock(t, id); got != want {
 			t.Errorf("stock of %s = %d, want %d", id, got, want)
 		}
 		if tok := f.tokens(t, id); len(tok) != 0 {
 			t.Errorf("product %s still records stock moves %v", id, tok)
+		}
+		if n := f.held(t, id); n != 0 {
+			t.Errorf("the ledger holds %d units of %s, want none", n, id)
 		}
 	}
 	var list platform.ListResponse[Reservation]

@@ -2,11 +2,14 @@ package inventory
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/ordersaga/ordersaga/services/platform"
@@ -16,12 +19,13 @@ import (
 type Config struct {
 	// Catalog is seeded at start-up (insert-if-absent); nil seeds nothing.
 	Catalog []SeedProduct
-	// TokenGrace is how long stock-move tokens stay on products after a reservation
-	// settles; it is at least (and by default) twice runDeadline, so that no run of the same
-	// reservation can still be moving stock when its tokens go. Shorter keeps hot product
-	// documents small: they hold one token per reservation settled within the grace.
-	TokenGrace time.Duration
-	// SweepInterval is how often tokens are swept; zero means 15s, negative disables.
+	// WriteSerialization says what keeps concurrent writes of one document apart; empty
+	// means SerializeProcess, which is safe on every server (see its doc for when "none"
+	// is right).
+	WriteSerialization WriteSerialization
+	// SweepInterval is how often every product holding stock-move tokens is compacted;
+	// zero means 15s, negative disables. Products also compact themselves as their tokens
+	// reach compactAt, so this only tidies quiet products and repairs after crashes.
 	SweepInterval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -30,20 +34,25 @@ type Config struct {
 // Service is the inventory service's HTTP API on its store.
 type Service struct {
 	cfg          Config
+	log          *slog.Logger
 	store        *Store
 	reservations *prometheus.CounterVec
 	releases     *prometheus.CounterVec
 }
 
-// Register creates the service on db and registers its routes on srv.
+// Register creates the service on db and registers its routes on srv. It panics on an
+// unknown cfg.WriteSerialization (see ParseWriteSerialization).
 func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
-	cfg.TokenGrace = max(cfg.TokenGrace, 2*runDeadline)
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = 15 * time.Second
 	}
+	if cfg.WriteSerialization == "" {
+		cfg.WriteSerialization = SerializeProcess
+	}
 	s := &Service{
 		cfg:          cfg,
-		store:        NewStore(db, cfg.Now),
+		log:          srv.Logger(),
+		store:        NewStore(db, cfg.Now, cfg.WriteSerialization),
 		reservations: srv.Metrics().Counter("inventory_reservations_total", "Reservation outcomes (first answers, not replays).", "outcome"),
 		releases:     srv.Metrics().Counter("inventory_releases_total", "Releases that gave stock back, were no-ops or left a tombstone.", "outcome"),
 	}
@@ -58,9 +67,12 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 	return s
 }
 
-// SetUp creates the indexes, seeds the catalog and starts the token sweeper, which runs
-// until ctx ends.
+// SetUp creates the indexes, seeds the catalog and starts the sweeper, which runs until
+// ctx ends.
 func (s *Service) SetUp(ctx context.Context) error {
+	if err := s.logWriteSerialization(ctx); err != nil {
+		return err
+	}
 	if err := s.store.SetUp(ctx); err != nil {
 		return err
 	}
@@ -73,6 +85,28 @@ func (s *Service) SetUp(ctx context.Context) error {
 	return nil
 }
 
+// logWriteSerialization logs the mode and what it relies on, and warns when SerializeNone
+// runs on FerretDB (its buildInfo names a ferretdbVersion), where it oversells. It warns
+// rather than refuses: the choice is explicit, and the tests use it to show the oversell.
+func (s *Service) logWriteSerialization(ctx context.Context) error {
+	mode := s.cfg.WriteSerialization
+	s.log.Info("inventory write serialization", "mode", string(mode), "guarantee", mode.Guarantee())
+	if mode != SerializeNone {
+		return nil
+	}
+	var info bson.M
+	if err := s.store.products.Database().RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return fmt.Errorf("read the database server's buildInfo: %w", err)
+	}
+	if _, ferret := info["ferretdbVersion"]; ferret {
+		s.log.Warn("write serialization none on FerretDB: its conditional updates are not atomic, so concurrent reservations oversell; use process and one replica",
+			"mode", string(mode))
+	}
+	return nil
+}
+
+// sweepLoop compacts every product holding tokens each SweepInterval; each sweep goes on,
+// in batches, until it has passed every such product.
 func (s *Service) sweepLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.SweepInterval)
 	defer t.Stop()
@@ -82,10 +116,10 @@ func (s *Service) sweepLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if n, err := s.store.Sweep(ctx, platform.Now(s.cfg.Now), s.cfg.TokenGrace); err != nil {
-			platform.Logger(ctx).Warn("token sweep failed", "error", err.Error())
+		if n, err := s.store.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("stock-move sweep failed", "tokens", n, "error", err.Error())
 		} else if n > 0 {
-			platform.Logger(ctx).Debug("tokens swept", "reservations", n)
+			s.log.Debug("stock-move tokens compacted", "tokens", n)
 		}
 	}
 }
