@@ -1,6 +1,7 @@
 package sagasim
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -81,8 +82,8 @@ type sim struct {
 
 // Run plays the schedule of seed and checks the invariants at its end.
 func Run(seed uint64, opts Options) Result {
-	opts.Steps = cmpOr(opts.Steps, 80)
-	opts.MaxSagas = cmpOr(opts.MaxSagas, 3)
+	opts.Steps = cmp.Or(opts.Steps, 80)
+	opts.MaxSagas = cmp.Or(opts.MaxSagas, 3)
 	s := &sim{
 		opts:     opts,
 		rng:      rand.New(rand.NewPCG(seed, seed^0x5a6a5a6a)),
@@ -104,13 +105,6 @@ func Run(seed uint64, opts Options) Result {
 	s.faults = drawRates(s.rng)
 	s.play(context.Background())
 	return Result{Seed: seed, Trace: s.trace.String(), Violations: s.violations, Reconciles: s.reconciles}
-}
-
-func cmpOr(v, def int) int {
-	if v > 0 {
-		return v
-	}
-	return def
 }
 
 // play runs the faulty part, then heals everything, lets every saga end, re-drives the
@@ -193,7 +187,7 @@ func (s *sim) settle(ctx context.Context) bool {
 // the cause is gone, and requires each to end Compensated. Failed is only acceptable for
 // a compensation that kept failing transiently, a cause the schedule made and then lifted.
 func (s *sim) redriveFailed(ctx context.Context) {
-	any := false
+	redriven := false
 	for _, sg := range s.sagas {
 		obj, ok := s.api.get(ctx, sg.Name)
 		if !ok || obj.Status.Phase != v1.PhaseFailed {
@@ -202,7 +196,7 @@ func (s *sim) redriveFailed(ctx context.Context) {
 		if cause := failedCompensation(obj); cause != "" && !transientCode(cause) {
 			s.violate(invFailedCause, "%s: Failed for a permanent cause the schedule did not make: %s", sg.Name, obj.Status.Message)
 		}
-		any = true
+		redriven = true
 		s.userChange(ctx, sg.Name, "re-drive", func(o *v1.OrderSaga) {
 			if o.Annotations == nil {
 				o.Annotations = map[string]string{}
@@ -210,7 +204,7 @@ func (s *sim) redriveFailed(ctx context.Context) {
 			o.Annotations[v1.RetryAnnotation] = "redrive-" + s.api.nextToken()
 		})
 	}
-	if !any || !s.settle(ctx) {
+	if !redriven || !s.settle(ctx) {
 		return
 	}
 	for _, sg := range s.sagas {
