@@ -2,7 +2,6 @@ package sagasim
 
 import (
 	"context"
-	"net/http"
 	"slices"
 	"time"
 
@@ -123,13 +122,10 @@ func (s *sim) finalStatus(ctx context.Context, name, uid string) *v1.OrderSaga {
 // does, and adds the sagas that were deleted after they finished, whose orders would
 // otherwise be judged without them.
 func (s *sim) snapshot(ctx context.Context) (consistency.Snapshot, error) {
-	urls := collect.ServiceURLs{}
-	for name, dst := range map[string]*string{"order": &urls.Order, "inventory": &urls.Inventory, "payment": &urls.Payment,
-		"shipping": &urls.Shipping, "notification": &urls.Notification} {
-		*dst = "http://" + name + hostSuffix
-	}
-	c := collect.Collector{Kube: s.api.store, Namespace: Namespace, URLs: urls,
-		HTTP: &http.Client{Transport: directTransport{s}}}
+	m := s.models
+	urls := collect.ServiceURLs{Order: m.URL(servicemodel.Order), Inventory: m.URL(servicemodel.Inventory),
+		Payment: m.URL(servicemodel.Payment), Shipping: m.URL(servicemodel.Shipping), Notification: m.URL(servicemodel.Notification)}
+	c := collect.Collector{Kube: s.api.store, Namespace: Namespace, URLs: urls, HTTP: m.Client()}
 	snap, err := c.Collect(ctx)
 	if err != nil {
 		return snap, err
@@ -142,24 +138,6 @@ func (s *sim) snapshot(ctx context.Context) (consistency.Snapshot, error) {
 		}
 	}
 	return snap, nil
-}
-
-// directTransport reads from the models without faults.
-type directTransport struct{ sim *sim }
-
-func (d directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	p := parcel{service: trimHost(req.URL.Host), method: req.Method, path: req.URL.RequestURI()}
-	got := d.sim.net.deliver(req.Context(), p)
-	return answer(req, got.Code, got.Body.Bytes()), nil
-}
-
-func trimHost(host string) string {
-	for _, name := range stepclient.Services() {
-		if host == name+hostSuffix {
-			return name
-		}
-	}
-	return host
 }
 
 // sagaWorld is what the services hold for one saga.

@@ -7,12 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"time"
 )
-
-// hostSuffix names the simulated services: http://order.sim, http://payment.sim, ...
-const hostSuffix = ".sim"
 
 // network delivers the step client's requests to the service models, in the calling
 // goroutine, with the fault the schedule draws for each request. A fault decides whether
@@ -44,7 +40,7 @@ func (n network) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sagasim: read request body: %w", err)
 	}
-	p := parcel{service: strings.TrimSuffix(req.URL.Host, hostSuffix), method: req.Method, path: req.URL.Path,
+	p := parcel{service: req.URL.Hostname(), method: req.Method, path: req.URL.Path,
 		key: req.Header.Get("Idempotency-Key"), body: body}
 	saga := s.sagaOfKey(p.key)
 	if !s.proc.op() {
@@ -89,7 +85,7 @@ func (n network) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // deliver hands p to its service model and returns the answer.
 func (n network) deliver(ctx context.Context, p parcel) *httptest.ResponseRecorder {
-	req := httptest.NewRequestWithContext(ctx, p.method, "http://"+p.service+hostSuffix+p.path, bytes.NewReader(p.body))
+	req := httptest.NewRequestWithContext(ctx, p.method, n.sim.models.URL(p.service)+p.path, bytes.NewReader(p.body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", p.key)
 	rec := httptest.NewRecorder()

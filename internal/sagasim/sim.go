@@ -198,10 +198,7 @@ func (s *sim) redriveFailed(ctx context.Context) {
 		}
 		redriven = true
 		s.userChange(ctx, sg.Name, "re-drive", func(o *v1.OrderSaga) {
-			if o.Annotations == nil {
-				o.Annotations = map[string]string{}
-			}
-			o.Annotations[v1.RetryAnnotation] = "redrive-" + s.api.nextToken()
+			setAnnotation(o, v1.RetryAnnotation, "redrive-"+s.api.nextToken())
 		})
 	}
 	if !redriven || !s.settle(ctx) {
@@ -420,7 +417,7 @@ func (s *sim) reconciler() *controllers.OrderSagaReconciler {
 	c := s.api.client()
 	overrides := map[string]string{}
 	for _, name := range stepclient.Services() {
-		overrides[name] = "http://" + name + hostSuffix
+		overrides[name] = s.models.URL(name)
 	}
 	return &controllers.OrderSagaReconciler{
 		Client:               c,
