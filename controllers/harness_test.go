@@ -22,10 +22,10 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
-	"github.com/ordersaga/ordersaga/internal/fakeservices"
 	"github.com/ordersaga/ordersaga/internal/saga"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
-	"github.com/ordersaga/ordersaga/internal/testgen"
+	"github.com/ordersaga/ordersaga/internal/testing/fakeservices"
+	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/services/notification"
 	"github.com/ordersaga/ordersaga/services/order"

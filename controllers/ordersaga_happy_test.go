@@ -14,7 +14,7 @@ import (
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/saga"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
-	"github.com/ordersaga/ordersaga/internal/testgen"
+	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/services/notification"
 	"github.com/ordersaga/ordersaga/services/order"

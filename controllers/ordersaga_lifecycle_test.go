@@ -11,9 +11,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
-	"github.com/ordersaga/ordersaga/internal/fakeservices"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
-	"github.com/ordersaga/ordersaga/internal/testgen"
+	"github.com/ordersaga/ordersaga/internal/testing/fakeservices"
+	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/services/notification"
 )

@@ -40,7 +40,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sagav1alpha1 "github.com/ordersaga/ordersaga/api/v1alpha1"
-	"github.com/ordersaga/ordersaga/internal/testgen"
+	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 )
 
 // These specs check the API contract of the design's section 3 against the real API

@@ -20,7 +20,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/ordersaga/ordersaga/internal/localstack"
-	"github.com/ordersaga/ordersaga/internal/testmongo"
+	"github.com/ordersaga/ordersaga/internal/mongoserver"
 )
 
 func main() {
@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	root, err := testmongo.RepoRoot()
+	root, err := mongoserver.RepoRoot()
 	if err != nil {
 		return err
 	}

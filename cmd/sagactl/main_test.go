@@ -19,7 +19,7 @@ import (
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/saga"
-	"github.com/ordersaga/ordersaga/internal/testgen"
+	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 )
 
 // The command is tested end to end against a real API server (envtest): the kubeconfig

@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ordersaga/ordersaga/internal/testmongo"
+	"github.com/ordersaga/ordersaga/internal/mongoserver"
+	"github.com/ordersaga/ordersaga/internal/testing/mongotest"
 	"github.com/ordersaga/ordersaga/services/platform"
 )
 
@@ -111,13 +112,13 @@ func TestInventoryWriteSerialization(t *testing.T) {
 // TestServeAndShutDown runs the order service as main does, against the Mongo-compatible
 // server, and stops it the way SIGTERM does.
 func TestServeAndShutDown(t *testing.T) {
-	srv, err := testmongo.Start(t.Context(), testmongo.Options{})
+	srv, err := mongoserver.Start(t.Context(), mongoserver.Options{})
 	if err != nil {
 		t.Fatalf("start mongo: %v", err)
 	}
 	t.Cleanup(func() { _ = srv.Stop() })
 	addr := freeAddr(t)
-	env := map[string]string{"MONGO_URI": srv.URI, "MONGO_DATABASE": testmongo.DatabaseName(t), "HTTP_ADDR": addr}
+	env := map[string]string{"MONGO_URI": srv.URI, "MONGO_DATABASE": mongotest.DatabaseName(t), "HTTP_ADDR": addr}
 	cfg, err := parse("order", services()["order"], nil, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		t.Fatalf("parse: %v", err)

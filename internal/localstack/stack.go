@@ -19,8 +19,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/ordersaga/ordersaga/internal/mongoserver"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
-	"github.com/ordersaga/ordersaga/internal/testmongo"
 )
 
 // Options configure a stack.
@@ -52,7 +52,7 @@ type Stack struct {
 
 	opts    Options
 	env     *envtest.Environment
-	mongo   *testmongo.Server
+	mongo   *mongoserver.Server
 	mu      sync.Mutex
 	procs   map[string]*process
 	ports   map[string]int
@@ -159,7 +159,7 @@ func (s *Stack) startMongo(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open mongo log: %w", err)
 	}
-	s.mongo, err = testmongo.Start(ctx, testmongo.Options{Log: log})
+	s.mongo, err = mongoserver.Start(ctx, mongoserver.Options{Log: log})
 	if err != nil {
 		return fmt.Errorf("start the Mongo-compatible server: %w", err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"github.com/ordersaga/ordersaga/internal/testmongo"
+	"github.com/ordersaga/ordersaga/internal/mongoserver"
 )
 
 // TestDemo runs what `make demo` runs — the whole stack, the samples, the table, a
@@ -24,7 +24,7 @@ func TestDemo(t *testing.T) {
 		t.Skip("the demo starts the whole stack; skipped with -short")
 	}
 	ctrllog.SetLogger(logr.Discard())
-	root, err := testmongo.RepoRoot()
+	root, err := mongoserver.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/saga"
-	"github.com/ordersaga/ordersaga/internal/testgen"
+	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 )
 
 const uid = "0b9a1d2e-0000-4000-8000-000000000001"

@@ -10,7 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ordersaga/ordersaga/internal/testmongo"
+	"github.com/ordersaga/ordersaga/internal/mongoserver"
+	"github.com/ordersaga/ordersaga/internal/testing/mongotest"
 	"github.com/ordersaga/ordersaga/services/platform"
 	"github.com/ordersaga/ordersaga/services/platform/platformtest"
 )
@@ -40,7 +41,7 @@ func TestConcurrentReservationsInOneProcessNeverOversell(t *testing.T) {
 // Should this start failing, FerretDB's updates became atomic and
 // TestConcurrentReservationsNeverOversell could run on it.
 func TestFerretDBCannotHonourModeNone(t *testing.T) {
-	if testmongo.RealMongo() {
+	if mongotest.RealMongo() {
 		t.Skip("skipped: documents a FerretDB limitation; MongoDB's conditional updates are atomic")
 	}
 	f := newFixtureWith(t, SerializeNone)
@@ -60,10 +61,10 @@ func TestFerretDBCannotHonourModeNone(t *testing.T) {
 // on atomic conditional updates, which FerretDB (the default test server) does not have.
 func requireAtomicUpdates(t *testing.T, ws WriteSerialization) {
 	t.Helper()
-	if ws == SerializeNone && !testmongo.RealMongo() {
+	if ws == SerializeNone && !mongotest.RealMongo() {
 		t.Skipf("skipped: write serialization %q relies on the store's atomic conditional updates; the test server "+
 			"(FerretDB) runs a conditional update as a read plus a write, so it cannot honour that mode. "+
-			"Set %s=mongodb://... to run this test on MongoDB", ws, testmongo.EnvURI)
+			"Set %s=mongodb://... to run this test on MongoDB", ws, mongoserver.EnvURI)
 	}
 }
 
@@ -130,7 +131,7 @@ func TestModeNoneOnFerretDBWarns(t *testing.T) {
 			t.Errorf("mode %s: start-up log does not state the guarantee:\n%s", ws, logs.String())
 		}
 		warned := strings.Contains(logs.String(), `"level":"WARN"`)
-		if want := ws == SerializeNone && !testmongo.RealMongo(); warned != want {
+		if want := ws == SerializeNone && !mongotest.RealMongo(); warned != want {
 			t.Errorf("mode %s: warned = %v, want %v:\n%s", ws, warned, want, logs.String())
 		}
 	}

@@ -32,9 +32,9 @@ import (
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/controllers"
-	"github.com/ordersaga/ordersaga/internal/fakeservices"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
-	"github.com/ordersaga/ordersaga/internal/testgen"
+	"github.com/ordersaga/ordersaga/internal/testing/fakeservices"
+	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 )
 
 // concurrency is how many clients create sagas at once.

@@ -13,7 +13,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/ordersaga/ordersaga/internal/localstack"
-	"github.com/ordersaga/ordersaga/internal/testmongo"
+	"github.com/ordersaga/ordersaga/internal/mongoserver"
 )
 
 // stack is the local system every spec drives; started once for the suite.
@@ -37,7 +37,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	// The control plane's client libraries log through controller-runtime; the stack's
 	// own processes log to files, which a failed spec prints.
 	ctrllog.SetLogger(logr.Discard())
-	root, err := testmongo.RepoRoot()
+	root, err := mongoserver.RepoRoot()
 	Expect(err).NotTo(HaveOccurred())
 	stateDir, err = os.MkdirTemp("", "ordersaga-e2e-")
 	Expect(err).NotTo(HaveOccurred())

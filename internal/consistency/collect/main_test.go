@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
-	"github.com/ordersaga/ordersaga/internal/testmongo"
+	"github.com/ordersaga/ordersaga/internal/testing/mongotest"
 )
 
 // These tests run the collector and the checker against the real services (handlers on
@@ -65,7 +65,7 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "client:", err)
 		return 1
 	}
-	return testmongo.RunMain(m, &mongoURI)
+	return mongotest.RunMain(m, &mongoURI)
 }
 
 // newNamespace creates a namespace of its own for t. envtest runs no namespace

@@ -14,8 +14,8 @@ import (
 	"github.com/ordersaga/ordersaga/internal/consistency/collect"
 	"github.com/ordersaga/ordersaga/internal/saga"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
-	"github.com/ordersaga/ordersaga/internal/testgen"
-	"github.com/ordersaga/ordersaga/internal/testmongo"
+	"github.com/ordersaga/ordersaga/internal/testing/mongotest"
+	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/services/notification"
 	"github.com/ordersaga/ordersaga/services/order"
@@ -66,7 +66,7 @@ func newWorld(t *testing.T) *world {
 }
 
 func (w *world) serve(name string, register func(context.Context, *platform.Server, *mongo.Database) error) string {
-	db := testmongo.Database(w.t, mongoURI)
+	db := mongotest.Database(w.t, mongoURI)
 	c, _ := platformtest.NewServer(w.t, name, func(ctx context.Context, srv *platform.Server) error {
 		return register(ctx, srv, db)
 	})

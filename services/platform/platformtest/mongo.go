@@ -8,7 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"github.com/ordersaga/ordersaga/internal/testmongo"
+	"github.com/ordersaga/ordersaga/internal/testing/mongotest"
 	"github.com/ordersaga/ordersaga/services/platform"
 )
 
@@ -19,7 +19,7 @@ var mongoURI string
 // Main is the TestMain of a service package whose tests use NewService:
 //
 //	func TestMain(m *testing.M) { platformtest.Main(m) }
-func Main(m *testing.M) { os.Exit(testmongo.RunMain(m, &mongoURI)) }
+func Main(m *testing.M) { os.Exit(mongotest.RunMain(m, &mongoURI)) }
 
 // Service is a service under test, served over httptest on a database of its own.
 type Service struct {
@@ -36,7 +36,7 @@ func NewService(t testing.TB, service string, register func(ctx context.Context,
 	if mongoURI == "" {
 		t.Fatal("platformtest.NewService: the package's TestMain must call platformtest.Main")
 	}
-	db := testmongo.Database(t, mongoURI)
+	db := mongotest.Database(t, mongoURI)
 	c, srv := NewServer(t, service, func(ctx context.Context, srv *platform.Server) error {
 		return register(ctx, srv, db)
 	})

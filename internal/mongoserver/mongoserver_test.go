@@ -1,29 +1,33 @@
-package testmongo
+package mongoserver
 
 import (
 	"context"
 	"errors"
 	"net"
 	"os"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 func TestStartServesAndStopLeavesNothing(t *testing.T) {
-	if RealMongo() {
+	if os.Getenv(EnvURI) != "" {
 		t.Skip("MONGO_TEST_URI is set: no FerretDB to start")
 	}
 	srv, err := Start(t.Context(), Options{})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	client := Connect(t, srv.URI)
-	if _, err := client.Database(DatabaseName(t)).Collection("c").InsertOne(t.Context(), bson.D{{Key: "_id", Value: 1}}); err != nil {
+	client, err := mongo.Connect(options.Client().ApplyURI(srv.URI))
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	if _, err := client.Database("mongoserver_test").Collection("c").InsertOne(t.Context(), bson.D{{Key: "_id", Value: 1}}); err != nil {
 		t.Fatalf("insert: %v", err)
 	}
 	_ = client.Disconnect(t.Context()) // an open connection makes FerretDB's shutdown wait a few seconds
@@ -56,17 +60,4 @@ func TestExternalServerIsUsedAsIs(t *testing.T) {
 	if err := srv.Stop(); err != nil {
 		t.Errorf("Stop of an external server: %v", err)
 	}
-}
-
-func TestDatabaseNameIsValidAndUnique(t *testing.T) {
-	valid := regexp.MustCompile(`^[a-z0-9_]{1,63}$`)
-	a, b := DatabaseName(t), DatabaseName(t)
-	if a == b || !valid.MatchString(a) {
-		t.Errorf("DatabaseName = %q, %q: want distinct names matching %s", a, b, valid)
-	}
-	t.Run(strings.Repeat("Long/Name With Spaces", 5), func(t *testing.T) {
-		if n := DatabaseName(t); !valid.MatchString(n) {
-			t.Errorf("DatabaseName = %q", n)
-		}
-	})
 }

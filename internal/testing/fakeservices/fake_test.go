@@ -12,7 +12,7 @@ import (
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/saga"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
-	"github.com/ordersaga/ordersaga/internal/testgen"
+	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 )
 
 // TestFront calls the fake with the real step client: what no rule matches the models

@@ -1,4 +1,6 @@
-package testmongo
+// Package mongotest gives a test package one MongoDB wire-protocol server (internal/mongoserver)
+// and a private database per test.
+package mongotest
 
 import (
 	"context"
@@ -13,32 +15,34 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/ordersaga/ordersaga/internal/mongoserver"
 )
 
 // RunMain is the body of a package's TestMain: it starts one server for the whole package,
 // stores its URI in *uri, runs the tests and stops the server. It returns the exit code.
 //
-//	func TestMain(m *testing.M) { os.Exit(testmongo.RunMain(m, &mongoURI)) }
+//	func TestMain(m *testing.M) { os.Exit(mongotest.RunMain(m, &mongoURI)) }
 func RunMain(m *testing.M, uri *string) int {
 	flag.Parse()
 	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
 		return m.Run() // fuzz workers run fuzz targets only, which need no database
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a cold launcher build takes ~3.5 min
-	var opts Options
-	if os.Getenv("TESTMONGO_VERBOSE") != "" { // show the server's own log, for debugging
+	var opts mongoserver.Options
+	if os.Getenv("MONGOTEST_VERBOSE") != "" { // show the server's own log, for debugging
 		opts.Log = os.Stderr
 	}
-	srv, err := Start(ctx, opts)
+	srv, err := mongoserver.Start(ctx, opts)
 	cancel()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "testmongo:", err)
+		fmt.Fprintln(os.Stderr, "mongotest:", err)
 		return 1
 	}
 	*uri = srv.URI
 	code := m.Run()
 	if err := srv.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "testmongo:", err)
+		fmt.Fprintln(os.Stderr, "mongotest:", err)
 	}
 	return code
 }
@@ -87,7 +91,7 @@ func DatabaseName(t testing.TB) string {
 }
 
 // RealMongo reports whether tests run against the server named by MONGO_TEST_URI.
-func RealMongo() bool { return os.Getenv(EnvURI) != "" }
+func RealMongo() bool { return os.Getenv(mongoserver.EnvURI) != "" }
 
 // RequireRealMongo skips t unless MONGO_TEST_URI names a real MongoDB: FerretDB's concurrent
 // findOneAndUpdate/$inc are not atomic, so a concurrency property can neither pass nor fail
@@ -95,6 +99,6 @@ func RealMongo() bool { return os.Getenv(EnvURI) != "" }
 func RequireRealMongo(t testing.TB) {
 	t.Helper()
 	if !RealMongo() {
-		t.Skipf("skipped: needs a real MongoDB (set %s=mongodb://...): FerretDB's concurrent $inc/findOneAndUpdate are not atomic, so this concurrency test cannot pass or fail meaningfully on it", EnvURI)
+		t.Skipf("skipped: needs a real MongoDB (set %s=mongodb://...): FerretDB's concurrent $inc/findOneAndUpdate are not atomic, so this concurrency test cannot pass or fail meaningfully on it", mongoserver.EnvURI)
 	}
 }

@@ -1,10 +1,11 @@
-// Package testmongo provides a MongoDB wire-protocol server for tests and the local stack:
+// Package mongoserver starts the embedded MongoDB wire-protocol server that the local stack
+// and the tests use:
 // the server named by MONGO_TEST_URI when set (a real MongoDB), otherwise a private FerretDB
 // (SQLite backend) built by hack/ferretdb.sh and started on a free loopback port.
 //
 // Caveats: FerretDB has no transactions and its concurrent findOneAndUpdate/$inc are not
 // atomic, so tests of behaviour under concurrency must call RequireRealMongo.
-package testmongo
+package mongoserver
 
 import (
 	"bytes"
