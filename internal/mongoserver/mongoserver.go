@@ -35,6 +35,13 @@ type Options struct {
 	Log io.Writer
 	// StartTimeout bounds the wait for the port to accept connections; zero means 30s.
 	StartTimeout time.Duration
+	// Addr is the host:port to listen on; empty means a free 127.0.0.1 port. Together
+	// with DataDir it lets a server that died be started again where it was, with its
+	// data, as a StatefulSet's pod comes back with its volume: its clients reconnect.
+	Addr string
+	// DataDir holds the databases and is the caller's: Stop keeps it. Empty means a
+	// temporary directory that Stop removes.
+	DataDir string
 }
 
 // Server is a running MongoDB-compatible server.
@@ -45,14 +52,17 @@ type Server struct {
 	External bool
 
 	cmd     *exec.Cmd
+	addr    string
 	dataDir string
+	ownDir  bool // a temporary data directory, removed by Stop
 	exited  chan struct{}
+	waitErr error // what cmd.Wait returned; read after exited is closed
 	output  *tailBuffer
 	stop    sync.Once
 }
 
-// Start returns the server named by MONGO_TEST_URI, or starts a FerretDB on a free
-// 127.0.0.1 port with a temporary data directory.
+// Start returns the server named by MONGO_TEST_URI, or starts a FerretDB on opts.Addr
+// (default: a free 127.0.0.1 port) with opts.DataDir (default: a temporary directory).
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	if uri := os.Getenv(EnvURI); uri != "" {
 		return &Server{URI: uri, External: true}, nil
@@ -64,8 +74,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	attempts := 3 // another process may take a free port between probe and bind
+	if opts.Addr != "" {
+		attempts = 1 // a fixed address taken stays taken
+	}
 	var lastErr error
-	for range 3 { // another process may take the free port between probe and bind
+	for range attempts {
 		s, err := startFerret(ctx, launcher, opts)
 		if err == nil {
 			return s, nil
@@ -75,8 +89,36 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	return nil, lastErr
 }
 
-// Stop terminates the server's whole process group and removes its data. It is safe to
-// call more than once; it does nothing for an external server.
+// Addr is the host:port the server listens on (empty for an external server): pass it
+// back in Options.Addr to start the server again on the same port.
+func (s *Server) Addr() string { return s.addr }
+
+// PID is the server's process ID, the leader of its process group; 0 for an external one.
+func (s *Server) PID() int {
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
+// Done is closed when the server's process has exited, stopped or not; for an external
+// server it is never closed.
+func (s *Server) Done() <-chan struct{} { return s.exited }
+
+// Err says why the process exited, as exec.Cmd.Wait does ("signal: killed"); it is nil
+// before Done is closed and after a clean exit.
+func (s *Server) Err() error {
+	select {
+	case <-s.exited:
+		return s.waitErr
+	default:
+		return nil
+	}
+}
+
+// Stop terminates the server's whole process group and removes its data unless the data
+// directory was the caller's. It is safe to call more than once, also after the process
+// died; it does nothing for an external server.
 func (s *Server) Stop() error {
 	if s.External || s.cmd == nil {
 		return nil
@@ -91,7 +133,9 @@ func (s *Server) Stop() error {
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			<-s.exited
 		}
-		err = os.RemoveAll(s.dataDir)
+		if s.ownDir {
+			err = os.RemoveAll(s.dataDir)
+		}
 	})
 	if err != nil {
 		return fmt.Errorf("remove ferretdb data: %w", err)
@@ -100,15 +144,16 @@ func (s *Server) Stop() error {
 }
 
 func startFerret(ctx context.Context, launcher string, opts Options) (*Server, error) {
-	addr, err := freeAddr()
+	addr, err := listenAddr(opts.Addr)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "ordersaga-ferretdb-")
+	dir, ownDir, err := dataDir(opts.DataDir)
 	if err != nil {
-		return nil, fmt.Errorf("create ferretdb data dir: %w", err)
+		return nil, err
 	}
-	s := &Server{URI: "mongodb://" + addr + "/", dataDir: dir, exited: make(chan struct{}), output: &tailBuffer{max: 8 << 10}}
+	s := &Server{URI: "mongodb://" + addr + "/", addr: addr, dataDir: dir, ownDir: ownDir,
+		exited: make(chan struct{}), output: &tailBuffer{max: 8 << 10}}
 	// Not CommandContext: the server must outlive a start-up context; Stop ends it.
 	s.cmd = exec.Command(launcher, "--listen", addr, "--data-dir", dir)
 	var out io.Writer = s.output
@@ -119,10 +164,12 @@ func startFerret(ctx context.Context, launcher string, opts Options) (*Server, e
 	// Own process group, so that Stop reaches everything; killed if the test binary dies.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
-		_ = os.RemoveAll(dir)
+		if ownDir {
+			_ = os.RemoveAll(dir)
+		}
 		return nil, fmt.Errorf("start %s: %w", launcher, err)
 	}
-	go func() { _ = s.cmd.Wait(); close(s.exited) }()
+	go func() { s.waitErr = s.cmd.Wait(); close(s.exited) }()
 	timeout := opts.StartTimeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
@@ -153,6 +200,29 @@ func (s *Server) waitReady(ctx context.Context, addr string, timeout time.Durati
 			return fmt.Errorf("ferretdb on %s did not accept connections within %s: %s", addr, timeout, s.output.String())
 		}
 	}
+}
+
+// listenAddr returns fixed, or a free loopback address when fixed is empty.
+func listenAddr(fixed string) (string, error) {
+	if fixed != "" {
+		return fixed, nil
+	}
+	return freeAddr()
+}
+
+// dataDir returns fixed, created if missing, or a new temporary directory (own is true).
+func dataDir(fixed string) (dir string, own bool, err error) {
+	if fixed == "" {
+		dir, err = os.MkdirTemp("", "ordersaga-ferretdb-")
+		if err != nil {
+			return "", false, fmt.Errorf("create ferretdb data dir: %w", err)
+		}
+		return dir, true, nil
+	}
+	if err := os.MkdirAll(fixed, 0o755); err != nil {
+		return "", false, fmt.Errorf("create ferretdb data dir: %w", err)
+	}
+	return fixed, false, nil
 }
 
 func freeAddr() (string, error) {
