@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -80,9 +79,5 @@ func (s *Store) Reservations(ctx context.Context, p platform.ListParams) ([]rese
 
 // Reservation returns reservation id, or a 404 RESERVATION_NOT_FOUND.
 func (s *Store) Reservation(ctx context.Context, id string) (reservation, error) {
-	d, err := s.reservation(ctx, id)
-	if errors.Is(err, platform.ErrNotFound) {
-		return d, reservationNotFound(id)
-	}
-	return d, err
+	return platform.GetByID[reservation](ctx, s.reservations, "reservation", id, reservationNotFound)
 }

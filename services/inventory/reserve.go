@@ -288,13 +288,5 @@ func (s *Store) claim(ctx context.Context, id string, from Status, set bson.D) (
 
 // reservation reads reservation id; a missing one is platform.ErrNotFound.
 func (s *Store) reservation(ctx context.Context, id string) (reservation, error) {
-	var d reservation
-	err := s.reservations.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return d, platform.ErrNotFound
-	}
-	if err != nil {
-		return d, fmt.Errorf("get reservation %s: %w", id, err)
-	}
-	return d, nil
+	return platform.FindByID[reservation](ctx, s.reservations, "reservation", id)
 }

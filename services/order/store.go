@@ -133,11 +133,8 @@ func (s *Store) Cancel(ctx context.Context, id, reason string) (d document, chan
 		if !errors.Is(err, mongo.ErrNoDocuments) {
 			return err
 		}
-		if d, err = s.Get(ctx, id); err != nil {
-			if e, ok := errors.AsType[*platform.APIError](err); ok && e.Code == CodeOrderNotFound {
-				return platform.ErrNotFound
-			}
-			return err
+		if d, err = platform.FindByID[document](ctx, s.coll, "order", id); err != nil {
+			return err // platform.ErrNotFound when there is none: Compensate leaves a tombstone
 		}
 		if d.Status == Confirmed {
 			return platform.NewError(http.StatusConflict, CodeOrderConfirmed, "order "+id+" is confirmed and cannot be cancelled")

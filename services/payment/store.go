@@ -110,11 +110,8 @@ func (s *Store) Refund(ctx context.Context, id, reason string) (d document, chan
 	now := platform.Now(s.now)
 	tomb := document{ID: id, Idem: platform.Idem{Tombstone: true}, Status: Refunded, Reason: reason, CreatedAt: now, UpdatedAt: now}
 	tombstoned, err := platform.Compensate(ctx, s.coll, tomb, func(ctx context.Context) error {
-		if d, err = s.Get(ctx, id); err != nil {
-			if e, ok := errors.AsType[*platform.APIError](err); ok && e.Code == CodePaymentNotFound {
-				return platform.ErrNotFound
-			}
-			return err
+		if d, err = platform.FindByID[document](ctx, s.coll, "payment", id); err != nil {
+			return err // platform.ErrNotFound when there is none: Compensate leaves a tombstone
 		}
 		if d.Status != Captured {
 			return nil

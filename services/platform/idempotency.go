@@ -140,9 +140,6 @@ func LoadIdem(ctx context.Context, coll *mongo.Collection, id string) (Idem, err
 // on a unique index other than _id; the service maps it to its own 409.
 var ErrUniqueConflict = errors.New("conflicts with another document on a unique index")
 
-// ErrNotFound is returned by a compensation's apply function when no document exists.
-var ErrNotFound = errors.New("not found")
-
 // Compensate runs apply, which undoes the action on the existing document and returns
 // ErrNotFound when there is none. Then it inserts tomb (a document with Idem.Tombstone set),
 // so that a late create with this ID is refused. A create that races in between makes the

@@ -60,16 +60,30 @@ func EnsureIndexes(ctx context.Context, coll *mongo.Collection, indexes ...Index
 	return nil
 }
 
-// GetByID returns the document with _id id in coll. When there is none the error is
-// notFound(id); any other failure is wrapped as "get <kind> <id>: ...".
-func GetByID[D any](ctx context.Context, coll *mongo.Collection, kind, id string, notFound func(id string) *APIError) (D, error) {
+// ErrNotFound is what FindByID returns when there is no document, and what a
+// compensation's apply function returns then (see Compensate).
+var ErrNotFound = errors.New("not found")
+
+// FindByID returns the document with _id id in coll, or ErrNotFound when there is none;
+// any other failure is wrapped as "get <kind> <id>: ...".
+func FindByID[D any](ctx context.Context, coll *mongo.Collection, kind, id string) (D, error) {
 	var d D
 	err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return d, notFound(id)
+		return d, ErrNotFound
 	}
 	if err != nil {
 		return d, fmt.Errorf("get %s %s: %w", kind, id, err)
 	}
 	return d, nil
+}
+
+// GetByID is FindByID for an API answer: when there is no document the error is
+// notFound(id), the service's 404.
+func GetByID[D any](ctx context.Context, coll *mongo.Collection, kind, id string, notFound func(id string) *APIError) (D, error) {
+	d, err := FindByID[D](ctx, coll, kind, id)
+	if errors.Is(err, ErrNotFound) {
+		return d, notFound(id)
+	}
+	return d, err
 }

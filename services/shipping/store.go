@@ -112,11 +112,8 @@ func (s *Store) Cancel(ctx context.Context, id, reason string) (d document, chan
 		if !errors.Is(err, mongo.ErrNoDocuments) {
 			return fmt.Errorf("cancel shipment %s: %w", id, err)
 		}
-		if d, err = s.Get(ctx, id); err != nil {
-			if e, ok := errors.AsType[*platform.APIError](err); ok && e.Code == CodeShipmentNotFound {
-				return platform.ErrNotFound
-			}
-			return err
+		if d, err = platform.FindByID[document](ctx, s.coll, "shipment", id); err != nil {
+			return err // platform.ErrNotFound when there is none: Compensate leaves a tombstone
 		}
 		return nil // CANCELLED or REJECTED: nothing to undo
 	})
