@@ -84,30 +84,17 @@ func (s *Store) Get(ctx context.Context, id string) (document, error) {
 	return platform.GetByID[document](ctx, s.coll, "order", id, notFound)
 }
 
-// transition moves the order from PENDING to status in one conditional update and
-// returns the new document; mongo.ErrNoDocuments means it was not PENDING (or absent).
-func (s *Store) transition(ctx context.Context, id string, to Status, reason string) (document, error) {
-	set := bson.D{{Key: "status", Value: to}, {Key: "updatedAt", Value: platform.Now(s.now)}}
-	if reason != "" {
-		set = append(set, bson.E{Key: "reason", Value: reason})
-	}
-	var d document
-	err := s.coll.FindOneAndUpdate(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: Pending}},
-		bson.D{{Key: "$set", Value: set}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
-	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return d, fmt.Errorf("move order %s to %s: %w", id, to, err)
-	}
-	return d, err
-}
-
-// Confirm moves the order to CONFIRMED; confirming a CONFIRMED order changes nothing.
-// changed tells whether this call made the transition.
+// Confirm moves the order from PENDING to CONFIRMED in one conditional update; confirming
+// a CONFIRMED order changes nothing. changed tells whether this call made the transition.
 func (s *Store) Confirm(ctx context.Context, id string) (d document, changed bool, err error) {
-	d, err = s.transition(ctx, id, Confirmed, "")
+	set := bson.D{{Key: "status", Value: Confirmed}, {Key: "updatedAt", Value: platform.Now(s.now)}}
+	err = s.coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: Pending}},
+		bson.D{{Key: "$set", Value: set}}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	if err == nil {
+		return d, true, nil
+	}
 	if !errors.Is(err, mongo.ErrNoDocuments) {
-		return d, err == nil, err
+		return d, false, fmt.Errorf("confirm order %s: %w", id, err)
 	}
 	if d, err = s.Get(ctx, id); err != nil {
 		return d, false, err
@@ -118,31 +105,14 @@ func (s *Store) Confirm(ctx context.Context, id string) (d document, changed boo
 	return d, false, nil
 }
 
-// Cancel moves the order to CANCELLED, or leaves a tombstone when it does not exist;
-// cancelling a CANCELLED order changes nothing; a CONFIRMED order cannot be cancelled.
-// changed tells whether this call cancelled an existing order.
-func (s *Store) Cancel(ctx context.Context, id, reason string) (d document, changed bool, err error) {
-	now := platform.Now(s.now)
-	tomb := document{ID: id, Idem: platform.Idem{Tombstone: true}, Status: Cancelled, Reason: reason, CreatedAt: now, UpdatedAt: now}
-	tombstoned, err := platform.Compensate(ctx, s.coll, tomb, func(ctx context.Context) error {
-		d, err = s.transition(ctx, id, Cancelled, reason)
-		if err == nil {
-			changed = true
-			return nil
-		}
-		if !errors.Is(err, mongo.ErrNoDocuments) {
-			return err
-		}
-		if d, err = platform.FindByID[document](ctx, s.coll, "order", id); err != nil {
-			return err // platform.ErrNotFound when there is none: Compensate leaves a tombstone
-		}
-		if d.Status == Confirmed {
-			return platform.NewError(http.StatusConflict, CodeOrderConfirmed, "order "+id+" is confirmed and cannot be cancelled")
-		}
-		return nil
-	})
-	if tombstoned {
-		return tomb, false, nil
+// Cancel moves the order from PENDING to CANCELLED, or leaves a tombstone when it does not
+// exist; cancelling a CANCELLED order changes nothing; a CONFIRMED order cannot be
+// cancelled. changed tells whether this call cancelled an existing order.
+func (s *Store) Cancel(ctx context.Context, id, reason string) (document, bool, error) {
+	d, changed, err := platform.Undo[document, Status]{Kind: "order", From: Pending, To: Cancelled, Reason: reason, At: platform.Now(s.now)}.
+		Run(ctx, s.coll, id)
+	if err == nil && d.Status == Confirmed { // the pivot has passed: there is no going back
+		return d, false, platform.NewError(http.StatusConflict, CodeOrderConfirmed, "order "+id+" is confirmed and cannot be cancelled")
 	}
 	return d, changed, err
 }

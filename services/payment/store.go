@@ -2,7 +2,6 @@ package payment
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,7 +9,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/ordersaga/ordersaga/services/platform"
 )
@@ -106,35 +104,11 @@ func (s *Store) Get(ctx context.Context, id string) (document, error) {
 // conditional update. A refunded or declined payment is returned unchanged; an unknown one
 // gets a REFUNDED tombstone, so that a late capture is refused. changed tells whether this
 // call refunded.
-func (s *Store) Refund(ctx context.Context, id, reason string) (d document, changed bool, err error) {
-	now := platform.Now(s.now)
-	tomb := document{ID: id, Idem: platform.Idem{Tombstone: true}, Status: Refunded, Reason: reason, CreatedAt: now, UpdatedAt: now}
-	tombstoned, err := platform.Compensate(ctx, s.coll, tomb, func(ctx context.Context) error {
-		if d, err = platform.FindByID[document](ctx, s.coll, "payment", id); err != nil {
-			return err // platform.ErrNotFound when there is none: Compensate leaves a tombstone
-		}
-		if d.Status != Captured {
-			return nil
-		}
-		set := bson.D{{Key: "status", Value: Refunded}, {Key: "refundedAmount", Value: d.Amount},
-			{Key: "reason", Value: reason}, {Key: "updatedAt", Value: now}}
-		err := s.coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: Captured}},
-			bson.D{{Key: "$set", Value: set}}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
-		switch {
-		case err == nil:
-			changed = true
-			return nil
-		case errors.Is(err, mongo.ErrNoDocuments): // a concurrent refund won: read its result
-			d, err = s.Get(ctx, id)
-			return err
-		default:
-			return fmt.Errorf("refund payment %s: %w", id, err)
-		}
-	})
-	if tombstoned {
-		return tomb, false, nil
-	}
-	return d, changed, err
+func (s *Store) Refund(ctx context.Context, id, reason string) (document, bool, error) {
+	return platform.Undo[document, Status]{
+		Kind: "payment", From: Captured, To: Refunded, Reason: reason, At: platform.Now(s.now),
+		Also: func(d document) bson.D { return bson.D{{Key: "refundedAmount", Value: d.Amount}} },
+	}.Run(ctx, s.coll, id)
 }
 
 // List returns a page of payments, optionally of one order.

@@ -139,24 +139,3 @@ func LoadIdem(ctx context.Context, coll *mongo.Collection, id string) (Idem, err
 // ErrUniqueConflict is returned by InsertOnce when the document collides with another one
 // on a unique index other than _id; the service maps it to its own 409.
 var ErrUniqueConflict = errors.New("conflicts with another document on a unique index")
-
-// Compensate runs apply, which undoes the action on the existing document and returns
-// ErrNotFound when there is none. Then it inserts tomb (a document with Idem.Tombstone set),
-// so that a late create with this ID is refused. A create that races in between makes the
-// insert fail with a duplicate key; apply then runs again on what that create wrote.
-func Compensate(ctx context.Context, coll *mongo.Collection, tomb any, apply func(context.Context) error) (tombstoned bool, err error) {
-	for range 3 {
-		err := apply(ctx)
-		if !errors.Is(err, ErrNotFound) {
-			return false, err
-		}
-		_, err = coll.InsertOne(ctx, tomb)
-		if err == nil {
-			return true, nil
-		}
-		if !mongo.IsDuplicateKeyError(err) {
-			return false, fmt.Errorf("insert %s tombstone: %w", coll.Name(), err)
-		}
-	}
-	return false, fmt.Errorf("compensate in %s: the document kept changing", coll.Name())
-}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,7 +11,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/ordersaga/ordersaga/services/platform"
 )
@@ -98,29 +95,9 @@ func (s *Store) Get(ctx context.Context, id string) (document, error) {
 // Cancel moves a SCHEDULED shipment to CANCELLED with one conditional update. A cancelled
 // or rejected shipment is returned unchanged; an unknown one gets a CANCELLED tombstone.
 // changed tells whether this call cancelled.
-func (s *Store) Cancel(ctx context.Context, id, reason string) (d document, changed bool, err error) {
-	now := platform.Now(s.now)
-	tomb := document{ID: id, Idem: platform.Idem{Tombstone: true}, Status: Cancelled, Reason: reason, CreatedAt: now, UpdatedAt: now}
-	tombstoned, err := platform.Compensate(ctx, s.coll, tomb, func(ctx context.Context) error {
-		set := bson.D{{Key: "status", Value: Cancelled}, {Key: "reason", Value: reason}, {Key: "updatedAt", Value: now}}
-		err := s.coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: Scheduled}},
-			bson.D{{Key: "$set", Value: set}}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
-		if err == nil {
-			changed = true
-			return nil
-		}
-		if !errors.Is(err, mongo.ErrNoDocuments) {
-			return fmt.Errorf("cancel shipment %s: %w", id, err)
-		}
-		if d, err = platform.FindByID[document](ctx, s.coll, "shipment", id); err != nil {
-			return err // platform.ErrNotFound when there is none: Compensate leaves a tombstone
-		}
-		return nil // CANCELLED or REJECTED: nothing to undo
-	})
-	if tombstoned {
-		return tomb, false, nil
-	}
-	return d, changed, err
+func (s *Store) Cancel(ctx context.Context, id, reason string) (document, bool, error) {
+	return platform.Undo[document, Status]{Kind: "shipment", From: Scheduled, To: Cancelled, Reason: reason, At: platform.Now(s.now)}.
+		Run(ctx, s.coll, id)
 }
 
 // List returns a page of shipments, optionally of one order.
