@@ -60,7 +60,8 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 	srv.Route("GET /v1/products/{productId}", platform.Get("productId", platform.GetView(s.store.Product, product.view)))
 	srv.Route("PUT /v1/products/{productId}", s.putProduct)
 	srv.Route("PUT /v1/reservations/{reservationId}", platform.Create(srv, "reservationId", NormalizeReserve, platform.OnFirstAnswer(s.reserve, s.countReservation)))
-	srv.Route("POST /v1/reservations/{reservationId}/release", platform.Transition("reservationId", s.release))
+	srv.Route("POST /v1/reservations/{reservationId}/release", platform.Transition("reservationId",
+		platform.CompensationView(s.release, reservation.view, s.releases, "released", "noop")))
 	srv.Route("GET /v1/reservations/{reservationId}", platform.Get("reservationId", platform.GetView(s.store.Reservation, reservation.view)))
 	srv.Route("GET /v1/reservations", platform.List(map[string]func(string) bool{"orderId": platform.ValidID},
 		platform.ListView(s.store.Reservations, reservation.view)))
@@ -146,15 +147,10 @@ func (s *Service) countReservation(resp platform.StoredResponse) {
 	s.reservations.WithLabelValues(outcome).Inc()
 }
 
-func (s *Service) release(ctx context.Context, id, reason string) (any, error) {
+func (s *Service) release(ctx context.Context, id, reason string) (reservation, bool, error) {
 	ctx, cancel := detached(ctx)
 	defer cancel()
-	d, changed, err := s.store.Release(ctx, id, reason)
-	if err != nil {
-		return nil, err
-	}
-	s.releases.WithLabelValues(platform.CompensationOutcome(d.Tombstone, changed, "released", "noop")).Inc()
-	return d.view(), nil
+	return s.store.Release(ctx, id, reason)
 }
 
 func (s *Service) putProduct(w http.ResponseWriter, r *http.Request) {

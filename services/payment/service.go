@@ -35,7 +35,8 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 		refunds:  srv.Metrics().Counter("payment_refunds_total", "Refunds that refunded, were no-ops or left a tombstone.", "outcome"),
 	}
 	srv.Route("PUT /v1/payments/{paymentId}", platform.Create(srv, "paymentId", Normalize, platform.OnFirstAnswer(s.store.Capture, s.countPayment)))
-	srv.Route("POST /v1/payments/{paymentId}/refund", platform.Transition("paymentId", s.refund))
+	srv.Route("POST /v1/payments/{paymentId}/refund", platform.Transition("paymentId",
+		platform.CompensationView(s.store.Refund, document.view, s.refunds, "refunded", "noop")))
 	srv.Route("GET /v1/payments/{paymentId}", platform.Get("paymentId", platform.GetView(s.store.Get, document.view)))
 	srv.Route("GET /v1/payments", platform.List(map[string]func(string) bool{"orderId": platform.ValidID},
 		platform.ListView(s.store.List, document.view)))
@@ -48,13 +49,4 @@ func (s *Service) SetUp(ctx context.Context) error { return s.store.SetUp(ctx) }
 // countPayment counts a first answer: a capture or a decline.
 func (s *Service) countPayment(resp platform.StoredResponse) {
 	s.payments.WithLabelValues(platform.CreateOutcome(resp, "captured", "declined")).Inc()
-}
-
-func (s *Service) refund(ctx context.Context, id, reason string) (any, error) {
-	d, changed, err := s.store.Refund(ctx, id, reason)
-	if err != nil {
-		return nil, err
-	}
-	s.refunds.WithLabelValues(platform.CompensationOutcome(d.Tombstone, changed, "refunded", "noop")).Inc()
-	return d.view(), nil
 }

@@ -1,9 +1,17 @@
 package platform
 
-import "context"
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // The adapters below turn a store's typed methods into the functions the generic handlers
 // (Create, Transition, Get, List) take, so that services do not repeat the same glue.
+
+// Compensated is a document a compensation answers with: the undone document, or a
+// tombstone. Documents that embed Idem are Compensated.
+type Compensated interface{ IsTombstone() bool }
 
 // GetView adapts a store's get to Get: the answer is the view of the document found.
 func GetView[D, V any](get func(ctx context.Context, id string) (D, error), view func(D) V) func(ctx context.Context, id string) (any, error) {
@@ -59,5 +67,21 @@ func CompensationOutcome(tombstone, didChange bool, changed, unchanged string) s
 		return changed
 	default:
 		return unchanged
+	}
+}
+
+// CompensationView adapts a store's compensation (such as Undo.Run) to Transition: the
+// answer is the view of the document it returns, and outcomes counts each success by its
+// CompensationOutcome label.
+func CompensationView[D Compensated, V any](undo func(ctx context.Context, id, reason string) (D, bool, error), view func(D) V,
+	outcomes *prometheus.CounterVec, changed, unchanged string,
+) func(ctx context.Context, id, reason string) (any, error) {
+	return func(ctx context.Context, id, reason string) (any, error) {
+		d, didChange, err := undo(ctx, id, reason)
+		if err != nil {
+			return nil, err
+		}
+		outcomes.WithLabelValues(CompensationOutcome(d.IsTombstone(), didChange, changed, unchanged)).Inc()
+		return view(d), nil
 	}
 }

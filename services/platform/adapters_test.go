@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -52,6 +54,55 @@ func TestCreateAndCompensationOutcomes(t *testing.T) {
 	}{{true, false, "tombstone"}, {false, true, "refunded"}, {false, false, "noop"}} {
 		if got := CompensationOutcome(tc.tombstone, tc.changed, "refunded", "noop"); got != tc.want {
 			t.Errorf("CompensationOutcome(%v, %v) = %q, want %q", tc.tombstone, tc.changed, got, tc.want)
+		}
+	}
+}
+
+func TestCompensationViewCountsSuccessesByOutcome(t *testing.T) {
+	type doc struct {
+		Idem
+		Status string
+	}
+	outcomes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "test_total"}, []string{"outcome"})
+	boom := errors.New("boom")
+	for _, tc := range []struct {
+		name    string
+		d       doc
+		changed bool
+		err     error
+		label   string
+	}{
+		{"Tombstone", doc{Idem: Idem{Tombstone: true}, Status: "REFUNDED"}, false, nil, "tombstone"},
+		{"Changed", doc{Status: "REFUNDED"}, true, nil, "refunded"},
+		{"Unchanged", doc{Status: "DECLINED"}, false, nil, "noop"},
+		{"Error", doc{}, false, boom, ""},
+	} {
+		before := map[string]float64{}
+		for _, l := range []string{"tombstone", "refunded", "noop"} {
+			before[l] = testutil.ToFloat64(outcomes.WithLabelValues(l))
+		}
+		run := CompensationView(func(_ context.Context, id, reason string) (doc, bool, error) {
+			if id != "pay-1" || reason != "why" {
+				t.Errorf("%s: undo(%q, %q), want the handler's ID and reason", tc.name, id, reason)
+			}
+			return tc.d, tc.changed, tc.err
+		}, func(d doc) string { return d.Status }, outcomes, "refunded", "noop")
+		out, err := run(t.Context(), "pay-1", "why")
+		if tc.err != nil {
+			if out != nil || !errors.Is(err, tc.err) {
+				t.Errorf("%s: = %v, %v; want nil and the error", tc.name, out, err)
+			}
+		} else if out != tc.d.Status || err != nil {
+			t.Errorf("%s: = %v, %v; want the view %q", tc.name, out, err, tc.d.Status)
+		}
+		for l, n := range before {
+			want := n
+			if l == tc.label {
+				want++
+			}
+			if got := testutil.ToFloat64(outcomes.WithLabelValues(l)); got != want {
+				t.Errorf("%s: outcome %q counted %v, want %v", tc.name, l, got, want)
+			}
 		}
 	}
 }

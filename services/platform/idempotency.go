@@ -66,6 +66,10 @@ type Idem struct {
 	IdempotencyKey string `bson:"idempotencyKey,omitempty"`
 }
 
+// IsTombstone tells whether the document was written by a compensation that found nothing
+// to undo; documents that embed Idem thereby satisfy Compensated.
+func (i Idem) IsTombstone() bool { return i.Tombstone }
+
 // Replay resolves a create that found this document already present: a tombstone refuses
 // it (409 ALREADY_COMPENSATED), another payload refuses it (409 IDEMPOTENCY_KEY_REUSED),
 // the same payload gets the stored response. ok is false while the first call is still in

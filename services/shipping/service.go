@@ -34,7 +34,8 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 		shipments: srv.Metrics().Counter("shipments_total", "Shipment outcomes: scheduled, rejected, cancelled, cancel_noop, tombstone.", "outcome"),
 	}
 	srv.Route("PUT /v1/shipments/{shipmentId}", platform.Create(srv, "shipmentId", Normalize, platform.OnFirstAnswer(s.store.Schedule, s.countShipment)))
-	srv.Route("POST /v1/shipments/{shipmentId}/cancel", platform.Transition("shipmentId", s.cancel))
+	srv.Route("POST /v1/shipments/{shipmentId}/cancel", platform.Transition("shipmentId",
+		platform.CompensationView(s.store.Cancel, document.view, s.shipments, "cancelled", "cancel_noop")))
 	srv.Route("GET /v1/shipments/{shipmentId}", platform.Get("shipmentId", platform.GetView(s.store.Get, document.view)))
 	srv.Route("GET /v1/shipments", platform.List(map[string]func(string) bool{"orderId": platform.ValidID},
 		platform.ListView(s.store.List, document.view)))
@@ -47,13 +48,4 @@ func (s *Service) SetUp(ctx context.Context) error { return s.store.SetUp(ctx) }
 // countShipment counts a first answer: a scheduled or a rejected shipment.
 func (s *Service) countShipment(resp platform.StoredResponse) {
 	s.shipments.WithLabelValues(platform.CreateOutcome(resp, "scheduled", "rejected")).Inc()
-}
-
-func (s *Service) cancel(ctx context.Context, id, reason string) (any, error) {
-	d, changed, err := s.store.Cancel(ctx, id, reason)
-	if err != nil {
-		return nil, err
-	}
-	s.shipments.WithLabelValues(platform.CompensationOutcome(d.Tombstone, changed, "cancelled", "cancel_noop")).Inc()
-	return d.view(), nil
 }
