@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/ordersaga/ordersaga/internal/limits"
 	"github.com/ordersaga/ordersaga/services/platform"
 )
 
@@ -18,7 +17,6 @@ const (
 	CodeOutOfStock              = "OUT_OF_STOCK"
 	CodeProductNotFound         = "PRODUCT_NOT_FOUND"
 	CodeReservationNotFound     = "RESERVATION_NOT_FOUND"
-	maxItems, maxQuantity       = limits.MaxItems, limits.MaxQuantity
 	maxStock                int = 1_000_000_000
 )
 
@@ -85,14 +83,10 @@ type ReserveSpec struct {
 func NormalizeReserve(r ReserveRequest) (ReserveSpec, *platform.APIError) {
 	var v platform.Validator
 	v.ID("orderId", r.OrderID)
-	v.Check(len(r.Items) >= limits.MinItems && len(r.Items) <= maxItems, "items", "must hold %d to %d items", limits.MinItems, maxItems)
+	v.ItemCount(len(r.Items))
 	seen := map[string]bool{}
 	for i, it := range r.Items {
-		v.String(platform.Field("items", i, "productId"), it.ProductID, 1, limits.MaxProductIDLen)
-		v.Check(!seen[it.ProductID], platform.Field("items", i, "productId"), "duplicates an earlier item's productId")
-		seen[it.ProductID] = true
-		v.Check(it.Quantity >= limits.MinQuantity && it.Quantity <= maxQuantity, platform.Field("items", i, "quantity"),
-			"must be %d to %d", limits.MinQuantity, maxQuantity)
+		v.Item(i, it.ProductID, it.Quantity, seen)
 	}
 	return ReserveSpec(r), v.Err()
 }

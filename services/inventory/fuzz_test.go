@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/ordersaga/ordersaga/internal/limits"
 	"github.com/ordersaga/ordersaga/services/platform"
 	"github.com/ordersaga/ordersaga/services/platform/platformtest"
 )
@@ -21,12 +22,12 @@ func FuzzReserve(f *testing.F) {
 	h := platformtest.FuzzServer(f, func(srv *platform.Server) {
 		srv.Route("PUT /v1/reservations/{reservationId}", platform.Create(srv, "reservationId", NormalizeReserve,
 			func(_ context.Context, _ string, spec ReserveSpec, _ string) (platform.StoredResponse, bool, error) {
-				if !platform.ValidID(spec.OrderID) || len(spec.Items) < 1 || len(spec.Items) > maxItems {
+				if !platform.ValidID(spec.OrderID) || len(spec.Items) < 1 || len(spec.Items) > limits.MaxItems {
 					return platform.StoredResponse{}, false, platformtest.Broken("validation let through %+v", spec)
 				}
 				seen := map[string]bool{}
 				for _, it := range spec.Items {
-					if it.Quantity < 1 || it.Quantity > maxQuantity || it.ProductID == "" || seen[it.ProductID] {
+					if it.Quantity < 1 || it.Quantity > limits.MaxQuantity || it.ProductID == "" || seen[it.ProductID] {
 						return platform.StoredResponse{}, false, platformtest.Broken("validation let through %+v", it)
 					}
 					seen[it.ProductID] = true

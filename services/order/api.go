@@ -5,7 +5,6 @@ package order
 
 import (
 	"net/http"
-	"regexp"
 
 	"github.com/ordersaga/ordersaga/internal/limits"
 	"github.com/ordersaga/ordersaga/services/platform"
@@ -27,15 +26,6 @@ const (
 	CodeOrderCancelled = "ORDER_CANCELLED"
 	CodeOrderConfirmed = "ORDER_CONFIRMED"
 )
-
-// Limits, as in the OrderSaga CRD: the shared ones (package limits), named here for the
-// package's fuzz test.
-const (
-	maxItems    = limits.MaxItems
-	maxQuantity = limits.MaxQuantity
-)
-
-var currencyPattern = regexp.MustCompile(limits.CurrencyPattern)
 
 // CreateRequest is the body of PUT /v1/orders/{orderId}.
 type CreateRequest struct {
@@ -69,19 +59,12 @@ type Line struct {
 func Normalize(r CreateRequest) (Spec, *platform.APIError) {
 	var v platform.Validator
 	v.String("customerId", r.CustomerID, 1, limits.MaxCustomerIDLen)
-	if r.Currency == "" {
-		r.Currency = "USD"
-	}
-	v.Check(currencyPattern.MatchString(r.Currency), "currency", "must be three capital letters (ISO 4217)")
-	v.Check(len(r.Items) >= limits.MinItems && len(r.Items) <= maxItems, "items", "must hold %d to %d items", limits.MinItems, maxItems)
+	r.Currency = v.Currency("currency", r.Currency)
+	v.ItemCount(len(r.Items))
 	spec := Spec{CustomerID: r.CustomerID, Currency: r.Currency, Items: make([]Line, 0, len(r.Items))}
 	seen := map[string]bool{}
 	for i, it := range r.Items {
-		v.String(platform.Field("items", i, "productId"), it.ProductID, 1, limits.MaxProductIDLen)
-		v.Check(!seen[it.ProductID], platform.Field("items", i, "productId"), "duplicates an earlier item's productId")
-		seen[it.ProductID] = true
-		v.Check(it.Quantity >= limits.MinQuantity && it.Quantity <= maxQuantity, platform.Field("items", i, "quantity"),
-			"must be %d to %d", limits.MinQuantity, maxQuantity)
+		v.Item(i, it.ProductID, it.Quantity, seen)
 		price := v.Money(platform.Field("items", i, "unitPrice"), it.UnitPrice)
 		spec.Items = append(spec.Items, Line{ProductID: it.ProductID, Quantity: it.Quantity, UnitPrice: price})
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/ordersaga/ordersaga/internal/limits"
 	"github.com/ordersaga/ordersaga/services/platform"
 	"github.com/ordersaga/ordersaga/services/platform/platformtest"
 )
@@ -28,12 +29,12 @@ func FuzzCreateOrder(f *testing.F) {
 }
 
 func checkSpec(_ context.Context, _ string, spec Spec, _ string) (platform.StoredResponse, bool, error) {
-	if len(spec.Items) < 1 || len(spec.Items) > maxItems || !currencyPattern.MatchString(spec.Currency) || spec.CustomerID == "" {
+	if len(spec.Items) < 1 || len(spec.Items) > limits.MaxItems || !platform.ValidCurrency(spec.Currency) || spec.CustomerID == "" {
 		return platform.StoredResponse{}, false, platformtest.Broken("validation let through %+v", spec)
 	}
 	seen := map[string]bool{}
 	for _, l := range spec.Items {
-		if l.Quantity < 1 || l.Quantity > maxQuantity || l.UnitPrice <= 0 || l.UnitPrice > platform.MaxMoney || seen[l.ProductID] {
+		if l.Quantity < 1 || l.Quantity > limits.MaxQuantity || l.UnitPrice <= 0 || l.UnitPrice > platform.MaxMoney || seen[l.ProductID] {
 			return platform.StoredResponse{}, false, platformtest.Broken("validation let through line %+v", l)
 		}
 		seen[l.ProductID] = true

@@ -5,7 +5,6 @@ package payment
 
 import (
 	"net/http"
-	"regexp"
 
 	"github.com/ordersaga/ordersaga/internal/limits"
 	"github.com/ordersaga/ordersaga/services/platform"
@@ -29,8 +28,6 @@ const (
 	CodePaymentDeclined = "PAYMENT_DECLINED"
 	CodePaymentNotFound = "PAYMENT_NOT_FOUND"
 )
-
-var currencyPattern = regexp.MustCompile(limits.CurrencyPattern)
 
 // CreateRequest is the body of PUT /v1/payments/{paymentId}.
 type CreateRequest struct {
@@ -56,10 +53,7 @@ func Normalize(r CreateRequest) (Spec, *platform.APIError) {
 	v.ID("orderId", r.OrderID)
 	v.String("customerId", r.CustomerID, 1, limits.MaxCustomerIDLen)
 	amount := v.Money("amount", r.Amount)
-	if r.Currency == "" {
-		r.Currency = "USD"
-	}
-	v.Check(currencyPattern.MatchString(r.Currency), "currency", "must be three capital letters (ISO 4217)")
+	r.Currency = v.Currency("currency", r.Currency)
 	v.OneOf("method", r.Method, Methods()...)
 	return Spec{OrderID: r.OrderID, CustomerID: r.CustomerID, Amount: amount, Currency: r.Currency, Method: r.Method}, v.Err()
 }

@@ -22,7 +22,7 @@ func FuzzCapture(f *testing.F) {
 		srv.Route("PUT /v1/payments/{paymentId}", platform.Create(srv, "paymentId", Normalize,
 			func(_ context.Context, _ string, spec Spec, _ string) (platform.StoredResponse, bool, error) {
 				if spec.Amount <= 0 || spec.Amount > platform.MaxMoney || !slices.Contains(Methods(), spec.Method) ||
-					!currencyPattern.MatchString(spec.Currency) || !platform.ValidID(spec.OrderID) || spec.CustomerID == "" {
+					!platform.ValidCurrency(spec.Currency) || !platform.ValidID(spec.OrderID) || spec.CustomerID == "" {
 					return platform.StoredResponse{}, false, platformtest.Broken("validation let through %+v", spec)
 				}
 				return platformtest.Created, false, nil

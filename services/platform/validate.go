@@ -16,6 +16,12 @@ var idPattern = regexp.MustCompile(fmt.Sprintf(`^[A-Za-z0-9][A-Za-z0-9._-]{0,%d}
 // ValidID reports whether s is a valid client-assigned resource ID.
 func ValidID(s string) bool { return idPattern.MatchString(s) }
 
+// currencyPattern admits ISO 4217 codes, as the CRD does.
+var currencyPattern = regexp.MustCompile(limits.CurrencyPattern)
+
+// ValidCurrency reports whether s is an ISO 4217 currency code.
+func ValidCurrency(s string) bool { return currencyPattern.MatchString(s) }
+
 // PathID returns the path value name (for example "orderId") when it is a valid ID, else a
 // 400 naming it.
 func PathID(r *http.Request, name string) (string, *APIError) {
@@ -90,6 +96,32 @@ func (v *Validator) Money(field, s string) Money {
 		v.Check(m > 0 && m <= MaxMoney, field, "must be greater than 0 and at most %s", MaxMoney)
 	}
 	return m
+}
+
+// Currency checks the currency s of an order or a payment and returns it; an empty one is
+// USD, the CRD's default.
+func (v *Validator) Currency(field, s string) string {
+	if s == "" {
+		s = "USD"
+	}
+	v.Check(ValidCurrency(s), field, "must be three capital letters (ISO 4217)")
+	return s
+}
+
+// ItemCount checks that a request's "items" holds limits.MinItems to limits.MaxItems items.
+func (v *Validator) ItemCount(n int) {
+	v.Check(n >= limits.MinItems && n <= limits.MaxItems, "items", "must hold %d to %d items", limits.MinItems, limits.MaxItems)
+}
+
+// Item checks items[i] of a request (orders, reservations and shipments list their items
+// alike): a productId of 1 to limits.MaxProductIDLen characters that no earlier item named
+// (seen collects them) and a quantity of limits.MinQuantity to limits.MaxQuantity.
+func (v *Validator) Item(i int, productID string, quantity int, seen map[string]bool) {
+	v.String(Field("items", i, "productId"), productID, 1, limits.MaxProductIDLen)
+	v.Check(!seen[productID], Field("items", i, "productId"), "duplicates an earlier item's productId")
+	seen[productID] = true
+	v.Check(quantity >= limits.MinQuantity && quantity <= limits.MaxQuantity, Field("items", i, "quantity"),
+		"must be %d to %d", limits.MinQuantity, limits.MaxQuantity)
 }
 
 // Field formats an indexed field path such as "items[2].quantity".

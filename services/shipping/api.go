@@ -128,14 +128,10 @@ func Normalize(r CreateRequest) (CreateRequest, *platform.APIError) {
 	v.String("address.region", a.Region, 0, maxRegionLen)
 	v.String("address.postalCode", a.PostalCode, 1, maxPostalCodeLen)
 	v.Check(countryPattern.MatchString(a.Country), "address.country", "must be two capital letters (ISO 3166-1 alpha-2)")
-	v.Check(len(r.Items) >= limits.MinItems && len(r.Items) <= limits.MaxItems, "items", "must hold %d to %d items", limits.MinItems, limits.MaxItems)
+	v.ItemCount(len(r.Items))
 	seen := map[string]bool{}
 	for i, it := range r.Items {
-		v.String(platform.Field("items", i, "productId"), it.ProductID, 1, limits.MaxProductIDLen)
-		v.Check(!seen[it.ProductID], platform.Field("items", i, "productId"), "duplicates an earlier item's productId")
-		seen[it.ProductID] = true
-		v.Check(it.Quantity >= limits.MinQuantity && it.Quantity <= limits.MaxQuantity, platform.Field("items", i, "quantity"),
-			"must be %d to %d", limits.MinQuantity, limits.MaxQuantity)
+		v.Item(i, it.ProductID, it.Quantity, seen)
 	}
 	return r, v.Err()
 }
