@@ -23,7 +23,7 @@ import (
 func TestConcurrentReservationsNeverOversell(t *testing.T) {
 	requireAtomicUpdates(t, SerializeNone)
 	f := newFixtureWith(t, SerializeNone)
-	assertNoOversell(t, f, f.c, f.replica(t, SerializeNone))
+	assertNoOversell(t, f, f.Client, f.replica(t, SerializeNone))
 }
 
 // TestConcurrentReservationsInOneProcessNeverOversell runs on any Mongo-compatible
@@ -32,7 +32,7 @@ func TestConcurrentReservationsNeverOversell(t *testing.T) {
 // the local stack) does not oversell.
 func TestConcurrentReservationsInOneProcessNeverOversell(t *testing.T) {
 	f := newFixture(t)
-	assertNoOversell(t, f, f.c)
+	assertNoOversell(t, f, f.Client)
 }
 
 // TestFerretDBCannotHonourModeNone documents why SerializeProcess exists: FerretDB, the
@@ -46,7 +46,7 @@ func TestFerretDBCannotHonourModeNone(t *testing.T) {
 	}
 	f := newFixtureWith(t, SerializeNone)
 	won := 0
-	for _, s := range reserveHotConcurrently(t, f, f.c, f.replica(t, SerializeNone)) {
+	for _, s := range reserveHotConcurrently(t, f, f.Client, f.replica(t, SerializeNone)) {
 		if s == http.StatusCreated {
 			won++
 		}
@@ -103,7 +103,7 @@ func assertNoOversell(t *testing.T, f fixture, clients ...*platformtest.Client) 
 // reserveHotConcurrently creates HOT-1 and races the buyers; it returns their statuses.
 func reserveHotConcurrently(t *testing.T, f fixture, clients ...*platformtest.Client) []int {
 	t.Helper()
-	f.c.Do(http.MethodPut, "/v1/products/HOT-1", fmt.Sprintf(`{"name":"Hot","price":"1.00","stock":%d}`, hotStock)).Want(t, http.StatusCreated, nil)
+	f.Do(http.MethodPut, "/v1/products/HOT-1", fmt.Sprintf(`{"name":"Hot","price":"1.00","stock":%d}`, hotStock)).Want(t, http.StatusCreated, nil)
 	statuses := make([]int, hotBuyers)
 	var wg sync.WaitGroup
 	for i := range hotBuyers {
@@ -125,7 +125,7 @@ func TestModeNoneOnFerretDBWarns(t *testing.T) {
 		var logs bytes.Buffer
 		platformtest.NewServerWith(t, platform.Options{Service: "inventory", Logger: slog.New(slog.NewJSONHandler(&logs, nil))},
 			func(ctx context.Context, srv *platform.Server) error {
-				return Register(srv, f.db, testConfig(ws)).SetUp(ctx)
+				return Register(srv, f.DB, testConfig(ws)).SetUp(ctx)
 			})
 		if !strings.Contains(logs.String(), ws.Guarantee()) {
 			t.Errorf("mode %s: start-up log does not state the guarantee:\n%s", ws, logs.String())

@@ -6,12 +6,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/ordersaga/ordersaga/services/platform/platformtest"
 )
 
 // TestTakeFilterIsTheGuard pins the exact update that keeps stock from going negative: the
 // stock check, the discontinued check, the once-per-reservation token and the generation
 // are all in the filter of one single-document update, which MongoDB applies atomically.
 func TestTakeFilterIsTheGuard(t *testing.T) {
+	t0 := platformtest.T0()
 	want := bson.D{
 		{Key: "_id", Value: "LAP-001"},
 		{Key: "gen", Value: int64(7)},
@@ -44,10 +47,10 @@ func TestTakeFilterIsTheGuard(t *testing.T) {
 // it lets through and what it refuses.
 func TestTakeFilterRefuses(t *testing.T) {
 	f := newFixture(t)
-	f.c.Do(http.MethodPut, "/v1/products/P-5", `{"name":"Five","price":"1.00","stock":5}`).Want(t, http.StatusCreated, nil)
-	products := f.db.Collection("products")
+	f.Do(http.MethodPut, "/v1/products/P-5", `{"name":"Five","price":"1.00","stock":5}`).Want(t, http.StatusCreated, nil)
+	products := f.DB.Collection("products")
 	take := func(q int, gen int64, token string) bool {
-		res, err := products.UpdateOne(t.Context(), takeFilter("P-5", q, gen, token), takeUpdate(q, token, t0))
+		res, err := products.UpdateOne(t.Context(), takeFilter("P-5", q, gen, token), takeUpdate(q, token, platformtest.T0()))
 		if err != nil {
 			t.Fatalf("update: %v", err)
 		}
@@ -75,11 +78,11 @@ func TestTakeFilterRefuses(t *testing.T) {
 			t.Errorf("%s: stock = %d, want %d", s.name, got, s.stock)
 		}
 	}
-	f.c.Do(http.MethodPut, "/v1/products/P-5", `{"name":"Five","price":"1.00","stock":5,"discontinued":true}`).Want(t, http.StatusOK, nil)
+	f.Do(http.MethodPut, "/v1/products/P-5", `{"name":"Five","price":"1.00","stock":5,"discontinued":true}`).Want(t, http.StatusOK, nil)
 	if take(1, 0, "r:d") {
 		t.Error("a discontinued product was taken")
 	}
-	f.c.Do(http.MethodPut, "/v1/products/P-5", `{"name":"Five","price":"1.00","stock":5}`).Want(t, http.StatusOK, nil)
+	f.Do(http.MethodPut, "/v1/products/P-5", `{"name":"Five","price":"1.00","stock":5}`).Want(t, http.StatusOK, nil)
 	if _, err := products.UpdateOne(t.Context(), bson.D{{Key: "_id", Value: "P-5"}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "gen", Value: 1}}}}); err != nil {
 		t.Fatalf("bump gen: %v", err)
 	}

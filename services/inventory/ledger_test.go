@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/ordersaga/ordersaga/services/platform"
+	"github.com/ordersaga/ordersaga/services/platform/platformtest"
 )
 
 // pausedRun starts reservation id's first run through the store and holds it before its
@@ -58,7 +59,7 @@ func TestStaleRunAfterCompactionTakesNothing(t *testing.T) {
 	f := newFixture(t)
 	spec := ReserveSpec{OrderID: "ord-1", Items: []Item{{"LAP-001", 2}}}
 	resume := pausedRun(t, f, "res-1", spec, -1)
-	f.c.Do(http.MethodPut, "/v1/reservations/res-1", reserveBody("ord-1", Item{"LAP-001", 2})).Want(t, http.StatusCreated, nil)
+	f.Do(http.MethodPut, "/v1/reservations/res-1", reserveBody("ord-1", Item{"LAP-001", 2})).Want(t, http.StatusCreated, nil)
 	f.sweep(t)
 	if tok := f.tokens(t, "LAP-001"); len(tok) != 0 {
 		t.Fatalf("tokens after the sweep = %v, want none (the stale run must not see the take)", tok)
@@ -90,7 +91,7 @@ func TestLateTakeAfterReleaseIsGivenBack(t *testing.T) {
 			f := newFixture(t)
 			resume := pausedRun(t, f, "res-1", spec, tc.crashAt)
 			var r Reservation
-			f.c.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, &r)
+			f.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, &r)
 			if r.Status != Released {
 				t.Fatalf("release = %+v, want RELEASED", r)
 			}
@@ -111,7 +112,7 @@ func TestLateTakeAfterReleaseIsGivenBack(t *testing.T) {
 
 func releaseAgain(t *testing.T, f fixture) {
 	t.Helper()
-	f.c.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, nil)
+	f.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, nil)
 }
 
 // TestUpgradeFromTokensOnly starts on a database written before the ledger (no gen, the
@@ -120,7 +121,7 @@ func releaseAgain(t *testing.T, f fixture) {
 func TestUpgradeFromTokensOnly(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	products := f.db.Collection("products")
+	products := f.DB.Collection("products")
 	legacy := []struct {
 		product string
 		stock   int
@@ -142,13 +143,14 @@ func TestUpgradeFromTokensOnly(t *testing.T) {
 			t.Fatalf("write legacy %s: %v", p.product, err)
 		}
 	}
+	t0 := platformtest.T0()
 	docs := []any{
 		reservation{ID: "res-kept", Items: []Item{{"LAP-001", 2}}, Status: Reserved, CreatedAt: t0, UpdatedAt: t0},
 		reservation{ID: "res-back", Items: []Item{{"LAP-001", 1}}, Status: Released, ReleaseMode: modeReserved, CreatedAt: t0, UpdatedAt: t0},
 		reservation{ID: "res-late", Items: []Item{{"PHN-001", 3}}, Status: Failed, CreatedAt: t0, UpdatedAt: t0},
 		reservation{ID: "res-open", Items: []Item{{"TAB-001", 1}}, Status: Pending, CreatedAt: t0, UpdatedAt: t0},
 	}
-	if _, err := f.db.Collection("reservations").InsertMany(ctx, docs); err != nil {
+	if _, err := f.DB.Collection("reservations").InsertMany(ctx, docs); err != nil {
 		t.Fatalf("write legacy reservations: %v", err)
 	}
 	if err := f.store.SetUp(ctx); err != nil {
@@ -158,8 +160,8 @@ func TestUpgradeFromTokensOnly(t *testing.T) {
 		t.Errorf("after the upgrade the ledger holds %d units of LAP-001, want res-kept's 2", held)
 	}
 	for _, id := range []string{"res-kept", "res-back", "res-late", "res-open", "res-kept"} {
-		f.c.Do(http.MethodPost, "/v1/reservations/"+id+"/release", nil).Want(t, http.StatusOK, nil)
+		f.Do(http.MethodPost, "/v1/reservations/"+id+"/release", nil).Want(t, http.StatusOK, nil)
 	}
 	assertUntouched(t, f, map[string]int{"LAP-001": 50, "PHN-001": 100, "TAB-001": 30})
-	f.c.Do(http.MethodPut, "/v1/reservations/res-new", reserveBody("ord-9", Item{"LAP-001", 1})).Want(t, http.StatusCreated, nil)
+	f.Do(http.MethodPut, "/v1/reservations/res-new", reserveBody("ord-9", Item{"LAP-001", 1})).Want(t, http.StatusCreated, nil)
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"net/http"
 	"testing"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/ordersaga/ordersaga/services/platform"
 	"github.com/ordersaga/ordersaga/services/platform/platformtest"
@@ -15,18 +13,15 @@ import (
 
 func TestMain(m *testing.M) { platformtest.Main(m) }
 
-var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-
+// fixture is the service fixture with the store at hand, for tests that stop or repair
+// runs on purpose.
 type fixture struct {
-	c     *platformtest.Client
-	db    *mongo.Database
-	svc   *Service
+	platformtest.Fixture[*Service]
 	store *Store
 }
 
-// newFixture serves the inventory service, seeded with DefaultCatalog, on a database of
-// its own with the clock fixed at t0, the sweeper off and SerializeProcess, which every
-// test server honours.
+// newFixture serves the inventory service, seeded with DefaultCatalog, with the sweeper
+// off and SerializeProcess, which every test server honours.
 func newFixture(t testing.TB) fixture {
 	t.Helper()
 	return newFixtureWith(t, SerializeProcess)
@@ -35,16 +30,12 @@ func newFixture(t testing.TB) fixture {
 // newFixtureWith is newFixture with write serialization ws.
 func newFixtureWith(t testing.TB, ws WriteSerialization) fixture {
 	t.Helper()
-	var svc *Service
-	s := platformtest.NewService(t, "inventory", func(ctx context.Context, srv *platform.Server, db *mongo.Database) error {
-		svc = Register(srv, db, testConfig(ws))
-		return svc.SetUp(ctx)
-	})
-	return fixture{c: s.Client, db: s.DB, svc: svc, store: svc.store}
+	f := platformtest.NewFixture(t, "inventory", Register, testConfig(ws))
+	return fixture{Fixture: f, store: f.Svc.store}
 }
 
 func testConfig(ws WriteSerialization) Config {
-	return Config{Catalog: DefaultCatalog(), WriteSerialization: ws, SweepInterval: -1, Now: func() time.Time { return t0 }}
+	return Config{Catalog: DefaultCatalog(), WriteSerialization: ws, SweepInterval: -1, Now: platformtest.T0}
 }
 
 // replica serves another inventory process on f's database, as a second replica of the
@@ -52,7 +43,7 @@ func testConfig(ws WriteSerialization) Config {
 func (f fixture) replica(t testing.TB, ws WriteSerialization) *platformtest.Client {
 	t.Helper()
 	c, _ := platformtest.NewServer(t, "inventory", func(ctx context.Context, srv *platform.Server) error {
-		return Register(srv, f.db, testConfig(ws)).SetUp(ctx)
+		return Register(srv, f.DB, testConfig(ws)).SetUp(ctx)
 	})
 	return c
 }
@@ -60,7 +51,7 @@ func (f fixture) replica(t testing.TB, ws WriteSerialization) *platformtest.Clie
 func (f fixture) stock(t testing.TB, id string) int {
 	t.Helper()
 	var p Product
-	f.c.Do(http.MethodGet, "/v1/products/"+id, nil).Want(t, http.StatusOK, &p)
+	f.Do(http.MethodGet, "/v1/products/"+id, nil).Want(t, http.StatusOK, &p)
 	return p.Stock
 }
 
@@ -68,7 +59,7 @@ func (f fixture) stock(t testing.TB, id string) int {
 func (f fixture) tokens(t testing.TB, id string) []string {
 	t.Helper()
 	var p product
-	if err := f.db.Collection("products").FindOne(t.Context(), bson.D{{Key: "_id", Value: id}}).Decode(&p); err != nil {
+	if err := f.DB.Collection("products").FindOne(t.Context(), bson.D{{Key: "_id", Value: id}}).Decode(&p); err != nil {
 		t.Fatalf("read product %s: %v", id, err)
 	}
 	return p.Pending
@@ -85,7 +76,7 @@ func (f fixture) sweep(t testing.TB) {
 // held returns the units of product id that the ledger records as taken and not given back.
 func (f fixture) held(t testing.TB, id string) int {
 	t.Helper()
-	cur, err := f.db.Collection("moves").Find(t.Context(), bson.D{{Key: "productId", Value: id}, {Key: "state", Value: moveTaken}})
+	cur, err := f.DB.Collection("moves").Find(t.Context(), bson.D{{Key: "productId", Value: id}, {Key: "state", Value: moveTaken}})
 	if err != nil {
 		t.Fatalf("read moves of %s: %v", id, err)
 	}
@@ -98,11 +89,6 @@ func (f fixture) held(t testing.TB, id string) int {
 		n += m.Quantity
 	}
 	return n
-}
-
-func (f fixture) countReservations(t testing.TB) int64 {
-	t.Helper()
-	return platformtest.Count(t, f.db, "reservations")
 }
 
 func reserveBody(order string, items ...Item) map[string]any {

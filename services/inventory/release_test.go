@@ -12,10 +12,10 @@ import (
 func TestReleaseGivesBackExactlyOnce(t *testing.T) {
 	f := newFixture(t)
 	body := reserveBody("ord-1", Item{"LAP-001", 2}, Item{"PHN-001", 3})
-	f.c.Do(http.MethodPut, "/v1/reservations/res-1", body).Want(t, http.StatusCreated, nil)
+	f.Do(http.MethodPut, "/v1/reservations/res-1", body).Want(t, http.StatusCreated, nil)
 	for i := range 3 {
 		var r Reservation
-		f.c.Do(http.MethodPost, "/v1/reservations/res-1/release", `{"reason":"payment declined"}`).Want(t, http.StatusOK, &r)
+		f.Do(http.MethodPost, "/v1/reservations/res-1/release", `{"reason":"payment declined"}`).Want(t, http.StatusOK, &r)
 		if r.Status != Released || r.Reason != "payment declined" {
 			t.Errorf("release %d = %+v, want RELEASED with the reason", i, r)
 		}
@@ -24,7 +24,7 @@ func TestReleaseGivesBackExactlyOnce(t *testing.T) {
 		t.Errorf("stock after three releases = %d/%d, want 50/100 (given back once)", l, p)
 	}
 	// A replay of the reserve after its release returns the first answer and takes nothing.
-	f.c.Do(http.MethodPut, "/v1/reservations/res-1", body).Want(t, http.StatusCreated, nil)
+	f.Do(http.MethodPut, "/v1/reservations/res-1", body).Want(t, http.StatusCreated, nil)
 	if l := f.stock(t, "LAP-001"); l != 50 {
 		t.Errorf("stock after replaying a released reserve = %d, want 50", l)
 	}
@@ -32,9 +32,9 @@ func TestReleaseGivesBackExactlyOnce(t *testing.T) {
 
 func TestReleaseOfFailedReservationChangesNothing(t *testing.T) {
 	f := newFixture(t)
-	f.c.Do(http.MethodPut, "/v1/reservations/res-1", reserveBody("ord-1", Item{"LAP-001", 51})).WantError(t, http.StatusConflict, CodeOutOfStock, "")
+	f.Do(http.MethodPut, "/v1/reservations/res-1", reserveBody("ord-1", Item{"LAP-001", 51})).WantError(t, http.StatusConflict, CodeOutOfStock, "")
 	var r Reservation
-	f.c.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, &r)
+	f.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, &r)
 	if r.Status != Failed {
 		t.Errorf("status = %s, want FAILED (unchanged)", r.Status)
 	}
@@ -46,26 +46,26 @@ func TestReleaseOfFailedReservationChangesNothing(t *testing.T) {
 func TestReleaseBeforeReserveLeavesTombstone(t *testing.T) {
 	f := newFixture(t)
 	for range 2 {
-		got := f.c.Do(http.MethodPost, "/v1/reservations/res-9/release", "")
+		got := f.Do(http.MethodPost, "/v1/reservations/res-9/release", "")
 		var r Reservation
 		got.Want(t, http.StatusOK, &r)
 		if r.Status != Released || !r.Tombstone {
 			t.Errorf("release of an unknown reservation = %s, want a RELEASED tombstone", got.Body)
 		}
 	}
-	f.c.Do(http.MethodPut, "/v1/reservations/res-9", reserveBody("ord-9", Item{"LAP-001", 1})).
+	f.Do(http.MethodPut, "/v1/reservations/res-9", reserveBody("ord-9", Item{"LAP-001", 1})).
 		WantError(t, http.StatusConflict, platform.CodeAlreadyCompensated, "")
 	if l := f.stock(t, "LAP-001"); l != 50 {
 		t.Errorf("stock after a late reserve = %d, want 50 (nothing leaked)", l)
 	}
-	f.c.Do(http.MethodGet, "/v1/reservations/nope", nil).WantError(t, http.StatusNotFound, CodeReservationNotFound, "reservationId")
+	f.Do(http.MethodGet, "/v1/reservations/nope", nil).WantError(t, http.StatusNotFound, CodeReservationNotFound, "reservationId")
 }
 
 // TestCrashMidReleaseIsFinishedOnce gives back the first product and stops, as a crash
 // would; the next release finishes the job without giving the first product back twice.
 func TestCrashMidReleaseIsFinishedOnce(t *testing.T) {
 	f := newFixture(t)
-	f.c.Do(http.MethodPut, "/v1/reservations/res-1", reserveBody("ord-1", Item{"LAP-001", 2}, Item{"PHN-001", 3})).Want(t, http.StatusCreated, nil)
+	f.Do(http.MethodPut, "/v1/reservations/res-1", reserveBody("ord-1", Item{"LAP-001", 2}, Item{"PHN-001", 3})).Want(t, http.StatusCreated, nil)
 	ok, d, err := f.store.claim(t.Context(), "res-1", Reserved, bson.D{{Key: "status", Value: Releasing}, {Key: "releaseMode", Value: modeReserved}})
 	if err != nil || !ok {
 		t.Fatalf("claim RELEASING: ok=%v err=%v", ok, err)
@@ -75,7 +75,7 @@ func TestCrashMidReleaseIsFinishedOnce(t *testing.T) {
 	if err := f.store.giveBackAll(t.Context(), half); err != nil {
 		t.Fatalf("give back the first item: %v", err)
 	}
-	f.c.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, nil)
+	f.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, nil)
 	if l, p := f.stock(t, "LAP-001"), f.stock(t, "PHN-001"); l != 50 || p != 100 {
 		t.Errorf("stock = %d/%d, want 50/100", l, p)
 	}
@@ -86,8 +86,8 @@ func TestCrashMidReleaseIsFinishedOnce(t *testing.T) {
 // once.
 func TestSweepCompactsProducts(t *testing.T) {
 	f := newFixture(t)
-	f.c.Do(http.MethodPut, "/v1/reservations/res-1", reserveBody("ord-1", Item{"LAP-001", 2})).Want(t, http.StatusCreated, nil)
-	f.c.Do(http.MethodPut, "/v1/reservations/res-2", reserveBody("ord-2", Item{"LAP-001", 1})).Want(t, http.StatusCreated, nil)
+	f.Do(http.MethodPut, "/v1/reservations/res-1", reserveBody("ord-1", Item{"LAP-001", 2})).Want(t, http.StatusCreated, nil)
+	f.Do(http.MethodPut, "/v1/reservations/res-2", reserveBody("ord-2", Item{"LAP-001", 1})).Want(t, http.StatusCreated, nil)
 	if tok := f.tokens(t, "LAP-001"); len(tok) != 2 {
 		t.Fatalf("tokens before the sweep = %v, want the two takes", tok)
 	}
@@ -102,7 +102,7 @@ func TestSweepCompactsProducts(t *testing.T) {
 	}
 	// Release after the sweep still gives back exactly once; its token is swept later.
 	for range 2 {
-		f.c.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, nil)
+		f.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, nil)
 	}
 	if l := f.stock(t, "LAP-001"); l != 49 {
 		t.Errorf("stock = %d, want 49 (res-2 still holds 1)", l)
@@ -110,7 +110,7 @@ func TestSweepCompactsProducts(t *testing.T) {
 	if n, err := f.store.Sweep(t.Context()); err != nil || n != 1 {
 		t.Fatalf("sweep of the release: n=%d err=%v, want 1 token", n, err)
 	}
-	f.c.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, nil)
+	f.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, nil)
 	if l, held, tok := f.stock(t, "LAP-001"), f.held(t, "LAP-001"), f.tokens(t, "LAP-001"); l != 49 || held != 1 || len(tok) != 0 {
 		t.Errorf("after a third release: stock %d, held %d, tokens %v; want 49, 1, none", l, held, tok)
 	}
@@ -118,12 +118,12 @@ func TestSweepCompactsProducts(t *testing.T) {
 
 func TestListReservationsByOrder(t *testing.T) {
 	f := newFixture(t)
-	f.c.Do(http.MethodPut, "/v1/reservations/res-a", reserveBody("ord-1", Item{"LAP-001", 1})).Want(t, http.StatusCreated, nil)
-	f.c.Do(http.MethodPut, "/v1/reservations/res-b", reserveBody("ord-2", Item{"LAP-001", 1})).Want(t, http.StatusCreated, nil)
+	f.Do(http.MethodPut, "/v1/reservations/res-a", reserveBody("ord-1", Item{"LAP-001", 1})).Want(t, http.StatusCreated, nil)
+	f.Do(http.MethodPut, "/v1/reservations/res-b", reserveBody("ord-2", Item{"LAP-001", 1})).Want(t, http.StatusCreated, nil)
 	var list platform.ListResponse[Reservation]
-	f.c.Do(http.MethodGet, "/v1/reservations?orderId=ord-2", nil).Want(t, http.StatusOK, &list)
+	f.Do(http.MethodGet, "/v1/reservations?orderId=ord-2", nil).Want(t, http.StatusOK, &list)
 	if len(list.Items) != 1 || list.Items[0].ReservationID != "res-b" {
 		t.Errorf("reservations of ord-2 = %+v, want res-b", list.Items)
 	}
-	f.c.Do(http.MethodGet, "/v1/reservations?orderId=bad%20id", nil).WantError(t, http.StatusBadRequest, platform.CodeInvalidArgument, "orderId")
+	f.Do(http.MethodGet, "/v1/reservations?orderId=bad%20id", nil).WantError(t, http.StatusBadRequest, platform.CodeInvalidArgument, "orderId")
 }

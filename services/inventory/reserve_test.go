@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"bytes"
 	"errors"
 	"net/http"
 	"testing"
@@ -14,7 +13,7 @@ import (
 func TestReserveTakesStockAndReplays(t *testing.T) {
 	f := newFixture(t)
 	body := reserveBody("ord-1", Item{"LAP-001", 2}, Item{"PHN-001", 3})
-	first := f.c.Do(http.MethodPut, "/v1/reservations/res-1", body, "Idempotency-Key", "uid/ReserveInventory/action")
+	first := f.Do(http.MethodPut, "/v1/reservations/res-1", body, "Idempotency-Key", "uid/ReserveInventory/action")
 	var got Reservation
 	first.Want(t, http.StatusCreated, &got)
 	want := Reservation{ReservationID: "res-1", OrderID: "ord-1", Status: Reserved,
@@ -23,16 +22,13 @@ func TestReserveTakesStockAndReplays(t *testing.T) {
 		t.Errorf("reserve: -want +got:\n%s", diff)
 	}
 	for range 2 {
-		again := f.c.Do(http.MethodPut, "/v1/reservations/res-1", body)
-		if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
-			t.Errorf("replay = %d %s, want %d %s", again.Status, again.Body, first.Status, first.Body)
-		}
+		f.Do(http.MethodPut, "/v1/reservations/res-1", body).WantSame(t, first)
 	}
 	if l, p := f.stock(t, "LAP-001"), f.stock(t, "PHN-001"); l != 48 || p != 97 {
 		t.Errorf("stock after reserve and replays = %d/%d, want 48/97 (taken once)", l, p)
 	}
 	other := reserveBody("ord-1", Item{"LAP-001", 3})
-	f.c.Do(http.MethodPut, "/v1/reservations/res-1", other).WantError(t, http.StatusConflict, platform.CodeIdempotencyKeyReused, "")
+	f.Do(http.MethodPut, "/v1/reservations/res-1", other).WantError(t, http.StatusConflict, platform.CodeIdempotencyKeyReused, "")
 	if l := f.stock(t, "LAP-001"); l != 48 {
 		t.Errorf("stock after refused key reuse = %d, want 48", l)
 	}
@@ -41,7 +37,7 @@ func TestReserveTakesStockAndReplays(t *testing.T) {
 func TestReserveOutOfStockLeavesNoTrace(t *testing.T) {
 	f := newFixture(t)
 	body := reserveBody("ord-1", Item{"LAP-001", 2}, Item{"PHN-001", 101}, Item{"TAB-001", 31})
-	first := f.c.Do(http.MethodPut, "/v1/reservations/res-1", body)
+	first := f.Do(http.MethodPut, "/v1/reservations/res-1", body)
 	e := first.WantError(t, http.StatusConflict, CodeOutOfStock, "")
 	wantDetails := map[string]any{"items": []any{
 		map[string]any{"productId": "PHN-001", "requested": 101.0, "available": 100.0},
@@ -52,13 +48,10 @@ func TestReserveOutOfStockLeavesNoTrace(t *testing.T) {
 	}
 	assertUntouched(t, f, map[string]int{"LAP-001": 50, "PHN-001": 100, "TAB-001": 30})
 	// The outcome sticks: more stock later does not turn the replay into a success.
-	f.c.Do(http.MethodPut, "/v1/products/PHN-001", `{"name":"Smartphone","price":"699.99","stock":500}`).Want(t, http.StatusOK, nil)
-	again := f.c.Do(http.MethodPut, "/v1/reservations/res-1", body)
-	if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
-		t.Errorf("replay = %d %s, want the first 409", again.Status, again.Body)
-	}
+	f.Do(http.MethodPut, "/v1/products/PHN-001", `{"name":"Smartphone","price":"699.99","stock":500}`).Want(t, http.StatusOK, nil)
+	f.Do(http.MethodPut, "/v1/reservations/res-1", body).WantSame(t, first)
 	var r Reservation
-	f.c.Do(http.MethodGet, "/v1/reservations/res-1", nil).Want(t, http.StatusOK, &r)
+	f.Do(http.MethodGet, "/v1/reservations/res-1", nil).Want(t, http.StatusOK, &r)
 	if r.Status != Failed || r.Failure != CodeOutOfStock {
 		t.Errorf("stored reservation = %+v, want FAILED with OUT_OF_STOCK", r)
 	}
@@ -70,11 +63,11 @@ func TestReserveUndoesPartialTakes(t *testing.T) {
 	f := newFixture(t)
 	f.store.beforeTake = func(i int) error {
 		if i == 1 {
-			f.c.Do(http.MethodPut, "/v1/products/PHN-001", `{"name":"Smartphone","price":"699.99","stock":1}`).Want(t, http.StatusOK, nil)
+			f.Do(http.MethodPut, "/v1/products/PHN-001", `{"name":"Smartphone","price":"699.99","stock":1}`).Want(t, http.StatusOK, nil)
 		}
 		return nil
 	}
-	f.c.Do(http.MethodPut, "/v1/reservations/res-1", reserveBody("ord-1", Item{"LAP-001", 2}, Item{"PHN-001", 3})).
+	f.Do(http.MethodPut, "/v1/reservations/res-1", reserveBody("ord-1", Item{"LAP-001", 2}, Item{"PHN-001", 3})).
 		WantError(t, http.StatusConflict, CodeOutOfStock, "")
 	assertUntouched(t, f, map[string]int{"LAP-001": 50, "PHN-001": 1})
 }
@@ -92,12 +85,9 @@ func TestReserveRefusesUnknownAndDiscontinued(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			path := "/v1/reservations/res-" + name
-			first := f.c.Do(http.MethodPut, path, reserveBody("ord-1", tc.items...))
+			first := f.Do(http.MethodPut, path, reserveBody("ord-1", tc.items...))
 			first.WantError(t, http.StatusUnprocessableEntity, tc.code, tc.field)
-			again := f.c.Do(http.MethodPut, path, reserveBody("ord-1", tc.items...))
-			if !bytes.Equal(again.Body, first.Body) || again.Status != first.Status {
-				t.Errorf("replay = %d %s, want the first answer", again.Status, again.Body)
-			}
+			f.Do(http.MethodPut, path, reserveBody("ord-1", tc.items...)).WantSame(t, first)
 		})
 	}
 	assertUntouched(t, f, map[string]int{"LAP-001": 50, "OLD-001": 10})
@@ -116,7 +106,7 @@ func TestCrashMidReserveIsRepaired(t *testing.T) {
 			}
 			return nil
 		}
-		f.c.Do(http.MethodPut, "/v1/reservations/res-1", body).WantError(t, http.StatusInternalServerError, platform.CodeInternal, "")
+		f.Do(http.MethodPut, "/v1/reservations/res-1", body).WantError(t, http.StatusInternalServerError, platform.CodeInternal, "")
 		f.store.beforeTake = nil
 		if l, p := f.stock(t, "LAP-001"), f.stock(t, "PHN-001"); l != 48 || p != 100 {
 			t.Fatalf("stock after the crash = %d/%d, want 48/100", l, p)
@@ -125,7 +115,7 @@ func TestCrashMidReserveIsRepaired(t *testing.T) {
 	}
 	t.Run("ReplayResumes", func(t *testing.T) {
 		f := crashAfterFirstTake(t)
-		f.c.Do(http.MethodPut, "/v1/reservations/res-1", body).Want(t, http.StatusCreated, nil)
+		f.Do(http.MethodPut, "/v1/reservations/res-1", body).Want(t, http.StatusCreated, nil)
 		if l, p := f.stock(t, "LAP-001"), f.stock(t, "PHN-001"); l != 48 || p != 97 {
 			t.Errorf("stock after resume = %d/%d, want 48/97", l, p)
 		}
@@ -133,12 +123,12 @@ func TestCrashMidReserveIsRepaired(t *testing.T) {
 	t.Run("ReleaseRepairs", func(t *testing.T) {
 		f := crashAfterFirstTake(t)
 		var r Reservation
-		f.c.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, &r)
+		f.Do(http.MethodPost, "/v1/reservations/res-1/release", nil).Want(t, http.StatusOK, &r)
 		if r.Status != Released {
 			t.Errorf("status = %s, want RELEASED", r.Status)
 		}
 		assertUntouched(t, f, map[string]int{"LAP-001": 50, "PHN-001": 100})
-		f.c.Do(http.MethodPut, "/v1/reservations/res-1", body).WantError(t, http.StatusConflict, platform.CodeAlreadyCompensated, "")
+		f.Do(http.MethodPut, "/v1/reservations/res-1", body).WantError(t, http.StatusConflict, platform.CodeAlreadyCompensated, "")
 		assertUntouched(t, f, map[string]int{"LAP-001": 50, "PHN-001": 100})
 	})
 }
@@ -160,7 +150,7 @@ func assertUntouched(t *testing.T, f fixture, stock map[string]int) {
 		}
 	}
 	var list platform.ListResponse[Reservation]
-	f.c.Do(http.MethodGet, "/v1/reservations", nil).Want(t, http.StatusOK, &list)
+	f.Do(http.MethodGet, "/v1/reservations", nil).Want(t, http.StatusOK, &list)
 	for _, r := range list.Items {
 		if r.Status == Reserved {
 			t.Errorf("reservation %s is RESERVED, want none", r.ReservationID)

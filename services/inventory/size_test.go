@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/ordersaga/ordersaga/services/platform/platformtest"
 )
 
 // TestHotProductDocumentStaysSmall takes one unit of one product for each of 10,000
@@ -31,7 +33,7 @@ func TestHotProductDocumentStaysSmall(t *testing.T) {
 	}
 	const n = 10_000
 	f := newFixture(t)
-	f.c.Do(http.MethodPut, "/v1/products/BIG-1", `{"name":"Big","price":"1.00","stock":1000000}`).Want(t, http.StatusCreated, nil)
+	f.Do(http.MethodPut, "/v1/products/BIG-1", `{"name":"Big","price":"1.00","stock":1000000}`).Want(t, http.StatusCreated, nil)
 	empty, _ := f.rawSize(t, "BIG-1")
 	// An "r:res-NNNNN" token is one BSON array element: type, key ("0"-"99") and NUL,
 	// length, 11 bytes and NUL: at most 21 bytes; the array field itself adds 14.
@@ -65,6 +67,7 @@ func TestHotProductDocumentStaysSmall(t *testing.T) {
 // takeOne runs reservation id's take of one unit of product as Reserve does, minus the claim.
 func (f fixture) takeOne(t testing.TB, id, product string) {
 	t.Helper()
+	t0 := platformtest.T0()
 	d := reservation{ID: id, OrderID: "ord-" + id, Items: []Item{{product, 1}}, Status: Pending, CreatedAt: t0, UpdatedAt: t0}
 	before, err := f.store.productsByID(t.Context(), d.Items)
 	if err != nil {
@@ -81,7 +84,7 @@ func (f fixture) takeOne(t testing.TB, id, product string) {
 // rawSize returns the BSON size of product id's document, read raw, and its token count.
 func (f fixture) rawSize(t testing.TB, id string) (size, tokens int) {
 	t.Helper()
-	raw, err := f.db.Collection("products").FindOne(t.Context(), bson.D{{Key: "_id", Value: id}}).Raw()
+	raw, err := f.DB.Collection("products").FindOne(t.Context(), bson.D{{Key: "_id", Value: id}}).Raw()
 	if err != nil {
 		t.Fatalf("read product %s: %v", id, err)
 	}

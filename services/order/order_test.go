@@ -1,7 +1,6 @@
 package order
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"testing"
@@ -22,7 +21,7 @@ func money(s string) *platform.Money {
 func TestCreateComputesTotalAndIsPending(t *testing.T) {
 	f := newFixture(t)
 	var got Order
-	f.c.Do(http.MethodPut, "/v1/orders/ord-1", laptopOrder()).Want(t, http.StatusCreated, &got)
+	f.Do(http.MethodPut, "/v1/orders/ord-1", laptopOrder()).Want(t, http.StatusCreated, &got)
 	want := Order{
 		OrderID: "ord-1", CustomerID: "c-1", Status: Pending, Currency: "USD",
 		Items: []ItemView{
@@ -35,37 +34,34 @@ func TestCreateComputesTotalAndIsPending(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("PUT order: -want +got:\n%s", diff)
 	}
-	if raw := f.c.Do(http.MethodGet, "/v1/orders/ord-1", nil).Object(t); raw["total"] != "2699.88" {
+	if raw := f.Do(http.MethodGet, "/v1/orders/ord-1", nil).Object(t); raw["total"] != "2699.88" {
 		t.Errorf("total on the wire = %v, want the decimal string \"2699.88\"", raw["total"])
 	}
 }
 
 func TestCreateReplayReturnsIdenticalResponse(t *testing.T) {
 	f := newFixture(t)
-	first := f.c.Do(http.MethodPut, "/v1/orders/ord-1", laptopOrder(), "Idempotency-Key", "uid/CreateOrder/action")
+	first := f.Do(http.MethodPut, "/v1/orders/ord-1", laptopOrder(), "Idempotency-Key", "uid/CreateOrder/action")
 	first.Want(t, http.StatusCreated, nil)
 	// The same payload spelled differently ("699.90" for "699.9") is the same request.
 	same := laptopOrder()
 	same["items"].([]any)[1].(map[string]any)["unitPrice"] = "699.90"
-	for i, body := range []any{laptopOrder(), same} {
-		again := f.c.Do(http.MethodPut, "/v1/orders/ord-1", body)
-		if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
-			t.Errorf("replay %d = %d %s, want %d %s", i, again.Status, again.Body, first.Status, first.Body)
-		}
+	for _, body := range []any{laptopOrder(), same} {
+		f.Do(http.MethodPut, "/v1/orders/ord-1", body).WantSame(t, first)
 	}
-	if n := f.count(t); n != 1 {
+	if n := f.Count(t, "orders"); n != 1 {
 		t.Errorf("orders stored = %d, want 1", n)
 	}
 }
 
 func TestCreateKeyReuseWithOtherPayloadIsRefused(t *testing.T) {
 	f := newFixture(t)
-	f.c.Do(http.MethodPut, "/v1/orders/ord-1", laptopOrder()).Want(t, http.StatusCreated, nil)
+	f.Do(http.MethodPut, "/v1/orders/ord-1", laptopOrder()).Want(t, http.StatusCreated, nil)
 	other := laptopOrder()
 	other["customerId"] = "c-2"
-	f.c.Do(http.MethodPut, "/v1/orders/ord-1", other).WantError(t, http.StatusConflict, platform.CodeIdempotencyKeyReused, "")
+	f.Do(http.MethodPut, "/v1/orders/ord-1", other).WantError(t, http.StatusConflict, platform.CodeIdempotencyKeyReused, "")
 	var got Order
-	f.c.Do(http.MethodGet, "/v1/orders/ord-1", nil).Want(t, http.StatusOK, &got)
+	f.Do(http.MethodGet, "/v1/orders/ord-1", nil).Want(t, http.StatusOK, &got)
 	if got.CustomerID != "c-1" {
 		t.Errorf("customerId after refused reuse = %q, want c-1 (unchanged)", got.CustomerID)
 	}
@@ -73,38 +69,35 @@ func TestCreateKeyReuseWithOtherPayloadIsRefused(t *testing.T) {
 
 func TestConfirm(t *testing.T) {
 	f := newFixture(t)
-	f.c.Do(http.MethodPut, "/v1/orders/ord-1", laptopOrder()).Want(t, http.StatusCreated, nil)
+	f.Do(http.MethodPut, "/v1/orders/ord-1", laptopOrder()).Want(t, http.StatusCreated, nil)
 	for i := range 2 { // the second confirm is an idempotent no-op
 		var got Order
-		f.c.Do(http.MethodPost, "/v1/orders/ord-1/confirm", nil).Want(t, http.StatusOK, &got)
+		f.Do(http.MethodPost, "/v1/orders/ord-1/confirm", nil).Want(t, http.StatusOK, &got)
 		if got.Status != Confirmed {
 			t.Errorf("confirm %d: status = %s, want CONFIRMED", i, got.Status)
 		}
 	}
-	f.c.Do(http.MethodPost, "/v1/orders/ord-1/cancel", nil).WantError(t, http.StatusConflict, CodeOrderConfirmed, "")
-	f.c.Do(http.MethodPost, "/v1/orders/nope/confirm", nil).WantError(t, http.StatusNotFound, CodeOrderNotFound, "orderId")
-	f.c.Do(http.MethodGet, "/v1/orders/nope", nil).WantError(t, http.StatusNotFound, CodeOrderNotFound, "orderId")
+	f.Do(http.MethodPost, "/v1/orders/ord-1/cancel", nil).WantError(t, http.StatusConflict, CodeOrderConfirmed, "")
+	f.Do(http.MethodPost, "/v1/orders/nope/confirm", nil).WantError(t, http.StatusNotFound, CodeOrderNotFound, "orderId")
+	f.Do(http.MethodGet, "/v1/orders/nope", nil).WantError(t, http.StatusNotFound, CodeOrderNotFound, "orderId")
 }
 
 func TestCancel(t *testing.T) {
 	f := newFixture(t)
-	first := f.c.Do(http.MethodPut, "/v1/orders/ord-1", laptopOrder())
+	first := f.Do(http.MethodPut, "/v1/orders/ord-1", laptopOrder())
 	first.Want(t, http.StatusCreated, nil)
 	for i := range 2 {
 		var got Order
-		f.c.Do(http.MethodPost, "/v1/orders/ord-1/cancel", `{"reason":"payment declined"}`).Want(t, http.StatusOK, &got)
+		f.Do(http.MethodPost, "/v1/orders/ord-1/cancel", `{"reason":"payment declined"}`).Want(t, http.StatusOK, &got)
 		if got.Status != Cancelled || got.Reason != "payment declined" || got.Tombstone {
 			t.Errorf("cancel %d = %+v, want CANCELLED with reason, no tombstone", i, got)
 		}
 	}
-	f.c.Do(http.MethodPost, "/v1/orders/ord-1/confirm", nil).WantError(t, http.StatusConflict, CodeOrderCancelled, "")
+	f.Do(http.MethodPost, "/v1/orders/ord-1/confirm", nil).WantError(t, http.StatusConflict, CodeOrderCancelled, "")
 	// A replay of the create after its compensation returns the first answer and changes nothing.
-	again := f.c.Do(http.MethodPut, "/v1/orders/ord-1", laptopOrder())
-	if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
-		t.Errorf("replay after cancel = %d %s, want the first answer", again.Status, again.Body)
-	}
+	f.Do(http.MethodPut, "/v1/orders/ord-1", laptopOrder()).WantSame(t, first)
 	var got Order
-	f.c.Do(http.MethodGet, "/v1/orders/ord-1", nil).Want(t, http.StatusOK, &got)
+	f.Do(http.MethodGet, "/v1/orders/ord-1", nil).Want(t, http.StatusOK, &got)
 	if got.Status != Cancelled {
 		t.Errorf("status after replay = %s, want CANCELLED", got.Status)
 	}
@@ -113,20 +106,20 @@ func TestCancel(t *testing.T) {
 func TestCancelBeforeCreateLeavesTombstone(t *testing.T) {
 	f := newFixture(t)
 	for range 2 {
-		got := f.c.Do(http.MethodPost, "/v1/orders/ord-9/cancel", "").Object(t)
+		got := f.Do(http.MethodPost, "/v1/orders/ord-9/cancel", "").Object(t)
 		want := map[string]any{"orderId": "ord-9", "status": "CANCELLED", "tombstone": true,
 			"createdAt": "2026-11-28T12:00:00Z", "updatedAt": "2026-11-28T12:00:00Z"}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("cancel of an absent order: -want +got:\n%s", diff)
 		}
 	}
-	f.c.Do(http.MethodPut, "/v1/orders/ord-9", laptopOrder()).WantError(t, http.StatusConflict, platform.CodeAlreadyCompensated, "")
-	f.c.Do(http.MethodPost, "/v1/orders/ord-9/confirm", nil).WantError(t, http.StatusConflict, CodeOrderCancelled, "")
-	if n := f.count(t); n != 1 {
+	f.Do(http.MethodPut, "/v1/orders/ord-9", laptopOrder()).WantError(t, http.StatusConflict, platform.CodeAlreadyCompensated, "")
+	f.Do(http.MethodPost, "/v1/orders/ord-9/confirm", nil).WantError(t, http.StatusConflict, CodeOrderCancelled, "")
+	if n := f.Count(t, "orders"); n != 1 {
 		t.Errorf("documents = %d, want only the tombstone", n)
 	}
 	var list platform.ListResponse[Order]
-	f.c.Do(http.MethodGet, "/v1/orders", nil).Want(t, http.StatusOK, &list)
+	f.Do(http.MethodGet, "/v1/orders", nil).Want(t, http.StatusOK, &list)
 	if len(list.Items) != 0 {
 		t.Errorf("list shows %d orders, want tombstones hidden", len(list.Items))
 	}
@@ -137,15 +130,15 @@ func TestListFiltersAndPaginates(t *testing.T) {
 	for i := range 5 {
 		body := laptopOrder()
 		body["customerId"] = fmt.Sprintf("c-%d", i%2)
-		f.c.Do(http.MethodPut, fmt.Sprintf("/v1/orders/ord-%d", i), body).Want(t, http.StatusCreated, nil)
+		f.Do(http.MethodPut, fmt.Sprintf("/v1/orders/ord-%d", i), body).Want(t, http.StatusCreated, nil)
 	}
-	f.c.Do(http.MethodPost, "/v1/orders/ord-2/confirm", nil).Want(t, http.StatusOK, nil)
+	f.Do(http.MethodPost, "/v1/orders/ord-2/confirm", nil).Want(t, http.StatusOK, nil)
 
 	var ids []string
 	token := ""
 	for range 5 {
 		var page platform.ListResponse[Order]
-		f.c.Do(http.MethodGet, "/v1/orders?customerId=c-0&limit=2&pageToken="+token, nil).Want(t, http.StatusOK, &page)
+		f.Do(http.MethodGet, "/v1/orders?customerId=c-0&limit=2&pageToken="+token, nil).Want(t, http.StatusOK, &page)
 		for _, o := range page.Items {
 			ids = append(ids, o.OrderID)
 		}
@@ -157,7 +150,7 @@ func TestListFiltersAndPaginates(t *testing.T) {
 		t.Errorf("pages of customer c-0: -want +got:\n%s", diff)
 	}
 	var confirmed platform.ListResponse[Order]
-	f.c.Do(http.MethodGet, "/v1/orders?status=CONFIRMED", nil).Want(t, http.StatusOK, &confirmed)
+	f.Do(http.MethodGet, "/v1/orders?status=CONFIRMED", nil).Want(t, http.StatusOK, &confirmed)
 	if len(confirmed.Items) != 1 || confirmed.Items[0].OrderID != "ord-2" {
 		t.Errorf("CONFIRMED orders = %+v, want ord-2 only", confirmed.Items)
 	}
@@ -174,6 +167,6 @@ func TestListRejectsBadParameters(t *testing.T) {
 		"color=red":         "color",
 		"limit=1&limit=2":   "limit",
 	} {
-		f.c.Do(http.MethodGet, "/v1/orders?"+query, nil).WantError(t, http.StatusBadRequest, platform.CodeInvalidArgument, field)
+		f.Do(http.MethodGet, "/v1/orders?"+query, nil).WantError(t, http.StatusBadRequest, platform.CodeInvalidArgument, field)
 	}
 }

@@ -50,7 +50,7 @@ func TestCreateRejectsInvalidInput(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			f.c.Do(http.MethodPut, tc.path, tc.body).WantError(t, http.StatusBadRequest, tc.code, tc.field)
+			f.Do(http.MethodPut, tc.path, tc.body).WantError(t, http.StatusBadRequest, tc.code, tc.field)
 		})
 	}
 	tooMany := laptopOrder()
@@ -59,11 +59,11 @@ func TestCreateRejectsInvalidInput(t *testing.T) {
 		items = append(items, map[string]any{"productId": "P" + strings.Repeat("x", i), "quantity": 1, "unitPrice": "1.00"})
 	}
 	tooMany["items"] = items
-	f.c.Do(http.MethodPut, "/v1/orders/o", tooMany).WantError(t, http.StatusBadRequest, platform.CodeInvalidArgument, "items")
-	f.c.Do(http.MethodPut, "/v1/orders/o", strings.Repeat(" ", platform.MaxBody+1)).WantError(t, http.StatusRequestEntityTooLarge, platform.CodeBodyTooLarge, "")
-	f.c.Do(http.MethodPost, "/v1/orders/o/cancel", `{"reason":1}`).WantError(t, http.StatusBadRequest, platform.CodeInvalidType, "reason")
-	f.c.Do(http.MethodPost, "/v1/orders/o/cancel", `{"why":"x"}`).WantError(t, http.StatusBadRequest, platform.CodeUnknownField, "why")
-	if n := f.count(t); n != 0 {
+	f.Do(http.MethodPut, "/v1/orders/o", tooMany).WantError(t, http.StatusBadRequest, platform.CodeInvalidArgument, "items")
+	f.Do(http.MethodPut, "/v1/orders/o", strings.Repeat(" ", platform.MaxBody+1)).WantError(t, http.StatusRequestEntityTooLarge, platform.CodeBodyTooLarge, "")
+	f.Do(http.MethodPost, "/v1/orders/o/cancel", `{"reason":1}`).WantError(t, http.StatusBadRequest, platform.CodeInvalidType, "reason")
+	f.Do(http.MethodPost, "/v1/orders/o/cancel", `{"why":"x"}`).WantError(t, http.StatusBadRequest, platform.CodeUnknownField, "why")
+	if n := f.Count(t, "orders"); n != 0 {
 		t.Errorf("documents after invalid requests = %d, want 0 (nothing written)", n)
 	}
 }

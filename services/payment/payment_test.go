@@ -1,7 +1,6 @@
 package payment
 
 import (
-	"bytes"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,7 +12,7 @@ import (
 
 func TestCaptureAndReplay(t *testing.T) {
 	f := newFixture(t)
-	first := f.c.Do(http.MethodPut, "/v1/payments/pay-1", paymentBody("1999.98", "CREDIT_CARD"))
+	first := f.Do(http.MethodPut, "/v1/payments/pay-1", paymentBody("1999.98", "CREDIT_CARD"))
 	want := map[string]any{"paymentId": "pay-1", "orderId": "ord-1", "customerId": "c-1", "status": "CAPTURED",
 		"amount": "1999.98", "currency": "USD", "method": "CREDIT_CARD", "refundedAmount": "0.00",
 		"createdAt": "2026-11-28T12:00:00Z", "updatedAt": "2026-11-28T12:00:00Z"}
@@ -22,14 +21,11 @@ func TestCaptureAndReplay(t *testing.T) {
 		t.Errorf("capture: -want +got:\n%s", diff)
 	}
 	for range 2 {
-		again := f.c.Do(http.MethodPut, "/v1/payments/pay-1", paymentBody("1999.98", "CREDIT_CARD"))
-		if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
-			t.Errorf("replay = %d %s, want the first answer", again.Status, again.Body)
-		}
+		f.Do(http.MethodPut, "/v1/payments/pay-1", paymentBody("1999.98", "CREDIT_CARD")).WantSame(t, first)
 	}
-	f.c.Do(http.MethodPut, "/v1/payments/pay-1", paymentBody("1999.99", "CREDIT_CARD")).
+	f.Do(http.MethodPut, "/v1/payments/pay-1", paymentBody("1999.99", "CREDIT_CARD")).
 		WantError(t, http.StatusConflict, platform.CodeIdempotencyKeyReused, "")
-	if n := f.count(t); n != 1 {
+	if n := f.Count(t, "payments"); n != 1 {
 		t.Errorf("payments stored = %d, want 1", n)
 	}
 }
@@ -50,18 +46,15 @@ func TestDeclineRulesStick(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			path := "/v1/payments/pay-" + name
-			first := f.c.Do(http.MethodPut, path, paymentBody(tc.amount, tc.method))
+			first := f.Do(http.MethodPut, path, paymentBody(tc.amount, tc.method))
 			if !tc.declined {
 				first.Want(t, http.StatusCreated, nil)
 				return
 			}
 			first.WantError(t, http.StatusPaymentRequired, CodePaymentDeclined, tc.field)
-			again := f.c.Do(http.MethodPut, path, paymentBody(tc.amount, tc.method))
-			if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
-				t.Errorf("replay = %d %s, want the same 402", again.Status, again.Body)
-			}
+			f.Do(http.MethodPut, path, paymentBody(tc.amount, tc.method)).WantSame(t, first)
 			var p Payment
-			f.c.Do(http.MethodGet, path, nil).Want(t, http.StatusOK, &p)
+			f.Do(http.MethodGet, path, nil).Want(t, http.StatusOK, &p)
 			if p.Status != Declined || p.DeclineReason == "" {
 				t.Errorf("stored payment = %+v, want DECLINED with a reason", p)
 			}
@@ -71,19 +64,19 @@ func TestDeclineRulesStick(t *testing.T) {
 
 func TestRefundOnce(t *testing.T) {
 	f := newFixture(t)
-	f.c.Do(http.MethodPut, "/v1/payments/pay-1", paymentBody("120.50", "DEBIT_CARD")).Want(t, http.StatusCreated, nil)
+	f.Do(http.MethodPut, "/v1/payments/pay-1", paymentBody("120.50", "DEBIT_CARD")).Want(t, http.StatusCreated, nil)
 	var first Payment
-	f.c.Do(http.MethodPost, "/v1/payments/pay-1/refund", `{"reason":"out of stock"}`).Want(t, http.StatusOK, &first)
+	f.Do(http.MethodPost, "/v1/payments/pay-1/refund", `{"reason":"out of stock"}`).Want(t, http.StatusOK, &first)
 	if first.Status != Refunded || first.RefundedAmount.String() != "120.50" || first.Reason != "out of stock" {
 		t.Errorf("refund = %+v, want REFUNDED 120.50 with the reason", first)
 	}
 	var second Payment
-	f.c.Do(http.MethodPost, "/v1/payments/pay-1/refund", nil).Want(t, http.StatusOK, &second)
+	f.Do(http.MethodPost, "/v1/payments/pay-1/refund", nil).Want(t, http.StatusOK, &second)
 	if diff := cmp.Diff(first, second); diff != "" {
 		t.Errorf("second refund changed the payment: -first +second:\n%s", diff)
 	}
 	var list platform.ListResponse[Payment]
-	f.c.Do(http.MethodGet, "/v1/payments?orderId=ord-1", nil).Want(t, http.StatusOK, &list)
+	f.Do(http.MethodGet, "/v1/payments?orderId=ord-1", nil).Want(t, http.StatusOK, &list)
 	if len(list.Items) != 1 || *list.Items[0].RefundedAmount != *list.Items[0].Amount {
 		t.Errorf("payments of ord-1 = %+v, want one, refunded exactly its amount", list.Items)
 	}
@@ -91,9 +84,9 @@ func TestRefundOnce(t *testing.T) {
 
 func TestRefundOfDeclinedChangesNothing(t *testing.T) {
 	f := newFixture(t)
-	f.c.Do(http.MethodPut, "/v1/payments/pay-1", paymentBody("6000.00", "CREDIT_CARD")).WantError(t, http.StatusPaymentRequired, CodePaymentDeclined, "amount")
+	f.Do(http.MethodPut, "/v1/payments/pay-1", paymentBody("6000.00", "CREDIT_CARD")).WantError(t, http.StatusPaymentRequired, CodePaymentDeclined, "amount")
 	var p Payment
-	f.c.Do(http.MethodPost, "/v1/payments/pay-1/refund", nil).Want(t, http.StatusOK, &p)
+	f.Do(http.MethodPost, "/v1/payments/pay-1/refund", nil).Want(t, http.StatusOK, &p)
 	if p.Status != Declined || p.RefundedAmount.String() != "0.00" {
 		t.Errorf("refund of a declined payment = %+v, want DECLINED, nothing refunded", p)
 	}
@@ -104,15 +97,15 @@ func TestRefundBeforeCaptureLeavesTombstone(t *testing.T) {
 	want := map[string]any{"paymentId": "pay-9", "status": "REFUNDED", "tombstone": true,
 		"createdAt": "2026-11-28T12:00:00Z", "updatedAt": "2026-11-28T12:00:00Z"}
 	for range 2 {
-		if diff := cmp.Diff(want, f.c.Do(http.MethodPost, "/v1/payments/pay-9/refund", "").Object(t)); diff != "" {
+		if diff := cmp.Diff(want, f.Do(http.MethodPost, "/v1/payments/pay-9/refund", "").Object(t)); diff != "" {
 			t.Errorf("refund of an unknown payment: -want +got:\n%s", diff)
 		}
 	}
-	f.c.Do(http.MethodPut, "/v1/payments/pay-9", paymentBody("10.00", "CREDIT_CARD")).WantError(t, http.StatusConflict, platform.CodeAlreadyCompensated, "")
-	if n := f.count(t); n != 1 {
+	f.Do(http.MethodPut, "/v1/payments/pay-9", paymentBody("10.00", "CREDIT_CARD")).WantError(t, http.StatusConflict, platform.CodeAlreadyCompensated, "")
+	if n := f.Count(t, "payments"); n != 1 {
 		t.Errorf("documents = %d, want the tombstone only (no charge)", n)
 	}
-	f.c.Do(http.MethodGet, "/v1/payments/nope", nil).WantError(t, http.StatusNotFound, CodePaymentNotFound, "paymentId")
+	f.Do(http.MethodGet, "/v1/payments/nope", nil).WantError(t, http.StatusNotFound, CodePaymentNotFound, "paymentId")
 }
 
 func TestCaptureRejectsInvalidInput(t *testing.T) {
@@ -136,12 +129,12 @@ func TestCaptureRejectsInvalidInput(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			f.c.Do(http.MethodPut, "/v1/payments/pay-1", tc.body).WantError(t, http.StatusBadRequest, tc.code, tc.field)
+			f.Do(http.MethodPut, "/v1/payments/pay-1", tc.body).WantError(t, http.StatusBadRequest, tc.code, tc.field)
 		})
 	}
-	f.c.Do(http.MethodPut, "/v1/payments/"+strings.Repeat("p", 129), paymentBody("1.00", "PAYPAL")).
+	f.Do(http.MethodPut, "/v1/payments/"+strings.Repeat("p", 129), paymentBody("1.00", "PAYPAL")).
 		WantError(t, http.StatusBadRequest, platform.CodeInvalidArgument, "paymentId")
-	if n := f.count(t); n != 0 {
+	if n := f.Count(t, "payments"); n != 0 {
 		t.Errorf("documents after invalid requests = %d, want 0", n)
 	}
 }

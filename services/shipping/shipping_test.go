@@ -1,7 +1,6 @@
 package shipping
 
 import (
-	"bytes"
 	"net/http"
 	"testing"
 
@@ -23,7 +22,7 @@ func TestScheduleByMethod(t *testing.T) {
 		t.Run(method, func(t *testing.T) {
 			id := "shp-" + method
 			var got Shipment
-			f.c.Do(http.MethodPut, "/v1/shipments/"+id, shipmentBody(method, "GB")).Want(t, http.StatusCreated, &got)
+			f.Do(http.MethodPut, "/v1/shipments/"+id, shipmentBody(method, "GB")).Want(t, http.StatusCreated, &got)
 			if got.Status != Scheduled || got.Carrier != want.carrier || got.EstimatedDelivery != want.delivery ||
 				got.TrackingNumber != TrackingNumber(mustCarrier(method), id) || len(got.TrackingNumber) != 18 {
 				t.Errorf("shipment = %+v, want SCHEDULED by %s, delivery %s, tracking from the ID", got, want.carrier, want.delivery)
@@ -35,31 +34,25 @@ func TestScheduleByMethod(t *testing.T) {
 func TestScheduleReplayAndReuse(t *testing.T) {
 	f := newFixture(t)
 	body := shipmentBody("", "GB") // method defaults to STANDARD
-	first := f.c.Do(http.MethodPut, "/v1/shipments/shp-1", body)
+	first := f.Do(http.MethodPut, "/v1/shipments/shp-1", body)
 	first.Want(t, http.StatusCreated, nil)
 	explicit := shipmentBody("STANDARD", "GB")
 	for _, b := range []any{body, explicit} {
-		again := f.c.Do(http.MethodPut, "/v1/shipments/shp-1", b)
-		if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
-			t.Errorf("replay = %d %s, want the first answer", again.Status, again.Body)
-		}
+		f.Do(http.MethodPut, "/v1/shipments/shp-1", b).WantSame(t, first)
 	}
-	f.c.Do(http.MethodPut, "/v1/shipments/shp-1", shipmentBody("EXPRESS", "GB")).WantError(t, http.StatusConflict, platform.CodeIdempotencyKeyReused, "")
-	if n := f.count(t); n != 1 {
+	f.Do(http.MethodPut, "/v1/shipments/shp-1", shipmentBody("EXPRESS", "GB")).WantError(t, http.StatusConflict, platform.CodeIdempotencyKeyReused, "")
+	if n := f.Count(t, "shipments"); n != 1 {
 		t.Errorf("shipments = %d, want 1", n)
 	}
 }
 
 func TestUnsupportedDestinationSticks(t *testing.T) {
 	f := newFixture(t)
-	first := f.c.Do(http.MethodPut, "/v1/shipments/shp-aq", shipmentBody("INTERNATIONAL", "AQ"))
+	first := f.Do(http.MethodPut, "/v1/shipments/shp-aq", shipmentBody("INTERNATIONAL", "AQ"))
 	first.WantError(t, http.StatusUnprocessableEntity, CodeUnsupportedDestination, "address.country")
-	again := f.c.Do(http.MethodPut, "/v1/shipments/shp-aq", shipmentBody("INTERNATIONAL", "AQ"))
-	if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
-		t.Errorf("replay = %d %s, want the same 422", again.Status, again.Body)
-	}
+	f.Do(http.MethodPut, "/v1/shipments/shp-aq", shipmentBody("INTERNATIONAL", "AQ")).WantSame(t, first)
 	var s Shipment
-	f.c.Do(http.MethodPost, "/v1/shipments/shp-aq/cancel", nil).Want(t, http.StatusOK, &s)
+	f.Do(http.MethodPost, "/v1/shipments/shp-aq/cancel", nil).Want(t, http.StatusOK, &s)
 	if s.Status != Rejected || s.TrackingNumber != "" {
 		t.Errorf("cancel of a rejected shipment = %+v, want REJECTED unchanged", s)
 	}
@@ -67,10 +60,10 @@ func TestUnsupportedDestinationSticks(t *testing.T) {
 
 func TestCancel(t *testing.T) {
 	f := newFixture(t)
-	f.c.Do(http.MethodPut, "/v1/shipments/shp-1", shipmentBody("EXPRESS", "US")).Want(t, http.StatusCreated, nil)
+	f.Do(http.MethodPut, "/v1/shipments/shp-1", shipmentBody("EXPRESS", "US")).Want(t, http.StatusCreated, nil)
 	var first, second Shipment
-	f.c.Do(http.MethodPost, "/v1/shipments/shp-1/cancel", `{"reason":"payment declined"}`).Want(t, http.StatusOK, &first)
-	f.c.Do(http.MethodPost, "/v1/shipments/shp-1/cancel", nil).Want(t, http.StatusOK, &second)
+	f.Do(http.MethodPost, "/v1/shipments/shp-1/cancel", `{"reason":"payment declined"}`).Want(t, http.StatusOK, &first)
+	f.Do(http.MethodPost, "/v1/shipments/shp-1/cancel", nil).Want(t, http.StatusOK, &second)
 	if first.Status != Cancelled || first.Reason != "payment declined" {
 		t.Errorf("cancel = %+v, want CANCELLED with the reason", first)
 	}
@@ -78,7 +71,7 @@ func TestCancel(t *testing.T) {
 		t.Errorf("second cancel changed the shipment: -first +second:\n%s", diff)
 	}
 	var list platform.ListResponse[Shipment]
-	f.c.Do(http.MethodGet, "/v1/shipments?orderId=ord-1", nil).Want(t, http.StatusOK, &list)
+	f.Do(http.MethodGet, "/v1/shipments?orderId=ord-1", nil).Want(t, http.StatusOK, &list)
 	if len(list.Items) != 1 || list.Items[0].Status != Cancelled {
 		t.Errorf("shipments of ord-1 = %+v, want one CANCELLED", list.Items)
 	}
@@ -88,11 +81,11 @@ func TestCancelBeforeScheduleLeavesTombstone(t *testing.T) {
 	f := newFixture(t)
 	want := map[string]any{"shipmentId": "shp-9", "status": "CANCELLED", "tombstone": true,
 		"createdAt": "2026-11-28T12:00:00Z", "updatedAt": "2026-11-28T12:00:00Z"}
-	if diff := cmp.Diff(want, f.c.Do(http.MethodPost, "/v1/shipments/shp-9/cancel", nil).Object(t)); diff != "" {
+	if diff := cmp.Diff(want, f.Do(http.MethodPost, "/v1/shipments/shp-9/cancel", nil).Object(t)); diff != "" {
 		t.Errorf("cancel of an unknown shipment: -want +got:\n%s", diff)
 	}
-	f.c.Do(http.MethodPut, "/v1/shipments/shp-9", shipmentBody("STANDARD", "GB")).WantError(t, http.StatusConflict, platform.CodeAlreadyCompensated, "")
-	f.c.Do(http.MethodGet, "/v1/shipments/nope", nil).WantError(t, http.StatusNotFound, CodeShipmentNotFound, "shipmentId")
+	f.Do(http.MethodPut, "/v1/shipments/shp-9", shipmentBody("STANDARD", "GB")).WantError(t, http.StatusConflict, platform.CodeAlreadyCompensated, "")
+	f.Do(http.MethodGet, "/v1/shipments/nope", nil).WantError(t, http.StatusNotFound, CodeShipmentNotFound, "shipmentId")
 }
 
 func TestScheduleRejectsInvalidInput(t *testing.T) {
@@ -121,10 +114,10 @@ func TestScheduleRejectsInvalidInput(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			f.c.Do(http.MethodPut, "/v1/shipments/shp-1", tc.body).WantError(t, http.StatusBadRequest, tc.code, tc.field)
+			f.Do(http.MethodPut, "/v1/shipments/shp-1", tc.body).WantError(t, http.StatusBadRequest, tc.code, tc.field)
 		})
 	}
-	if n := f.count(t); n != 0 {
+	if n := f.Count(t, "shipments"); n != 0 {
 		t.Errorf("documents after invalid requests = %d, want 0", n)
 	}
 }

@@ -21,9 +21,10 @@ var mongoURI string
 //	func TestMain(m *testing.M) { platformtest.Main(m) }
 func Main(m *testing.M) { os.Exit(mongotest.RunMain(m, &mongoURI)) }
 
-// Service is a service under test, served over httptest on a database of its own.
+// Service is a service under test, served over httptest on a database of its own. Its
+// Client is embedded: tests send requests with s.Do.
 type Service struct {
-	Client *Client
+	*Client
 	Server *platform.Server
 	DB     *mongo.Database
 }
@@ -43,10 +44,10 @@ func NewService(t testing.TB, service string, register func(ctx context.Context,
 	return Service{Client: c, Server: srv, DB: db}
 }
 
-// Count returns the number of documents in db's collection coll.
-func Count(t testing.TB, db *mongo.Database, coll string) int64 {
+// Count returns the number of documents in the service's collection coll.
+func (s Service) Count(t testing.TB, coll string) int64 {
 	t.Helper()
-	n, err := db.Collection(coll).CountDocuments(t.Context(), bson.D{})
+	n, err := s.DB.Collection(coll).CountDocuments(t.Context(), bson.D{})
 	if err != nil {
 		t.Fatalf("count %s: %v", coll, err)
 	}

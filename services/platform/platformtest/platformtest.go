@@ -116,6 +116,15 @@ func (r Response) Want(t testing.TB, status int, v any) {
 	}
 }
 
+// WantSame fails t unless r is first again, status and body to the byte: the answer to a
+// replay.
+func (r Response) WantSame(t testing.TB, first Response) {
+	t.Helper()
+	if r.Status != first.Status || !bytes.Equal(r.Body, first.Body) {
+		t.Errorf("replay = %d %s, want the first answer %d %s", r.Status, r.Body, first.Status, first.Body)
+	}
+}
+
 // WantError fails t unless r is a JSON error with status, code and field.
 func (r Response) WantError(t testing.TB, status int, code, field string) platform.APIError {
 	t.Helper()
