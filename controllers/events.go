@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/saga"
 )
 
 // Event reasons for step-level transitions; saga-level Events reuse the condition
@@ -55,6 +56,9 @@ func transitions(before, after *v1.OrderSagaStatus) []event {
 		phaseEvent(adder("Reconcile"), before, after)
 	}
 	suspendEvent(adder("Reconcile"), before, after)
+	if after.Abandoned != nil && before.Abandoned == nil {
+		adder("Abandon")(corev1.EventTypeWarning, v1.ReasonAbandoned, "%s", saga.AbandonSummary(after.Abandoned.LeftUndone))
+	}
 	return out
 }
 

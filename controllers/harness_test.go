@@ -65,12 +65,25 @@ func shared() *testManager {
 // calls the fake, through wrap when given (to inject crashes).
 func startManager(fake *fakeservices.Services, selector labels.Selector, wrap func(StepCaller) StepCaller) *testManager {
 	GinkgoHelper()
+	return startManagerWith(fake, selector, wrap, 0)
+}
+
+// startManagerWith is startManager with a graceful shutdown timeout. A non-zero timeout
+// makes Stop a crash: reconciles still running when it passes are abandoned, as a killed
+// process abandons them, and the manager's timeout error is expected.
+func startManagerWith(fake *fakeservices.Services, selector labels.Selector, wrap func(StepCaller) StepCaller, crashAfter time.Duration) *testManager {
+	GinkgoHelper()
+	var shutdown *time.Duration
+	if crashAfter > 0 {
+		shutdown = &crashAfter
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 testScheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache:                  cache.Options{ByObject: map[client.Object]cache.ByObject{&v1.OrderSaga{}: {Label: selector}}},
+		GracefulShutdownTimeout: shutdown,
+		Scheme:                  testScheme,
+		Metrics:                 metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:  "0",
+		Controller:              config.Controller{SkipNameValidation: ptr.To(true)},
+		Cache:                   cache.Options{ByObject: map[client.Object]cache.ByObject{&v1.OrderSaga{}: {Label: selector}}},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	var steps StepCaller = stepclient.New(stepclient.Resolver{Overrides: fake.URLs()})
@@ -86,7 +99,9 @@ func startManager(fake *fakeservices.Services, selector labels.Selector, wrap fu
 	go func() {
 		defer GinkgoRecover()
 		defer close(m.done)
-		Expect(mgr.Start(mctx)).To(Succeed())
+		if err := mgr.Start(mctx); crashAfter == 0 {
+			Expect(err).To(Succeed())
+		}
 	}()
 	return m
 }

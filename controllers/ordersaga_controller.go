@@ -7,10 +7,15 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -27,7 +32,8 @@ import (
 // Design: one reconcile runs calls back to back — as many as the engine asks for, up to
 // MaxCallsPerReconcile, for at most ProgressInterval once a call was made, and within
 // ReconcileBudget — and then writes status once. A
-// happy-path saga thus costs one finalizer write and one status write. A crash or a lost
+// happy-path saga thus costs one finalizer write and two status writes (the second
+// because the pivot's attempt is stored before the pivot runs; see saga.KindCheckpoint). A crash or a lost
 // write between calls loses nothing: every call carries an idempotency key, so the next
 // reconcile repeats the calls the lost status did not record and gets their first results.
 type OrderSagaReconciler struct {
@@ -51,10 +57,19 @@ type OrderSagaReconciler struct {
 	// ProgressInterval ends a batch of calls once it has run this long, so that a saga
 	// whose services are slow shows its progress in status instead of nothing for a minute.
 	ProgressInterval time.Duration
+
+	// conflicts spaces out the reconciles of a saga whose status writes keep conflicting.
+	conflicts workqueue.TypedRateLimiter[ctrl.Request]
+	initOnce  sync.Once
 }
 
-// conflictRetry is how soon a reconcile whose status write met a newer version runs again.
-const conflictRetry = 50 * time.Millisecond
+// Conflict backoff: a reconcile whose status write met a newer version runs again after
+// the workqueue's per-item exponential delay, so that a saga someone keeps changing is
+// retried ever more slowly instead of every 50 ms for ever.
+const (
+	conflictBaseDelay = 50 * time.Millisecond
+	conflictMaxDelay  = 30 * time.Second
+)
 
 // statusWriteGrace is kept free at the end of the budget so the status write has time.
 const statusWriteGrace = 2 * time.Second
@@ -68,8 +83,12 @@ const statusWriteGrace = 2 * time.Second
 func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	obj := &v1.OrderSaga{}
 	if err := r.APIReader.Get(ctx, req.NamespacedName, obj); err != nil {
+		if !apierrors.IsNotFound(err) { // the saga may still be in flight: keep its metrics entry
+			return ctrl.Result{}, fmt.Errorf("get %s: %w", req.NamespacedName, err)
+		}
 		r.Metrics.forget(req.NamespacedName)
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		r.conflictBackoff().Forget(req)
+		return ctrl.Result{}, nil
 	}
 	if err := r.ensureFinalizer(ctx, obj); err != nil {
 		return ctrl.Result{}, err
@@ -79,13 +98,18 @@ func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	var pending []event
 	defer func() { // one status patch, then Events, then the finalizer release or TTL delete
 		conflict, err := r.finish(ctx, before, obj, last, pending)
-		if conflict { // the object changed meanwhile: start over from the stored version
-			res = ctrl.Result{RequeueAfter: conflictRetry}
+		switch {
+		case conflict: // the object changed meanwhile: start over from the stored version
+			res = ctrl.Result{RequeueAfter: r.conflictBackoff().When(req)}
+		case err == nil:
+			r.conflictBackoff().Forget(req)
 		}
 		retErr = errors.Join(retErr, err)
 	}()
 	started := r.Clock.Now()
-	for calls := 0; calls < r.MaxCallsPerReconcile; {
+	// A cancelled ctx means the manager is shutting down: no new call starts, and the
+	// batch so far is still written (finish writes with a context of its own).
+	for calls := 0; calls < r.MaxCallsPerReconcile && ctx.Err() == nil; {
 		view := saga.ViewOf(obj)
 		view.Stored = &before.Status
 		last = saga.Next(view, r.Clock.Now())
@@ -98,6 +122,11 @@ func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			}
 			out = r.call(ctx, obj, *last.Call)
 			calls++
+			if ctx.Err() != nil {
+				// Shutdown cut the call short, so its outcome says nothing about the service.
+				// It stays unrecorded: the next leader repeats it under the same key.
+				break
+			}
 		}
 		pending = append(pending, r.record(obj, last, out)...)
 		if last.Kind == saga.KindCheckpoint {
@@ -115,7 +144,11 @@ func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 func (r *OrderSagaReconciler) record(obj *v1.OrderSaga, d saga.Decision, out saga.Outcome) []event {
 	prev := obj.Status.DeepCopy()
 	saga.Record(&obj.Status, d, out, r.Clock.Now())
-	return transitions(prev, &obj.Status)
+	events := transitions(prev, &obj.Status)
+	if d.Kind == saga.KindIgnoreAbandon { // a person's request that changed nothing: say why
+		events = append(events, event{corev1.EventTypeWarning, v1.ReasonAbandonIgnored, "Abandon", d.Message})
+	}
+	return events
 }
 
 // budgetLeft reports whether one more call of up to stepTimeout fits in the budget.
@@ -170,6 +203,23 @@ func NewOrderSagaReconciler(mgr ctrl.Manager, steps StepCaller, o Options) *Orde
 		r.Metrics = NewMetrics(o.Metrics)
 	}
 	return r
+}
+
+// conflictBackoff returns the conflict rate limiter, creating it on first use so that a
+// reconciler built as a struct literal (the simulator, tests) gets one too.
+func (r *OrderSagaReconciler) conflictBackoff() workqueue.TypedRateLimiter[ctrl.Request] {
+	r.initOnce.Do(func() {
+		r.conflicts = workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](conflictBaseDelay, conflictMaxDelay)
+	})
+	return r.conflicts
+}
+
+// GracefulShutdownTimeout is how long a manager must wait for reconciles in flight when
+// it stops: a batch may run for the whole reconcile budget, and its status write for the
+// grace after it. A shorter wait would drop the status of calls already made. (Shutdown
+// cancels the calls in flight, so in practice a batch ends within the grace.)
+func GracefulShutdownTimeout(reconcileBudget time.Duration) time.Duration {
+	return cmp.Or(reconcileBudget, DefaultReconcileBudget) + statusWriteGrace
 }
 
 // SetupWithManager registers the reconciler with mgr. It reconciles on what people change

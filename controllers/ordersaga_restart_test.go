@@ -23,19 +23,22 @@ var _ = Describe("A manager that stops in the middle of a saga", func() {
 		selector := labels.SelectorFromSet(labels.Set{isolatedLabel: id})
 
 		By("crashing the first manager right after ReserveInventory took effect, before any status write")
-		crashed := make(chan struct{})
+		crashed, frozen := make(chan struct{}), make(chan struct{})
 		var once sync.Once
 		crashAfterStep2 := func(next StepCaller) StepCaller {
 			return StepCallerFn(func(ctx context.Context, obj *v1.OrderSaga, c saga.Call) saga.Outcome {
 				out := next.Call(ctx, obj, c)
 				if c.Step == v1.StepReserveInventory && c.Direction == saga.Action {
 					once.Do(func() { close(crashed) })
-					<-ctx.Done() // the manager is stopping: nothing after this is written
+					<-frozen // the process is dead: this reconcile never gets to its status write
 				}
 				return out
 			})
 		}
-		first := startManager(fake, selector, crashAfterStep2)
+		// Released after the test: the stale reconcile's write then meets a newer
+		// resourceVersion and is dropped, as a write from a dead process would never arrive.
+		DeferCleanup(func() { close(frozen) })
+		first := startManagerWith(fake, selector, crashAfterStep2, 500*time.Millisecond)
 		obj := create("order-restart", testgen.WithLabels(map[string]string{isolatedLabel: id}))
 		Eventually(crashed, 30*time.Second).Should(BeClosed())
 		first.Stop()

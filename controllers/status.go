@@ -26,7 +26,7 @@ func (r *OrderSagaReconciler) finish(ctx context.Context, before, obj *v1.OrderS
 		obj.Status.Conditions[i].ObservedGeneration = obj.Generation
 	}
 	if !equality.Semantic.DeepEqual(before.Status, obj.Status) {
-		err := r.Status().Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+		err := r.writeStatus(ctx, before, obj)
 		switch {
 		case apierrors.IsNotFound(err):
 			return false, nil
@@ -40,7 +40,7 @@ func (r *OrderSagaReconciler) finish(ctx context.Context, before, obj *v1.OrderS
 	}
 	r.Metrics.track(before, obj)
 	switch last.Kind {
-	case saga.KindRelease:
+	case saga.KindRelease, saga.KindAbandon:
 		return false, r.releaseFinalizer(ctx, obj)
 	case saga.KindDelete:
 		err := r.Delete(ctx, obj, client.Preconditions{UID: &obj.UID, ResourceVersion: &obj.ResourceVersion})
@@ -49,4 +49,13 @@ func (r *OrderSagaReconciler) finish(ctx context.Context, before, obj *v1.OrderS
 		}
 	}
 	return false, nil
+}
+
+// writeStatus patches the status with optimistic locking. It does not inherit ctx's
+// cancellation: when the manager shuts down mid-batch, the calls already made must still
+// be recorded, and statusWriteGrace bounds how long that may take.
+func (r *OrderSagaReconciler) writeStatus(ctx context.Context, before, obj *v1.OrderSaga) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusWriteGrace)
+	defer cancel()
+	return r.Status().Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 }

@@ -24,6 +24,20 @@ const (
 
 	// ConditionSuspended is True while spec.suspend holds new calls back.
 	ConditionSuspended = "Suspended"
+
+	// ConditionReady is the condition that kstatus, Flux, Argo CD and
+	// `kubectl wait --for=condition=Ready` read: True once the saga is Completed or
+	// Compensated (it ended as designed), False with the reason when it is Failed, and
+	// Unknown in flight.
+	ConditionReady = "Ready"
+
+	// ConditionReconciling is kstatus' abnormal-true condition for work in progress: True
+	// while the saga is in flight, absent once it has ended.
+	ConditionReconciling = "Reconciling"
+
+	// ConditionStalled is kstatus' abnormal-true condition for "will not progress without
+	// a person": True while the saga is Failed or its spec cannot be run, absent otherwise.
+	ConditionStalled = "Stalled"
 )
 
 // Reasons used on conditions and Events. CamelCase, stable: scripts may match on them.
@@ -64,6 +78,11 @@ const (
 	ReasonResumed = "Resumed"
 	// ReasonInvalidSpec: the spec cannot be run (only objects that bypassed validation).
 	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonAbandoned: a person released a Failed saga with the abandon annotation.
+	ReasonAbandoned = "Abandoned"
+	// ReasonAbandonIgnored: the abandon annotation was set on a saga that is not Failed
+	// and being deleted; nothing was done.
+	ReasonAbandonIgnored = "AbandonIgnored"
 	// ReasonNotificationFailed: the confirmation notice could not be sent; the order stands.
 	ReasonNotificationFailed = "NotificationFailed"
 )

@@ -152,7 +152,9 @@ type OrderSagaStatus struct {
 	CancellationNotice *CallStatus `json:"cancellationNotice,omitempty"`
 
 	// conditions: Succeeded (Unknown while in flight, True when Completed, False when
-	// Compensated or Failed, with the reason) and Suspended.
+	// Compensated or Failed, with the reason), Suspended, and the kstatus conditions Ready
+	// (True once Completed or Compensated, False when Failed, Unknown in flight),
+	// Reconciling (True in flight) and Stalled (True when Failed: a person must act).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -177,6 +179,59 @@ type OrderSagaStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	LastHandledRetry string `json:"lastHandledRetry,omitempty"`
+
+	// lastHandledAbandon is the last value of the saga.ordersaga.io/abandon annotation
+	// that this saga acted on or refused.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	LastHandledAbandon string `json:"lastHandledAbandon,omitempty"`
+
+	// abandoned is set when a person abandoned this Failed saga while deleting it: the
+	// finalizer was released with the steps below possibly left undone.
+	// +optional
+	Abandoned *AbandonStatus `json:"abandoned,omitempty"`
+}
+
+// AbandonStatus is what a person gave up on when abandoning a Failed saga.
+type AbandonStatus struct {
+	// at is when the saga was abandoned.
+	// +required
+	At metav1.MicroTime `json:"at"`
+
+	// leftUndone lists every step whose compensation did not succeed, in plan order.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=6
+	LeftUndone []UndoneStep `json:"leftUndone,omitempty"`
+}
+
+// UndoneStep is a step that may still hold stock, money or a shipment after abandonment.
+type UndoneStep struct {
+	// name is the step.
+	// +required
+	Name StepName `json:"name"`
+
+	// state is the step's own state when the saga was abandoned.
+	// +required
+	State StepState `json:"state"`
+
+	// resourceId is the identifier the service assigned (orderId, reservationId,
+	// paymentId or shipmentId), when the saga learned it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	ResourceID string `json:"resourceId,omitempty"`
+
+	// idempotencyKey is the key the step's action was sent with: the service finds the
+	// resource by it even when resourceId was never learned.
+	// +required
+	// +kubebuilder:validation:MaxLength=256
+	IdempotencyKey string `json:"idempotencyKey"`
+
+	// compensationError is the last failure of the step's compensation, if any.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	CompensationError string `json:"compensationError,omitempty"`
 }
 
 // StepStatus is the record of one step and its compensation.

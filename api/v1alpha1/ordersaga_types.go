@@ -24,6 +24,12 @@ import (
 // handled (for example a timestamp) retries the compensation that gave up.
 const RetryAnnotation = "saga.ordersaga.io/retry"
 
+// AbandonAnnotation releases a Failed saga that is being deleted without undoing what its
+// compensations could not: setting it to any value the saga has not yet handled records
+// what may be left undone (status.abandoned, and a Warning Event), then removes the
+// finalizer. On any other saga it does nothing, and an Event says so.
+const AbandonAnnotation = "saga.ordersaga.io/abandon"
+
 // PaymentMethod is how the customer pays.
 // +kubebuilder:validation:Enum=CREDIT_CARD;DEBIT_CARD;PAYPAL;BANK_TRANSFER
 type PaymentMethod string

@@ -152,6 +152,10 @@ func managerOptions(o options, scheme *runtime.Scheme) ctrl.Options {
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "ordersaga.saga.ordersaga.io",
 		LeaderElectionNamespace: o.leaderElectionNS,
+		// A rolling update hands the lease over as soon as the old manager has stopped,
+		// instead of after the lease expires; safe because Start returns right after.
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       new(controllers.GracefulShutdownTimeout(o.reconcileBudget)),
 	}
 	if o.watchNamespace != "" {
 		opts.Cache = cache.Options{DefaultNamespaces: map[string]cache.Config{o.watchNamespace: {}}}

@@ -34,6 +34,12 @@ const (
 	KindDone       Kind = "Done"     // terminal; nothing to do until something changes
 	KindRelease    Kind = "Release"  // deleting and nothing left to undo: remove the finalizer
 	KindDelete     Kind = "Delete"   // ttlSecondsAfterFinished has passed: delete the saga
+	// KindAbandon: a person abandoned a Failed saga being deleted: record what is left
+	// undone (Decision.LeftUndone), then remove the finalizer.
+	KindAbandon Kind = "Abandon"
+	// KindIgnoreAbandon: the abandon annotation was set on a saga it does not apply to:
+	// record the value as handled, say so in an Event (Decision.Message), and go on.
+	KindIgnoreAbandon Kind = "IgnoreAbandon"
 )
 
 // Decision is the one thing to do now, and the status change that goes with it.
@@ -50,8 +56,10 @@ type Decision struct {
 	Message string
 	// Total is the order total computed from spec.items, for KindStart.
 	Total string
-	// RetryToken is the annotation value being handled, for KindRedrive.
+	// RetryToken is the annotation value being handled, for KindRedrive and the abandon kinds.
 	RetryToken string
+	// LeftUndone is what an abandoned saga leaves undone, for KindAbandon.
+	LeftUndone []v1.UndoneStep
 	// Suspended mirrors spec.suspend (false while deleting) into the Suspended condition.
 	Suspended bool
 }
@@ -62,7 +70,7 @@ type Decision struct {
 // at once.
 func (d Decision) Continue() bool {
 	switch d.Kind {
-	case KindStart, KindRollback, KindRedrive, KindFinish, KindCheckpoint:
+	case KindStart, KindRollback, KindRedrive, KindFinish, KindCheckpoint, KindIgnoreAbandon:
 		return true
 	}
 	return false

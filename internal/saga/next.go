@@ -25,6 +25,9 @@ func Next(v View, now time.Time) Decision {
 }
 
 func decide(v View, st *v1.OrderSagaStatus, now time.Time, suspended bool) Decision {
+	if d, ok := abandonDecision(v, st); ok {
+		return d
+	}
 	switch st.Phase {
 	case v1.PhaseFailed:
 		if token := RetryToken(v.RetryRequest); token != "" && token != st.LastHandledRetry {

@@ -15,6 +15,10 @@ import (
 // the rollback, an exhausted compensation fails the saga.
 func Record(st *v1.OrderSagaStatus, d Decision, out Outcome, now time.Time) {
 	t := metav1.NewMicroTime(now)
+	if st.Phase == "" { // first, so that the decision's own conditions win
+		st.Phase = v1.PhasePending
+		setSucceeded(st, metav1.ConditionUnknown, v1.ReasonPending, "the saga has not started", t)
+	}
 	switch d.Kind {
 	case KindStart:
 		start(st, d.Total, t)
@@ -30,15 +34,16 @@ func Record(st *v1.OrderSagaStatus, d Decision, out Outcome, now time.Time) {
 		redrive(st, d.RetryToken, t)
 	case KindFinish:
 		finish(st, d, t)
+	case KindAbandon:
+		abandon(st, d, t)
+	case KindIgnoreAbandon:
+		st.LastHandledAbandon = d.RetryToken
 	}
 	if d.Kind == KindHold && d.Message != "" {
 		invalid(st, d.Message, t)
 	}
-	if st.Phase == "" {
-		st.Phase = v1.PhasePending
-		setSucceeded(st, metav1.ConditionUnknown, v1.ReasonPending, "the saga has not started", t)
-	}
 	recordSuspended(st, d, t)
+	setReadiness(st, t)
 }
 
 // invalid makes a spec the engine cannot run visible; only objects that bypassed the
@@ -200,7 +205,8 @@ func failSaga(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTime) {
 		msg = fmt.Sprintf("compensation of %s was refused (%s)", c.Step, out.Error())
 	}
 	st.Phase, st.FinishedAt = v1.PhaseFailed, &t
-	st.Message = Truncate(msg+"; fix the cause, then set the "+v1.RetryAnnotation+" annotation to retry", maxMessage)
+	st.Message = Truncate(msg+"; fix the cause, then set the "+v1.RetryAnnotation+
+		" annotation to retry (or, to give up, delete the saga and set "+v1.AbandonAnnotation+")", maxMessage)
 	setSucceeded(st, metav1.ConditionFalse, reason, st.Message, t)
 }
 

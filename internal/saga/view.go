@@ -30,7 +30,9 @@ type View struct {
 	Deleting bool
 	// RetryRequest is the value of the retry annotation, if any.
 	RetryRequest string
-	Status       v1.OrderSagaStatus
+	// AbandonRequest is the value of the abandon annotation, if any.
+	AbandonRequest string
+	Status         v1.OrderSagaStatus
 	// Stored is the status as the API server last stored it, which is what survives a
 	// lost write or a crash; Status may be ahead of it within a reconcile. Nil means
 	// Status is stored.
@@ -56,13 +58,14 @@ type Policy struct {
 // only reads it.
 func ViewOf(obj *v1.OrderSaga) View {
 	v := View{
-		UID:          string(obj.UID),
-		Items:        obj.Spec.Items,
-		Policy:       PolicyOf(obj.Spec.RetryPolicy),
-		Suspend:      obj.Spec.Suspend,
-		Deleting:     !obj.DeletionTimestamp.IsZero(),
-		RetryRequest: obj.Annotations[v1.RetryAnnotation],
-		Status:       obj.Status,
+		UID:            string(obj.UID),
+		Items:          obj.Spec.Items,
+		Policy:         PolicyOf(obj.Spec.RetryPolicy),
+		Suspend:        obj.Spec.Suspend,
+		Deleting:       !obj.DeletionTimestamp.IsZero(),
+		RetryRequest:   obj.Annotations[v1.RetryAnnotation],
+		AbandonRequest: obj.Annotations[v1.AbandonAnnotation],
+		Status:         obj.Status,
 	}
 	if obj.Spec.TTLSecondsAfterFinished != nil {
 		ttl := time.Duration(*obj.Spec.TTLSecondsAfterFinished) * time.Second

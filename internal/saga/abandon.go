@@ -1,0 +1,98 @@
+package saga
+
+import (
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+)
+
+// abandonDecision handles a new value of the abandon annotation. Only a Failed saga that
+// is being deleted may be abandoned: its compensations gave up, and the person deleting it
+// accepts what is left undone. Any other saga still has a way to end on its own, so the
+// request is refused, once per annotation value, and the saga goes on as before.
+func abandonDecision(v View, st *v1.OrderSagaStatus) (Decision, bool) {
+	token := RetryToken(v.AbandonRequest)
+	if token == "" || token == st.LastHandledAbandon {
+		return Decision{}, false
+	}
+	switch {
+	case st.Phase == v1.PhaseFailed && v.Deleting:
+		return Decision{Kind: KindAbandon, RetryToken: token, LeftUndone: leftUndone(v.UID, st)}, true
+	case st.Phase == v1.PhaseFailed:
+		return Decision{Kind: KindIgnoreAbandon, RetryToken: token, Message: fmt.Sprintf(
+			"ignored the %s annotation: the saga is Failed but not being deleted; delete it, then set the annotation again. Nothing was done",
+			v1.AbandonAnnotation)}, true
+	default:
+		return Decision{Kind: KindIgnoreAbandon, RetryToken: token, Message: fmt.Sprintf(
+			"ignored the %s annotation: it releases only a Failed saga that is being deleted, and this saga is %s. Nothing was done",
+			v1.AbandonAnnotation, cmpPhase(st.Phase))}, true
+	}
+}
+
+func cmpPhase(p v1.Phase) v1.Phase {
+	if p == "" {
+		return v1.PhasePending
+	}
+	return p
+}
+
+// leftUndone lists the steps whose compensation did not succeed, in plan order, with what
+// a person needs to find them in the services.
+func leftUndone(uid string, st *v1.OrderSagaStatus) []v1.UndoneStep {
+	var out []v1.UndoneStep
+	for _, name := range Plan() {
+		s := stepOf(st, name)
+		if s.Compensation == nil || s.Compensation.State == v1.CallSucceeded {
+			continue
+		}
+		out = append(out, v1.UndoneStep{
+			Name:              name,
+			State:             s.State,
+			ResourceID:        resourceID(st, name),
+			IdempotencyKey:    Key(uid, name, Action),
+			CompensationError: s.Compensation.LastError,
+		})
+	}
+	return out
+}
+
+// resourceID is the identifier a step's service assigned, as status recorded it.
+func resourceID(st *v1.OrderSagaStatus, name v1.StepName) string {
+	switch name {
+	case v1.StepCreateOrder:
+		return st.OrderID
+	case v1.StepReserveInventory:
+		return st.ReservationID
+	case v1.StepProcessPayment:
+		return st.PaymentID
+	case v1.StepScheduleShipment:
+		return st.ShipmentID
+	}
+	return ""
+}
+
+func abandon(st *v1.OrderSagaStatus, d Decision, t metav1.MicroTime) {
+	st.LastHandledAbandon = d.RetryToken
+	st.Abandoned = &v1.AbandonStatus{At: t, LeftUndone: d.LeftUndone}
+	st.Message = Truncate(AbandonSummary(d.LeftUndone), maxMessage)
+	setSucceeded(st, metav1.ConditionFalse, v1.ReasonAbandoned, st.Message, t)
+}
+
+// AbandonSummary is the sentence that status.message and the Warning Event give.
+func AbandonSummary(undone []v1.UndoneStep) string {
+	if len(undone) == 0 {
+		return "abandoned: every compensation had succeeded; nothing is left undone"
+	}
+	parts := make([]string, 0, len(undone))
+	for _, u := range undone {
+		id := u.ResourceID
+		if id == "" {
+			id = "id unknown"
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s, key %s)", u.Name, id, u.IdempotencyKey))
+	}
+	return fmt.Sprintf("abandoned with %d step(s) possibly left undone: %s", len(undone), strings.Join(parts, "; "))
+}
