@@ -42,7 +42,7 @@ func TestUsage(t *testing.T) {
 		"RetryOneName":       {reason: "retry takes one NAME.", args: []string{"retry", "a", "b"}, wantCode: 2, wantStderr: "retry takes exactly one saga NAME"},
 		"CheckNoArgument":    {reason: "check takes no NAME.", args: []string{"check", "x"}, wantCode: 2, wantStderr: "check takes no argument"},
 		"BadOutput":          {reason: "Two output formats exist.", args: []string{"check", "-o", "yaml"}, wantCode: 2, wantStderr: `--output "yaml": want table or json`},
-		"FlagOfOtherCommand": {reason: "--wait belongs to retry.", args: []string{"describe", "x", "--wait", "5s"}, wantCode: 2, wantStderr: "--wait is a flag of retry, not of describe"},
+		"FlagOfOtherCommand": {reason: "--wait belongs to abandon and retry.", args: []string{"describe", "x", "--wait", "5s"}, wantCode: 2, wantStderr: "--wait is a flag of abandon and retry, not of describe"},
 		"AllAndNamespace":    {reason: "-A and -n contradict.", args: []string{"check", "-A", "-n", "x"}, wantCode: 2, wantStderr: "exclude each other"},
 		"UnknownFlag":        {reason: "pflag's error is shown.", args: []string{"check", "--frob"}, wantCode: 2, wantStderr: "unknown flag: --frob"},
 		"Help":               {reason: "--help prints usage to stdout.", args: []string{"--help"}, wantCode: 0, wantStdout: "sagactl describe NAME"},

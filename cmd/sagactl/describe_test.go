@@ -69,6 +69,7 @@ Failure:   ReserveInventory OutOfStock: ReserveInventory failed: OUT_OF_STOCK: o
 Conditions:
   TYPE       STATUS  REASON      SINCE     MESSAGE
   Succeeded  False   OutOfStock  1m0s ago  rolled back: ReserveInventory failed: OUT_OF_STOCK: out of stock
+  Ready      True    OutOfStock  1m0s ago  rolled back: ReserveInventory failed: OUT_OF_STOCK: out of stock
 
 STEP                   STATE        ATTEMPTS  DURATION  NEXT ATTEMPT  LAST ERROR
 ↺ CreateOrder          Compensated  1         0s

@@ -32,8 +32,10 @@ type flags struct {
 	urlTemplate       string
 	serviceURLs       map[string]*string
 
-	// retry
+	// retry, abandon
 	wait time.Duration
+	// abandon
+	yes bool
 
 	set *pflag.FlagSet
 }
@@ -42,8 +44,12 @@ type flags struct {
 var commandFlags = map[string][]string{
 	"check": {"all-namespaces", "output", "long-running", "services-namespace", "service-url-template",
 		"order-url", "inventory-url", "payment-url", "shipping-url", "notification-url"},
-	"retry": {"wait"},
+	"retry":   {"wait"},
+	"abandon": {"yes", "wait"},
 }
+
+// commandList names the commands, for usage errors.
+const commandList = "check, describe, retry or abandon"
 
 func newFlagSet(prog string, f *flags) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(prog, pflag.ContinueOnError)
@@ -64,8 +70,20 @@ func newFlagSet(prog string, f *flags) *pflag.FlagSet {
 	for _, svc := range stepclient.Services() {
 		f.serviceURLs[svc] = fs.String(svc+"-url", "", fmt.Sprintf("check: base URL of the %s service (env %s; default: from the URL template).", svc, envName(svc)))
 	}
-	fs.DurationVar(&f.wait, "wait", 60*time.Second, "retry: how long to wait for the saga to settle after the re-drive.")
+	fs.DurationVar(&f.wait, "wait", 60*time.Second, "retry, abandon: how long to wait for the operator to act.")
+	fs.BoolVarP(&f.yes, "yes", "y", false, "abandon: do not ask for confirmation.")
 	return fs
+}
+
+// commandsWith names the commands that take the command-specific flag name, sorted.
+func commandsWith(name string) []string {
+	var out []string
+	for _, cmd := range slices.Sorted(maps.Keys(commandFlags)) {
+		if slices.Contains(commandFlags[cmd], name) {
+			out = append(out, cmd)
+		}
+	}
+	return out
 }
 
 // envName is the environment variable of a service's URL, as .local/env writes it.
@@ -87,7 +105,7 @@ func parseFlags(prog string, args []string) (*flags, error) {
 		return f, nil
 	}
 	if len(pos) == 0 {
-		return nil, usageError("missing command (check, describe or retry)")
+		return nil, usageError("missing command (%s)", commandList)
 	}
 	f.command, pos = pos[0], pos[1:]
 	if f.command == "help" {
@@ -103,8 +121,8 @@ func parseFlags(prog string, args []string) (*flags, error) {
 // validate checks the command, its arguments and that every flag given belongs to it.
 func (f *flags) validate(pos []string) error {
 	switch {
-	case f.command != "check" && f.command != "describe" && f.command != "retry":
-		return usageError("unknown command %q (want check, describe or retry)", f.command)
+	case !slices.Contains([]string{"check", "describe", "retry", "abandon"}, f.command):
+		return usageError("unknown command %q (want %s)", f.command, commandList)
 	case f.command == "check" && len(pos) > 0:
 		return usageError("check takes no argument, got %q", strings.Join(pos, " "))
 	case f.command != "check" && len(pos) != 1:
@@ -118,8 +136,8 @@ func (f *flags) validate(pos []string) error {
 	}
 	for _, cmd := range slices.Sorted(maps.Keys(commandFlags)) { // sorted: the same flag is named every time
 		for _, name := range commandFlags[cmd] {
-			if f.set.Changed(name) && cmd != f.command {
-				return usageError("--%s is a flag of %s, not of %s", name, cmd, f.command)
+			if f.set.Changed(name) && !slices.Contains(commandFlags[f.command], name) {
+				return usageError("--%s is a flag of %s, not of %s", name, strings.Join(commandsWith(name), " and "), f.command)
 			}
 		}
 	}
@@ -162,15 +180,19 @@ Usage:
       Show the saga's timeline: steps, compensations, attempts, durations, errors and Events.
   %[1]s retry NAME [-n NAMESPACE] [--wait 60s]
       Re-drive a Failed saga (annotation %[2]s) and report the phase it reaches.
+  %[1]s abandon NAME [-n NAMESPACE] [--yes] [--wait 60s]
+      Give up on a Failed saga: list what it leaves undone, ask, then delete it and set
+      %[4]s so that the operator records the list and releases it.
 
 Flags:
 %[3]s
 Service URLs (check): --<service>-url, else $ORDER_URL ... $NOTIFICATION_URL, else
 http://<service>.<services-namespace>.svc.cluster.local:8080 (--service-url-template).
 
-Exit status: 0 success; 1 a critical finding, no such saga, a refused retry or a retry that
-did not end Compensated; 2 bad usage, or the API server or a service could not be read.
+Exit status: 0 success; 1 a critical finding, no such saga, a refused retry or abandon, a
+retry that did not end Compensated, or an abandon not confirmed or not done within --wait;
+2 bad usage, or the API server or a service could not be read.
 
 Named kubectl-saga on the PATH, this binary is the kubectl plugin "kubectl saga".
-`, p, v1.RetryAnnotation, f.set.FlagUsages())
+`, p, v1.RetryAnnotation, f.set.FlagUsages(), v1.AbandonAnnotation)
 }

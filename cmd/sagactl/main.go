@@ -1,5 +1,6 @@
 // Command sagactl operates OrderSagas: `check` compares the sagas with the services' data,
-// `describe NAME` shows one saga's timeline, `retry NAME` re-drives a Failed saga. Named
+// `describe NAME` shows one saga's timeline, `retry NAME` re-drives a Failed saga,
+// `abandon NAME` gives up on one and releases it. Named
 // kubectl-saga on the PATH, it is the kubectl plugin `kubectl saga`.
 package main
 
@@ -19,7 +20,7 @@ import (
 // Exit codes.
 const (
 	exitOK      = 0
-	exitFailure = 1 // a critical finding, no such saga, a refused retry, a retry that did not compensate
+	exitFailure = 1 // a critical finding, no such saga, a refused retry or abandon, a retry that did not compensate
 	exitUsage   = 2 // bad usage, or the API server or a service could not be read
 )
 
@@ -33,6 +34,7 @@ func main() {
 // app is one invocation: where it writes, how it reads the environment and the clock.
 type app struct {
 	prog           string
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	now            func() time.Time
@@ -40,7 +42,7 @@ type app struct {
 
 // run executes the command line args of the program called arg0 and returns its exit code.
 func run(ctx context.Context, arg0 string, args []string, stdout, stderr io.Writer) int {
-	a := &app{prog: programName(arg0), stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now}
+	a := &app{prog: programName(arg0), stdin: os.Stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now}
 	return a.exitCode(a.execute(ctx, args))
 }
 
@@ -69,8 +71,10 @@ func (a *app) execute(ctx context.Context, args []string) error {
 		return a.describe(ctx, f)
 	case "retry":
 		return a.retry(ctx, f)
+	case "abandon":
+		return a.abandon(ctx, f)
 	}
-	return usageError("unknown command %q (want check, describe or retry)", f.command)
+	return usageError("unknown command %q (want %s)", f.command, commandList)
 }
 
 // exitError carries an exit code; a nil err means the output already said everything.

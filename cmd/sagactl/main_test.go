@@ -122,14 +122,15 @@ type result struct {
 
 // invocation runs the command in-process with a fixed clock and environment.
 type invocation struct {
-	env map[string]string
-	now time.Time
+	env   map[string]string
+	now   time.Time
+	stdin string
 }
 
 func (inv invocation) run(t *testing.T, args ...string) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	a := &app{prog: "sagactl", stdout: &out, stderr: &errOut, getenv: func(k string) string { return inv.env[k] },
+	a := &app{prog: "sagactl", stdin: strings.NewReader(inv.stdin), stdout: &out, stderr: &errOut, getenv: func(k string) string { return inv.env[k] },
 		now: func() time.Time {
 			if inv.now.IsZero() {
 				return time.Now()

@@ -20,7 +20,7 @@ func abandonDecision(v View, st *v1.OrderSagaStatus) (Decision, bool) {
 	}
 	switch {
 	case st.Phase == v1.PhaseFailed && v.Deleting:
-		return Decision{Kind: KindAbandon, RetryToken: token, LeftUndone: leftUndone(v.UID, st)}, true
+		return Decision{Kind: KindAbandon, RetryToken: token, LeftUndone: LeftUndone(v.UID, st)}, true
 	case st.Phase == v1.PhaseFailed:
 		return Decision{Kind: KindIgnoreAbandon, RetryToken: token, Message: fmt.Sprintf(
 			"ignored the %s annotation: the saga is Failed but not being deleted; delete it, then set the annotation again. Nothing was done",
@@ -39,9 +39,9 @@ func cmpPhase(p v1.Phase) v1.Phase {
 	return p
 }
 
-// leftUndone lists the steps whose compensation did not succeed, in plan order, with what
+// LeftUndone lists the steps whose compensation did not succeed, in plan order, with what
 // a person needs to find them in the services.
-func leftUndone(uid string, st *v1.OrderSagaStatus) []v1.UndoneStep {
+func LeftUndone(uid string, st *v1.OrderSagaStatus) []v1.UndoneStep {
 	var out []v1.UndoneStep
 	for _, name := range Plan() {
 		s := stepOf(st, name)
