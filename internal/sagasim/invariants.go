@@ -3,6 +3,7 @@ package sagasim
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
@@ -27,9 +28,10 @@ const (
 	invEnds        = "every saga ends Completed or Compensated"
 	invFailedCause = "Failed only for a cause the schedule made"
 	invRedrive     = "a re-drive recovers a Failed saga once its cause is lifted"
+	invAbandoned   = "an abandoned saga is released, and lists everything it left undone"
 	invCompleted   = "Completed means confirmed, paid once, stock held, shipped"
 	invCompensated = "Compensated means nothing is left: no order, money, stock or shipment"
-	invStock       = "stock moves by exactly the items of Completed sagas"
+	invStock       = "stock moves by exactly the items of Completed sagas and of reservations abandoned"
 	invOnce        = "no effect happens twice"
 	invTombstone   = "no action takes effect after its tombstone"
 	invPivot       = "nothing is undone after the pivot"
@@ -61,6 +63,12 @@ func (s *sim) checkInvariants(ctx context.Context) {
 			}
 		case v1.PhaseCompensated:
 			s.checkCompensated(sg.Name, final, w)
+		case v1.PhaseFailed:
+			if s.checkAbandoned(ctx, sg.Name, final, w) && w.reservation != nil && w.reservation.Status == consistency.ReservationReserved {
+				for _, it := range sg.Spec.Items {
+					held[it.ProductID] += int(it.Quantity)
+				}
+			}
 		case "", v1.PhasePending:
 			if _, exists := s.api.get(ctx, sg.Name); exists {
 				s.violate(invEnds, "%s: still %q, want Completed or Compensated", sg.Name, final.Status.Phase)
@@ -80,7 +88,7 @@ func (s *sim) checkInvariants(ctx context.Context) {
 		}
 	}
 	for _, f := range consistency.Check(snap, s.clock.Now().Add(time.Hour), consistency.Options{}) {
-		if !s.undeliverable(ctx, f) {
+		if !s.undeliverable(ctx, f) && !s.acknowledged(ctx, f) {
 			s.violate(invConsistency, "consistency rule %s (%s) on %s: %s", f.Rule, f.Severity, f.Object, f.Message)
 		}
 	}
@@ -106,6 +114,65 @@ func (s *sim) undeliverable(ctx context.Context, f consistency.Finding) bool {
 		}
 		n := final.Status.CancellationNotice
 		return n != nil && n.State == v1.CallFailed
+	}
+	return false
+}
+
+// checkAbandoned judges a saga that ended Failed: it must have been abandoned and be gone,
+// and every compensable step it does not list as left undone must hold nothing. It
+// reports whether the saga was abandoned.
+func (s *sim) checkAbandoned(ctx context.Context, name string, obj *v1.OrderSaga, w sagaWorld) bool {
+	if _, exists := s.api.get(ctx, name); exists || obj.Status.Abandoned == nil {
+		s.violate(invEnds, "%s: ended Failed, want Completed or Compensated, or abandoned and released", name)
+		return false
+	}
+	listed := map[v1.StepName]bool{}
+	for _, u := range obj.Status.Abandoned.LeftUndone {
+		listed[u.Name] = true
+	}
+	held := map[v1.StepName]string{}
+	if w.order != nil && w.order.Status != consistency.OrderCancelled {
+		held[v1.StepCreateOrder] = "order " + w.order.Status
+	}
+	if r := w.reservation; r != nil && r.Status == consistency.ReservationReserved {
+		held[v1.StepReserveInventory] = "reservation " + r.Status
+	}
+	if p := w.payment; p != nil && p.Status == consistency.PaymentCaptured {
+		held[v1.StepProcessPayment] = "payment " + p.Status
+	}
+	if sh := w.shipment; sh != nil && sh.Status == consistency.ShipmentScheduled {
+		held[v1.StepScheduleShipment] = "shipment " + sh.Status
+	}
+	for step, what := range held {
+		if !listed[step] {
+			s.violate(invAbandoned, "%s: abandoned, and its %s is left, but status.abandoned does not list %s", name, what, step)
+		}
+	}
+	if len(w.confirmation) > 0 {
+		s.violate(invAbandoned, "%s: abandoned after a rollback, but the customer was told the order is confirmed", name)
+	}
+	return true
+}
+
+// acknowledged: the finding concerns an abandoned saga, or what it listed as left undone;
+// the person who abandoned it was told (status.abandoned and a Warning Event).
+func (s *sim) acknowledged(ctx context.Context, f consistency.Finding) bool {
+	for _, sg := range s.sagas {
+		final := s.finalStatus(ctx, sg.Name, string(sg.UID))
+		if final == nil || final.Status.Abandoned == nil {
+			continue
+		}
+		if f.Object == "ordersaga/"+Namespace+"/"+sg.Name {
+			return true
+		}
+		uid := string(sg.UID)
+		ids := map[v1.StepName]string{v1.StepCreateOrder: stepclient.OrderID(uid), v1.StepReserveInventory: stepclient.ReservationID(uid),
+			v1.StepProcessPayment: stepclient.PaymentID(uid), v1.StepScheduleShipment: stepclient.ShipmentID(uid)}
+		for _, u := range final.Status.Abandoned.LeftUndone {
+			if strings.HasSuffix(f.Object, "/"+ids[u.Name]) {
+				return true
+			}
+		}
 	}
 	return false
 }

@@ -108,7 +108,7 @@ func Run(seed uint64, opts Options) Result {
 }
 
 // play runs the faulty part, then heals everything, lets every saga end, re-drives the
-// Failed ones, and checks the invariants.
+// Failed ones (or abandons them), and checks the invariants.
 func (s *sim) play(ctx context.Context) {
 	want := 1 + s.rng.IntN(s.opts.MaxSagas)
 	for range s.opts.Steps {
@@ -183,11 +183,14 @@ func (s *sim) settle(ctx context.Context) bool {
 	return true
 }
 
-// redriveFailed sets the retry annotation on every Failed saga, as an operator would once
-// the cause is gone, and requires each to end Compensated. Failed is only acceptable for
-// a compensation that kept failing transiently, a cause the schedule made and then lifted.
+// redriveFailed ends every Failed saga as an operator would once the cause is gone: half
+// are re-driven with the retry annotation and must end Compensated; the others are
+// abandoned (deleted, then the abandon annotation) and must be released, listing what is
+// left undone. Failed is only acceptable for a compensation that kept failing
+// transiently, a cause the schedule made and then lifted.
 func (s *sim) redriveFailed(ctx context.Context) {
-	redriven := false
+	acted := false
+	abandoned := map[string]bool{}
 	for _, sg := range s.sagas {
 		obj, ok := s.api.get(ctx, sg.Name)
 		if !ok || obj.Status.Phase != v1.PhaseFailed {
@@ -196,19 +199,44 @@ func (s *sim) redriveFailed(ctx context.Context) {
 		if cause := failedCompensation(obj); cause != "" && !transientCode(cause) {
 			s.violate(invFailedCause, "%s: Failed for a permanent cause the schedule did not make: %s", sg.Name, obj.Status.Message)
 		}
-		redriven = true
+		acted = true
+		if s.rng.IntN(2) == 0 {
+			abandoned[sg.Name] = true
+			s.abandon(ctx, sg.Name)
+			continue
+		}
 		s.userChange(ctx, sg.Name, "re-drive", func(o *v1.OrderSaga) {
 			setAnnotation(o, v1.RetryAnnotation, "redrive-"+s.api.nextToken())
 		})
 	}
-	if !redriven || !s.settle(ctx) {
+	if !acted || !s.settle(ctx) {
 		return
 	}
 	for _, sg := range s.sagas {
-		if obj, ok := s.api.get(ctx, sg.Name); ok && obj.Status.Phase == v1.PhaseFailed {
+		obj, ok := s.api.get(ctx, sg.Name)
+		switch {
+		case ok && abandoned[sg.Name]:
+			s.violate(invAbandoned, "%s: abandoned while Failed and deleted, but still there: %s", sg.Name, obj.Status.Message)
+		case ok && obj.Status.Phase == v1.PhaseFailed:
 			s.violate(invRedrive, "%s: still Failed after its cause was lifted and it was re-driven: %s", sg.Name, obj.Status.Message)
 		}
 	}
+}
+
+// abandon gives up on a Failed saga as `sagactl abandon` does: delete it, then set the
+// abandon annotation.
+func (s *sim) abandon(ctx context.Context, name string) {
+	if obj, ok := s.api.get(ctx, name); ok && obj.DeletionTimestamp.IsZero() {
+		if err := s.api.store.Delete(ctx, obj); err != nil {
+			s.trace.add("%s: user delete refused: %v", name, err)
+		} else {
+			s.api.remember(ctx, name)
+			s.trace.add("%s: user deletes it to abandon it", name)
+		}
+	}
+	s.userChange(ctx, name, "sets the abandon annotation", func(o *v1.OrderSaga) {
+		setAnnotation(o, v1.AbandonAnnotation, "abandon-"+s.api.nextToken())
+	})
 }
 
 // failedCompensation is the error code of the compensation that gave up.
@@ -254,7 +282,7 @@ func itemsText(items []v1.OrderItem) string {
 }
 
 // externalChange is a user's change to a saga at any moment: deletion, a suspend toggle,
-// a retry annotation, another annotation, or a label. The first four pass the
+// a retry annotation, the abandon annotation, another annotation, or a label. The first four pass the
 // controller's predicates and wake the saga; a label change only bumps the version.
 func (s *sim) externalChange(ctx context.Context, name, when string) {
 	if name == "" {
@@ -283,6 +311,10 @@ func (s *sim) externalChange(ctx context.Context, name, when string) {
 	case what < 7:
 		s.userChange(ctx, name, "sets the retry annotation"+suffix, func(o *v1.OrderSaga) {
 			setAnnotation(o, v1.RetryAnnotation, s.api.nextToken())
+		})
+	case what < 8 && s.rng.IntN(2) == 0: // refused unless the saga is Failed and being deleted
+		s.userChange(ctx, name, "sets the abandon annotation"+suffix, func(o *v1.OrderSaga) {
+			setAnnotation(o, v1.AbandonAnnotation, s.api.nextToken())
 		})
 	case what < 8:
 		s.userChange(ctx, name, "sets another annotation"+suffix, func(o *v1.OrderSaga) {
