@@ -21,6 +21,7 @@ var _ = Describe("One order", Label("e2e"), func() {
 		applySagas(ctx, ns, saga("order-1", "E2E-CPL-1", 2, "25.50"))
 
 		kubectlOK(ctx, "wait", "--for=condition=Succeeded", "osaga/order-1", "-n", ns, "--timeout=60s")
+		kubectlOK(ctx, "wait", "--for=condition=Ready", "osaga/order-1", "-n", ns, "--timeout=10s")
 		s := getSaga(ctx, ns, "order-1")
 		id := orderID(s)
 		Expect(s.Status.Phase).To(Equal(v1.PhaseCompleted))
@@ -53,6 +54,8 @@ var _ = Describe("One order", Label("e2e"), func() {
 		applySagas(ctx, ns, saga("order-1", "E2E-OOS-1", 5, "10.00"))
 
 		s := waitRolledBack(ctx, ns, "order-1", v1.ReasonOutOfStock)
+		// Compensated by design is Ready: Flux, Argo CD and kubectl wait see a saga that ended.
+		kubectlOK(ctx, "wait", "--for=condition=Ready", "osaga/order-1", "-n", ns, "--timeout=10s")
 		wide := kubectlOK(ctx, "get", "osaga", "order-1", "-n", ns, "-o", "wide")
 		GinkgoWriter.Printf("$ kubectl get osaga order-1 -n %s -o wide\n%s", ns, wide)
 		Expect(wide).To(ContainSubstring("Compensated"))
