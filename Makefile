@@ -23,6 +23,7 @@ HELM_VALUES ?=
 CONTROLLER_GEN = $(shell hack/tool.sh controller-gen)
 KUSTOMIZE = $(shell hack/tool.sh kustomize)
 HELM = $(shell hack/tool.sh helm)
+GOLANGCI_LINT = $(shell hack/tool.sh golangci-lint)
 ENVTEST_ASSETS = $(shell hack/envtest.sh)
 # KUBECTL is the cluster client for install/deploy; the envtest kubectl is the fallback.
 KUBECTL ?= $(shell command -v kubectl 2>/dev/null || echo "$$(hack/envtest.sh)/kubectl")
@@ -74,8 +75,12 @@ vet: ## Run go vet and fail on unformatted files.
 		if [ -n "$$unformatted" ]; then echo "not gofmt-clean:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 
+.PHONY: lint
+lint: ## Run golangci-lint (.golangci.yml: linters, the cognitive-complexity gate, gofmt and goimports).
+	$(GOLANGCI_LINT) run ./...
+
 .PHONY: test
-test: verify-generated vet ## Run every test: unit, envtest controller and API, services on a Mongo wire server, chart, demo, then e2e.
+test: lint verify-generated vet ## Run every test: unit, envtest controller and API, services on a Mongo wire server, chart, demo, then e2e.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
 	@# The e2e suite runs alone: its timing-sensitive chaos scenarios must not share the two cores with other suites.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./test/e2e
@@ -150,9 +155,10 @@ helm-template: ## Render the Helm chart, CRDs included (HELM_VALUES=charts/order
 ##@ Tools
 
 .PHONY: tools
-tools: ## Fetch or build every pinned tool into the cache (envtest assets, controller-gen, kustomize, helm, FerretDB).
+tools: ## Fetch or build every pinned tool into the cache (envtest assets, controller-gen, kustomize, helm, golangci-lint, FerretDB).
 	@echo "envtest: $(ENVTEST_ASSETS)"
 	@echo "controller-gen: $(CONTROLLER_GEN)"
 	@echo "kustomize: $(KUSTOMIZE)"
 	@echo "helm: $(HELM)"
+	@echo "golangci-lint: $(GOLANGCI_LINT)"
 	@echo "ferretdb launcher: $$(hack/ferretdb.sh)"
