@@ -28,7 +28,7 @@ type Client struct {
 // New returns a Client that finds services with resolver. Connections are pooled and
 // kept alive across sagas; each call is bounded by the saga's stepTimeout, not here.
 func New(resolver Resolver) *Client {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport := http.DefaultTransport.(*http.Transport).Clone() //nolint:forcetypeassert // net/http initializes DefaultTransport to an *http.Transport and nothing here replaces it
 	transport.MaxIdleConns = 512
 	transport.MaxIdleConnsPerHost = 128
 	transport.IdleConnTimeout = 90 * time.Second
@@ -80,7 +80,9 @@ func (c *Client) do(ctx context.Context, r request, call saga.Call) (int, []byte
 	req.Header.Set("X-Request-ID", call.Key+":"+strconv.Itoa(int(call.Attempt)))
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, nil, err
+		// The error names the method and URL already; the service name says which one it is
+		// in the saga's status. errors.As still finds the net.Error that classifies a timeout.
+		return 0, nil, fmt.Errorf("%s service: %w", r.service, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
@@ -175,6 +177,8 @@ func decodeOutputs(obj *v1.OrderSaga, call saga.Call, body []byte) saga.Outcome 
 		return saga.Outcome{Kind: saga.Succeeded, Outputs: saga.Outputs{PaymentID: b.PaymentID}}
 	case v1.StepScheduleShipment:
 		return saga.Outcome{Kind: saga.Succeeded, Outputs: saga.Outputs{ShipmentID: b.ShipmentID, TrackingNumber: b.TrackingNumber}}
+	case v1.StepConfirmOrder:
+		// The confirmation's answer carries nothing the saga keeps.
 	case v1.StepSendNotification, saga.NotifyCancellation:
 		if b.Status == "FAILED" {
 			return saga.Outcome{Kind: saga.BusinessFailure, Code: "NOTIFICATION_FAILED", Message: "the notification service could not deliver the notice"}

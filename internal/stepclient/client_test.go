@@ -152,6 +152,7 @@ type server struct {
 }
 
 func serve(t *testing.T, status int, body string, delay time.Duration) *server {
+	t.Helper()
 	s := &server{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.last = r
@@ -271,7 +272,7 @@ func TestCallConnectionRefused(t *testing.T) {
 // The order-cancelled notice is built from what cannot change, so that its retry after
 // a lost status write, whatever cause the retry then sees, sends the same body.
 func TestCancellationNoticeIgnoresTheFailureMessage(t *testing.T) {
-	var bodies []any
+	bodies := make([]any, 0, 2)
 	for _, msg := range []string{"ProcessPayment failed: PAYMENT_DECLINED", strings.Repeat("a long cause ", 60)} {
 		s := serve(t, 201, `{"notificationId":"n","status":"SENT"}`, 0)
 		obj := testSaga()

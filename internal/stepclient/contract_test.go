@@ -74,7 +74,10 @@ func TestContractServicesAcceptEveryRequest(t *testing.T) {
 				continue
 			}
 			failures++ // named: the saga, the call, the service's error and field, the body, the spec
-			spec, _ := json.Marshal(c.obj.Spec)
+			spec, err := json.Marshal(c.obj.Spec)
+			if err != nil {
+				t.Fatalf("%s: encode the spec: %v", c.name, err)
+			}
 			t.Errorf("%s: %s %s refused: %s: %s\n%s\nspec: %s", c.name, call.Step, call.Direction, out.Code, out.Message, svc.last, spec)
 			if failures == maxFailures {
 				t.Fatalf("stopping after %d refused requests", failures)
@@ -123,9 +126,12 @@ var _ http.RoundTripper = (*contractServices)(nil)
 func (s *contractServices) RoundTrip(r *http.Request) (*http.Response, error) {
 	body, err := io.ReadAll(r.Body)
 	_ = r.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("serve %s: read the body: %w", r.URL, err)
+	}
 	h, ok := s.hosts[r.URL.Host]
-	if err != nil || !ok {
-		return nil, fmt.Errorf("serve %s (known: %t): %v", r.URL, ok, err)
+	if !ok {
+		return nil, fmt.Errorf("serve %s: no service at host %q", r.URL, r.URL.Host)
 	}
 	in := httptest.NewRequestWithContext(r.Context(), r.Method, r.URL.String(), bytes.NewReader(body))
 	in.Header = r.Header.Clone()
@@ -138,6 +144,7 @@ func (s *contractServices) RoundTrip(r *http.Request) (*http.Response, error) {
 // newContractServices registers the routes the step client calls as each service's
 // Register does, with the real Normalize, in front of stores that accept everything.
 func newContractServices(t *testing.T) *contractServices {
+	t.Helper()
 	routes := map[string]func(*platform.Server){
 		"order": func(s *platform.Server) {
 			s.Route("PUT /v1/orders/{orderId}", platform.Create(s, "orderId", order.Normalize, accept(func(id string, spec order.Spec) any {
@@ -189,7 +196,10 @@ func newContractServices(t *testing.T) *contractServices {
 func accept[Spec any](answer func(id string, spec Spec) any) platform.CreateFunc[Spec] {
 	return func(_ context.Context, id string, spec Spec, _ string) (platform.StoredResponse, bool, error) {
 		b, err := json.Marshal(answer(id, spec))
-		return platform.StoredResponse{Status: http.StatusCreated, Body: string(b)}, false, err
+		if err != nil {
+			return platform.StoredResponse{}, false, fmt.Errorf("encode the answer to %s: %w", id, err)
+		}
+		return platform.StoredResponse{Status: http.StatusCreated, Body: string(b)}, false, nil
 	}
 }
 
@@ -198,6 +208,7 @@ func transitioned(context.Context, string, string) (any, error) { return struct{
 // crdEnums returns the payment and shipping methods the generated CRD admits, and "", the
 // shipping method's default, which the client fills in.
 func crdEnums(t *testing.T) ([]v1.PaymentMethod, []v1.ShippingMethod) {
+	t.Helper()
 	var crd apiextensionsv1.CustomResourceDefinition
 	raw, err := os.ReadFile("../../config/crd/bases/saga.ordersaga.io_ordersagas.yaml")
 	if err == nil {
@@ -207,12 +218,13 @@ func crdEnums(t *testing.T) ([]v1.PaymentMethod, []v1.ShippingMethod) {
 		t.Fatalf("read the generated CRD: %v", err)
 	}
 	spec := crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"]
-	var payments []v1.PaymentMethod
-	methods := []v1.ShippingMethod{""}
-	for _, v := range spec.Properties["paymentMethod"].Enum {
+	paymentEnum, methodEnum := spec.Properties["paymentMethod"].Enum, spec.Properties["shipping"].Properties["method"].Enum
+	payments := make([]v1.PaymentMethod, 0, len(paymentEnum))
+	methods := append(make([]v1.ShippingMethod, 0, 1+len(methodEnum)), "")
+	for _, v := range paymentEnum {
 		payments = append(payments, v1.PaymentMethod(strings.Trim(string(v.Raw), `"`)))
 	}
-	for _, v := range spec.Properties["shipping"].Properties["method"].Enum {
+	for _, v := range methodEnum {
 		methods = append(methods, v1.ShippingMethod(strings.Trim(string(v.Raw), `"`)))
 	}
 	if len(payments) < 4 || len(methods) < 6 {
@@ -250,7 +262,7 @@ func boundarySagas(g gen) []namedSaga {
 	var out []namedSaga
 	add := func(name string, obj *v1.OrderSaga) { out = append(out, namedSaga{name, obj}) }
 	highest := func(_, hi int64) int64 { return hi }
-	for _, text := range []string{"", "~", "é", "日", "😀", "\"\\<>&\u2028\u0085"} {
+	for _, text := range []string{"", "~", "é", "日", "😀", "\"\\<>&\u2028\u0085"} { //nolint:gosmopolitan // multi-byte text at every limit is what the test is for
 		add(fmt.Sprintf("every limit at its maximum, text of %q", text), gen{g.r, g.payments, g.methods, highest, []rune(text)}.saga())
 	}
 	lowest := gen{g.r, g.payments, g.methods, func(lo, _ int64) int64 { return lo }, nil}
@@ -296,6 +308,8 @@ const (
 // textRunes are characters of free text besides printable ASCII: ones JSON escapes, C1
 // controls (which the services accept), Latin, CJK, Hangul, right-to-left, a combining mark,
 // format characters, line separators and 4-byte characters.
+//
+//nolint:gosmopolitan // CJK and Hangul are among the scripts the services must accept.
 var textRunes = []rune("\"\\<>&\u0080\u0085\u009f\u00a0éßÇ日本語한\u05d0\u0627\u0301\u200d\u200f\u2028\u2029\ufeff\ufffd😀𝄞")
 
 func (g gen) pick(lo, hi int64) int64 {
@@ -325,7 +339,7 @@ func (g gen) text(lo, hi int) string {
 		case len(g.runes) > 0:
 			b.WriteRune(g.runes[g.r.IntN(len(g.runes))])
 		case g.r.IntN(2) == 0:
-			b.WriteRune(rune(0x20 + g.r.IntN(0x7f-0x20)))
+			b.WriteRune(rune(0x20 + g.r.IntN(0x7f-0x20))) //nolint:gosec // G115: below 0x7f, no overflow
 		default:
 			b.WriteRune(textRunes[g.r.IntN(len(textRunes))])
 		}
@@ -336,8 +350,10 @@ func (g gen) text(lo, hi int) string {
 // word returns lo to hi characters, the first from first and the rest from first+more.
 func (g gen) word(lo, hi int, first, more string) string {
 	all := first + more
-	b := []byte{first[g.r.IntN(len(first))]}
-	for range g.length(lo, hi) - 1 {
+	head := first[g.r.IntN(len(first))] // drawn before the length, as the seeded sequence has it
+	n := g.length(lo, hi)
+	b := append(make([]byte, 0, max(n, 1)), head)
+	for range n - 1 {
 		b = append(b, all[g.r.IntN(len(all))])
 	}
 	return string(b)
@@ -403,7 +419,7 @@ func (g gen) items() []v1.OrderItem {
 	}
 	out := make([]v1.OrderItem, len(lines))
 	for i, l := range lines {
-		out[i] = v1.OrderItem{ProductID: l.id, Quantity: int32(l.quantity), UnitPrice: g.priceText(l.minor)}
+		out[i] = v1.OrderItem{ProductID: l.id, Quantity: int32(l.quantity), UnitPrice: g.priceText(l.minor)} //nolint:gosec // G115: quantity is at most limits.MaxQuantity
 	}
 	return out
 }
@@ -429,7 +445,7 @@ func (g gen) saga() *v1.OrderSaga {
 	}
 	if g.present() {
 		initial := g.duration(time.Millisecond, time.Hour)
-		spec.RetryPolicy = &v1.RetryPolicy{MaxAttempts: int32(g.pick(1, 100)), InitialBackoff: initial,
+		spec.RetryPolicy = &v1.RetryPolicy{MaxAttempts: int32(g.pick(1, 100)), //nolint:gosec // G115: at most 100 InitialBackoff: initial,
 			MaxBackoff: g.duration(initial.Duration, time.Hour)}
 	}
 	if g.present() {

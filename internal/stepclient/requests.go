@@ -9,14 +9,26 @@ import (
 	"github.com/ordersaga/ordersaga/internal/saga"
 )
 
-// IDs derived from the saga's UID. They are the services' idempotency keys: the same
-// saga always addresses the same order, reservation, payment, shipment and notices, so
-// that a compensation finds what its action did (or tombstones what it never did).
-func OrderID(uid string) string                    { return "ord-" + uid }
-func ReservationID(uid string) string              { return "res-" + uid }
-func PaymentID(uid string) string                  { return "pay-" + uid }
-func ShipmentID(uid string) string                 { return "shp-" + uid }
+// The IDs below derive from the saga's UID. They are the services' idempotency keys: the
+// same saga always addresses the same order, reservation, payment, shipment and notices,
+// so that a compensation finds what its action did (or tombstones what it never did).
+
+// OrderID is the ID of the saga's order.
+func OrderID(uid string) string { return "ord-" + uid }
+
+// ReservationID is the ID of the saga's stock reservation.
+func ReservationID(uid string) string { return "res-" + uid }
+
+// PaymentID is the ID of the saga's payment.
+func PaymentID(uid string) string { return "pay-" + uid }
+
+// ShipmentID is the ID of the saga's shipment.
+func ShipmentID(uid string) string { return "shp-" + uid }
+
+// ConfirmationNotificationID is the ID of the order-confirmed notice.
 func ConfirmationNotificationID(uid string) string { return "ntf-" + uid + "-confirmed" }
+
+// CancellationNotificationID is the ID of the order-cancelled notice.
 func CancellationNotificationID(uid string) string { return "ntf-" + uid + "-cancelled" }
 
 // request is one HTTP call to a service.
@@ -45,31 +57,31 @@ func requestFor(obj *v1.OrderSaga, c saga.Call) (request, error) {
 	compensate := c.Direction == saga.Compensate
 	switch {
 	case c.Step == v1.StepCreateOrder && !compensate:
-		return request{"order", http.MethodPut, "/v1/orders/" + OrderID(uid), map[string]any{
+		return request{serviceOrder, http.MethodPut, "/v1/orders/" + OrderID(uid), map[string]any{
 			"customerId": obj.Spec.CustomerID, "currency": currency(obj), "items": items(obj, true)}}, nil
 	case c.Step == v1.StepCreateOrder:
-		return request{"order", http.MethodPost, "/v1/orders/" + OrderID(uid) + "/cancel", undo}, nil
+		return request{serviceOrder, http.MethodPost, "/v1/orders/" + OrderID(uid) + "/cancel", undo}, nil
 	case c.Step == v1.StepReserveInventory && !compensate:
-		return request{"inventory", http.MethodPut, "/v1/reservations/" + ReservationID(uid), map[string]any{
+		return request{serviceInventory, http.MethodPut, "/v1/reservations/" + ReservationID(uid), map[string]any{
 			"orderId": OrderID(uid), "items": items(obj, false)}}, nil
 	case c.Step == v1.StepReserveInventory:
-		return request{"inventory", http.MethodPost, "/v1/reservations/" + ReservationID(uid) + "/release", undo}, nil
+		return request{serviceInventory, http.MethodPost, "/v1/reservations/" + ReservationID(uid) + "/release", undo}, nil
 	case c.Step == v1.StepProcessPayment && !compensate:
-		return request{"payment", http.MethodPut, "/v1/payments/" + PaymentID(uid), map[string]any{
+		return request{servicePayment, http.MethodPut, "/v1/payments/" + PaymentID(uid), map[string]any{
 			"orderId": OrderID(uid), "customerId": obj.Spec.CustomerID, "amount": obj.Status.Total,
 			"currency": currency(obj), "method": obj.Spec.PaymentMethod}}, nil
 	case c.Step == v1.StepProcessPayment:
-		return request{"payment", http.MethodPost, "/v1/payments/" + PaymentID(uid) + "/refund", undo}, nil
+		return request{servicePayment, http.MethodPost, "/v1/payments/" + PaymentID(uid) + "/refund", undo}, nil
 	case c.Step == v1.StepScheduleShipment && !compensate:
-		return request{"shipping", http.MethodPut, "/v1/shipments/" + ShipmentID(uid), map[string]any{
+		return request{serviceShipping, http.MethodPut, "/v1/shipments/" + ShipmentID(uid), map[string]any{
 			"orderId": OrderID(uid), "method": shippingMethod(obj), "address": obj.Spec.Shipping.Address,
 			"items": items(obj, false)}}, nil
 	case c.Step == v1.StepScheduleShipment:
-		return request{"shipping", http.MethodPost, "/v1/shipments/" + ShipmentID(uid) + "/cancel", undo}, nil
+		return request{serviceShipping, http.MethodPost, "/v1/shipments/" + ShipmentID(uid) + "/cancel", undo}, nil
 	case c.Step == v1.StepConfirmOrder && !compensate:
-		return request{"order", http.MethodPost, "/v1/orders/" + OrderID(uid) + "/confirm", struct{}{}}, nil
+		return request{serviceOrder, http.MethodPost, "/v1/orders/" + OrderID(uid) + "/confirm", struct{}{}}, nil
 	case c.Step == v1.StepSendNotification && !compensate:
-		return request{"notification", http.MethodPut, "/v1/notifications/" + ConfirmationNotificationID(uid), map[string]any{
+		return request{serviceNotification, http.MethodPut, "/v1/notifications/" + ConfirmationNotificationID(uid), map[string]any{
 			"orderId": OrderID(uid), "customerId": obj.Spec.CustomerID, "type": "ORDER_CONFIRMED",
 			"data": nonEmpty(map[string]string{"total": obj.Status.Total, "trackingNumber": obj.Status.TrackingNumber})}}, nil
 	case c.Step == saga.NotifyCancellation:
@@ -77,7 +89,7 @@ func requestFor(obj *v1.OrderSaga, c saga.Call) (request, error) {
 		// message. A retry after a lost status write may meet another cause (a deletion
 		// instead of a decline); a different body would then be refused as a reused key,
 		// and the customer would never hear of the cancellation.
-		return request{"notification", http.MethodPut, "/v1/notifications/" + CancellationNotificationID(uid), map[string]any{
+		return request{serviceNotification, http.MethodPut, "/v1/notifications/" + CancellationNotificationID(uid), map[string]any{
 			"orderId": OrderID(uid), "customerId": obj.Spec.CustomerID, "type": "ORDER_CANCELLED",
 			"data": nonEmpty(map[string]string{"total": obj.Status.Total})}}, nil
 	}

@@ -9,9 +9,18 @@ import (
 	"strings"
 )
 
+// The services' names, as the URL template and the overrides know them.
+const (
+	serviceOrder        = "order"
+	serviceInventory    = "inventory"
+	servicePayment      = "payment"
+	serviceShipping     = "shipping"
+	serviceNotification = "notification"
+)
+
 // Services are the names the URL template and the overrides know.
 func Services() []string {
-	return []string{"order", "inventory", "payment", "shipping", "notification"}
+	return []string{serviceOrder, serviceInventory, servicePayment, serviceShipping, serviceNotification}
 }
 
 // DefaultURLTemplate finds a service by its in-cluster DNS name.
@@ -52,7 +61,7 @@ func ParseOverrides(s string) (map[string]string, error) {
 	for _, name := range Services() {
 		known[name] = true
 	}
-	for _, pair := range strings.Split(s, ",") {
+	for pair := range strings.SplitSeq(s, ",") {
 		name, url, ok := strings.Cut(strings.TrimSpace(pair), "=")
 		if !ok || url == "" {
 			return nil, fmt.Errorf("service URL override %q: want service=url", pair)
