@@ -62,17 +62,32 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := stack.WriteEnv(envFile); err != nil {
 		return err
 	}
+	killManager := "kill -9 $(cat " + relative(root, stack.PIDFile("manager")) + ")"
 	if args[0] == "demo" {
+		progress("PID files in %s; a crashed child is restarted: try %s", relative(root, filepath.Dir(stack.PIDFile("manager"))), killManager)
 		return stack.Demo(ctx, out, *wait)
 	}
 	fmt.Fprintf(out, `
-The stack is running. Logs: .local/logs/. In another shell:
+The stack is running. Logs: .local/logs/. PID files: .local/pids/. In another shell:
 
   . .local/env
   kubectl apply -f config/samples/
   kubectl get osaga -w
 
+Crash the manager; the stack restarts it, as a Deployment would, and the sagas go on:
+
+  %s
+
 Press Ctrl-C to stop everything.
-`)
-	return stack.Wait(ctx)
+`, killManager)
+	<-ctx.Done()
+	return nil
+}
+
+// relative returns path relative to root, the directory make runs in, for commands to copy.
+func relative(root, path string) string {
+	if rel, err := filepath.Rel(root, path); err == nil {
+		return rel
+	}
+	return path
 }

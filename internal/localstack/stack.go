@@ -11,12 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/ordersaga/ordersaga/internal/mongoserver"
@@ -27,17 +27,21 @@ import (
 type Options struct {
 	// Root is the repository root (where go.mod is).
 	Root string
-	// StateDir holds binaries, logs, the kubeconfig and the env file; default Root/.local.
+	// StateDir holds binaries, logs, PID files, the Mongo-compatible server's data, the
+	// kubeconfig and the env file; default Root/.local.
 	StateDir string
 	// Assets is the envtest assets folder; default: the output of hack/envtest.sh.
 	Assets string
 	// ServiceEnv is added to every service's environment (fault injection, for example).
 	ServiceEnv []string
-	// Progress receives one line per milestone; nil discards them.
+	// Progress receives one line per milestone and per restart; nil discards them. It is
+	// called from several goroutines.
 	Progress func(format string, args ...any)
 }
 
-// Stack is a running local system.
+// Stack is a running local system. Like a cluster, it restarts a child that exits: the
+// manager, a service or the Mongo-compatible server comes back, with backoff, on the same
+// ports (and data), and its PID file in StateDir/pids is rewritten.
 type Stack struct {
 	// Kubeconfig is the path of a kubeconfig for the stack's API server.
 	Kubeconfig string
@@ -50,14 +54,16 @@ type Stack struct {
 	// Kubectl is the kubectl binary of the envtest assets.
 	Kubectl string
 
-	opts    Options
-	env     *envtest.Environment
-	mongo   *mongoserver.Server
-	mu      sync.Mutex
-	procs   map[string]*process
-	ports   map[string]int
-	stopped bool
+	opts     Options
+	env      *envtest.Environment
+	sup      *supervisor
+	mongoLog *os.File
+	mu       sync.Mutex
+	stopped  bool
 }
+
+// readyTimeout bounds the wait for a child to answer its readiness probe.
+const readyTimeout = 60 * time.Second
 
 // Start builds the binaries and starts everything, waiting until each part is ready. On
 // failure it stops what it started.
@@ -68,16 +74,15 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	if opts.Progress == nil {
 		opts.Progress = func(string, ...any) {}
 	}
-	s = &Stack{opts: opts, procs: map[string]*process{}, ports: map[string]int{}, URLs: map[string]string{}}
+	s = &Stack{opts: opts, URLs: map[string]string{}}
+	s.sup = newSupervisor(s.pidDir(), opts.Progress, clock.RealClock{})
 	defer func() {
 		if err != nil {
 			_ = s.Stop()
 		}
 	}()
-	for _, dir := range []string{"bin", "logs"} {
-		if err := os.MkdirAll(filepath.Join(opts.StateDir, dir), 0o755); err != nil {
-			return nil, fmt.Errorf("create %s: %w", dir, err)
-		}
+	if err := s.prepareStateDir(); err != nil {
+		return nil, err
 	}
 	steps := []struct {
 		what string
@@ -87,7 +92,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		{"starting kube-apiserver and etcd", s.startControlPlane},
 		{"starting the Mongo-compatible server", s.startMongo},
 		{"starting the five services", s.startServices},
-		{"starting the manager", s.StartManager},
+		{"starting the manager", s.startManager},
 	}
 	for _, step := range steps {
 		begin := time.Now()
@@ -100,11 +105,36 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	return s, nil
 }
 
+// prepareStateDir creates the state folders and empties those of a previous stack that
+// was not stopped (kill -9): its PID files name dead processes, and its data belongs to
+// an API server that is gone.
+func (s *Stack) prepareStateDir() error {
+	for _, dir := range []string{s.pidDir(), s.mongoDataDir()} {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("clear %s: %w", dir, err)
+		}
+	}
+	for _, dir := range []string{filepath.Join(s.opts.StateDir, "bin"), filepath.Join(s.opts.StateDir, "logs"), s.pidDir()} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
 func (s *Stack) bin(name string) string { return filepath.Join(s.opts.StateDir, "bin", name) }
 
 func (s *Stack) logPath(name string) string {
 	return filepath.Join(s.opts.StateDir, "logs", name+".log")
 }
+
+func (s *Stack) pidDir() string { return filepath.Join(s.opts.StateDir, "pids") }
+
+func (s *Stack) mongoDataDir() string { return filepath.Join(s.opts.StateDir, "mongo-data") }
+
+// PIDFile is the file that holds the process ID of a child ("manager", a service, or
+// "mongo") while it runs: `kill -9 $(cat FILE)` crashes it, and the stack restarts it.
+func (s *Stack) PIDFile(name string) string { return filepath.Join(s.pidDir(), name) }
 
 // build runs `make build`, the very command the Dockerfile runs, into the state folder;
 // the Go build cache makes it take seconds when warm.
@@ -154,55 +184,65 @@ func (s *Stack) startControlPlane(ctx context.Context) error {
 	return nil
 }
 
+// startMongo starts the Mongo-compatible server, unless MONGO_TEST_URI names one. The
+// server is restarted on its port and data directory, as a StatefulSet's pod comes back
+// with its volume: the services' URI stays valid and no data is lost.
 func (s *Stack) startMongo(ctx context.Context) error {
 	log, err := os.Create(s.logPath("mongo"))
 	if err != nil {
 		return fmt.Errorf("open mongo log: %w", err)
 	}
-	s.mongo, err = mongoserver.Start(ctx, mongoserver.Options{Log: log})
+	s.mongoLog = log
+	// The first start picks a free port (retrying if another process takes it first);
+	// restarts then take that one.
+	srv, err := mongoserver.Start(ctx, mongoserver.Options{Log: log, DataDir: s.mongoDataDir()})
 	if err != nil {
 		return fmt.Errorf("start the Mongo-compatible server: %w", err)
 	}
-	s.MongoURI = s.mongo.URI
-	return nil
+	s.MongoURI = srv.URI
+	if srv.External {
+		return nil
+	}
+	again := mongoserver.Options{Log: log, DataDir: s.mongoDataDir(), Addr: srv.Addr()}
+	return s.sup.adopt(childSpec{
+		name: "mongo",
+		log:  log.Name(),
+		launch: func(ctx context.Context) (runner, error) {
+			srv, err := mongoserver.Start(ctx, again)
+			if err != nil {
+				return nil, err
+			}
+			return &mongoRun{srv}, nil
+		},
+	}, &mongoRun{srv})
 }
 
 func (s *Stack) startServices(ctx context.Context) error {
 	for _, name := range stepclient.Services() {
-		if err := s.StartService(ctx, name); err != nil {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		s.URLs[name] = fmt.Sprintf("http://127.0.0.1:%d", port)
+		env := append([]string{
+			fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port),
+			"MONGO_URI=" + s.MongoURI,
+			"ADMIN_API=true",
+		}, s.opts.ServiceEnv...)
+		if err := s.sup.start(ctx, s.processSpec(name, s.bin("services"), []string{name}, env, s.URLs[name]+"/readyz")); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// StartService starts (or restarts) one service on its port and waits until it is ready.
-func (s *Stack) StartService(ctx context.Context, name string) error {
-	port, err := s.port(name)
+// startManager starts the manager, pointed at the services' loopback URLs.
+func (s *Stack) startManager(ctx context.Context) error {
+	probe, err := freePort()
 	if err != nil {
 		return err
 	}
-	env := append([]string{
-		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port),
-		"MONGO_URI=" + s.MongoURI,
-		"ADMIN_API=true",
-	}, s.opts.ServiceEnv...)
-	p, err := start(name, s.bin("services"), []string{name}, env, s.logPath(name))
-	if err != nil {
-		return err
-	}
-	s.setProc(name, p)
-	s.URLs[name] = fmt.Sprintf("http://127.0.0.1:%d", port)
-	return waitHTTP(ctx, p, s.URLs[name]+"/readyz", 60*time.Second)
-}
-
-// StartManager starts (or restarts) the manager, pointed at the services' loopback URLs.
-func (s *Stack) StartManager(ctx context.Context) error {
-	probe, err := s.port("manager-probe")
-	if err != nil {
-		return err
-	}
-	metrics, err := s.port("manager-metrics")
+	metrics, err := freePort()
 	if err != nil {
 		return err
 	}
@@ -215,42 +255,49 @@ func (s *Stack) StartManager(ctx context.Context) error {
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metrics),
 		"--service-urls=" + strings.Join(overrides, ","),
 	}
-	p, err := start("manager", s.bin("manager"), args, []string{"KUBECONFIG=" + s.Kubeconfig}, s.logPath("manager"))
-	if err != nil {
-		return err
-	}
-	s.setProc("manager", p)
-	return waitHTTP(ctx, p, fmt.Sprintf("http://127.0.0.1:%d/readyz", probe), 60*time.Second)
+	env := []string{"KUBECONFIG=" + s.Kubeconfig}
+	return s.sup.start(ctx, s.processSpec("manager", s.bin("manager"), args, env, fmt.Sprintf("http://127.0.0.1:%d/readyz", probe)))
 }
 
-// StopProcess stops one child ("manager" or a service) gracefully.
-func (s *Stack) StopProcess(name string) {
-	if p := s.proc(name); p != nil {
-		p.stop(10 * time.Second)
+// processSpec runs bin as the child name, ready when readyURL answers 200. Every run
+// takes the same arguments, hence the same ports.
+func (s *Stack) processSpec(name, bin string, args, env []string, readyURL string) childSpec {
+	logPath := s.logPath(name)
+	return childSpec{
+		name: name,
+		log:  logPath,
+		launch: func(context.Context) (runner, error) {
+			p, err := start(name, bin, args, env, logPath)
+			if err != nil {
+				return nil, err
+			}
+			return p, nil
+		},
+		ready: func(ctx context.Context, r runner) error { return waitHTTP(ctx, r, readyURL, readyTimeout) },
 	}
 }
 
-// KillProcess stops one child with SIGKILL, as a crash would.
-func (s *Stack) KillProcess(name string) {
-	if p := s.proc(name); p != nil {
-		p.kill()
-	}
-}
+// StartService starts a service that StopProcess or KillProcess took down, on its port,
+// and waits until it is ready; from then on the stack restarts it again when it exits.
+func (s *Stack) StartService(ctx context.Context, name string) error { return s.sup.resume(ctx, name) }
+
+// StartManager starts the manager after StopProcess or KillProcess, as StartService does.
+func (s *Stack) StartManager(ctx context.Context) error { return s.sup.resume(ctx, "manager") }
+
+// StopProcess stops one child ("manager", a service or "mongo") gracefully and keeps it
+// down, as scaling its Deployment to zero would, until StartService or StartManager.
+func (s *Stack) StopProcess(name string) { s.sup.hold(name, false) }
+
+// KillProcess stops one child with SIGKILL, as a crash would, and keeps it down like
+// StopProcess. A child killed from outside (kill -9 $(cat PIDFile)) is restarted instead.
+func (s *Stack) KillProcess(name string) { s.sup.hold(name, true) }
 
 // PIDs returns the process IDs of the stack's children, for leak checks.
-func (s *Stack) PIDs() []int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var pids []int
-	for _, p := range s.procs {
-		pids = append(pids, p.cmd.Process.Pid)
-	}
-	sort.Ints(pids)
-	return pids
-}
+func (s *Stack) PIDs() []int { return s.sup.pids() }
 
 // Stop stops the manager first (so no saga call starts against a stopping service),
-// then the services, the Mongo-compatible server and the control plane.
+// then the services, the Mongo-compatible server and the control plane, restarting
+// nothing once it has begun, and removes the PID files and the store's data.
 func (s *Stack) Stop() error {
 	s.mu.Lock()
 	if s.stopped {
@@ -258,19 +305,14 @@ func (s *Stack) Stop() error {
 		return errStopped
 	}
 	s.stopped = true
-	procs := s.procs
 	s.mu.Unlock()
-	if p := procs["manager"]; p != nil {
-		p.stop(10 * time.Second)
-	}
-	var wg sync.WaitGroup
-	for _, p := range procs {
-		wg.Go(func() { p.stop(10 * time.Second) })
-	}
-	wg.Wait()
+	s.sup.shutdown([]string{"manager"}, stepclient.Services(), []string{"mongo"})
 	var errs []error
-	if s.mongo != nil {
-		errs = append(errs, s.mongo.Stop())
+	if s.mongoLog != nil {
+		errs = append(errs, s.mongoLog.Close())
+	}
+	if err := os.RemoveAll(s.mongoDataDir()); err != nil {
+		errs = append(errs, fmt.Errorf("remove the store's data: %w", err))
 	}
 	if s.env != nil {
 		errs = append(errs, s.env.Stop())
@@ -293,52 +335,3 @@ func (s *Stack) WriteEnv(path string) error {
 }
 
 func shellQuote(v string) string { return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'" }
-
-// port returns the port of a named listener, choosing a free one the first time so that
-// a restarted service keeps its URL.
-func (s *Stack) port(name string) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p, ok := s.ports[name]; ok {
-		return p, nil
-	}
-	p, err := freePort()
-	if err != nil {
-		return 0, err
-	}
-	s.ports[name] = p
-	return p, nil
-}
-
-func (s *Stack) setProc(name string, p *process) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.procs[name] = p
-}
-
-func (s *Stack) proc(name string) *process {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.procs[name]
-}
-
-// Wait blocks until ctx ends (nil) or a child exits on its own (an error naming it).
-func (s *Stack) Wait(ctx context.Context) error {
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-			s.mu.Lock()
-			for name, p := range s.procs {
-				if p.Exited() {
-					s.mu.Unlock()
-					return fmt.Errorf("%s exited on its own; see %s", name, s.logPath(name))
-				}
-			}
-			s.mu.Unlock()
-		}
-	}
-}
