@@ -21,10 +21,10 @@ var (
 func healthy() Snapshot {
 	return Snapshot{
 		Sagas: []Saga{
-			saga("o-1", "u1", v1.PhaseCompleted, true, "1999.98", t0),
-			saga("o-2", "u2", v1.PhaseCompensated, true, "699.99", t0),
-			saga("o-3", "u3", v1.PhaseCompensated, true, "449.99", t0),
-			saga("o-4", "u4", v1.PhaseRunning, true, "149.99", now.Add(-time.Minute)),
+			saga("o-1", "u1", v1.PhaseCompleted, "1999.98", t0),
+			saga("o-2", "u2", v1.PhaseCompensated, "699.99", t0),
+			saga("o-3", "u3", v1.PhaseCompensated, "449.99", t0),
+			saga("o-4", "u4", v1.PhaseRunning, "149.99", now.Add(-time.Minute)),
 		},
 		Orders: []Order{
 			order("u1", OrderConfirmed, 199998), order("u2", OrderCancelled, 69999), order("u3", OrderCancelled, 44999),
@@ -50,8 +50,8 @@ func healthy() Snapshot {
 	}
 }
 
-func saga(name, uid string, phase v1.Phase, created bool, total string, started time.Time) Saga {
-	return Saga{Namespace: "shop", Name: name, Phase: phase, OrderID: "ord-" + uid, OrderCreated: created,
+func saga(name, uid string, phase v1.Phase, total string, started time.Time) Saga {
+	return Saga{Namespace: "shop", Name: name, Phase: phase, OrderID: "ord-" + uid, OrderCreated: true,
 		Total: total, Currency: "USD", CreatedAt: started.Add(-time.Second), StartedAt: started, Message: "msg of " + name}
 }
 
@@ -71,16 +71,15 @@ func notice(uid, typ string) Notification {
 	return Notification{NotificationID: "ntf-" + uid + suffix, OrderID: "ord-" + uid, Type: typ, Status: NotificationSent}
 }
 
-// where returns a pointer to the first element of xs that match accepts.
-func where[T any](t *testing.T, xs []T, match func(T) bool) *T {
-	t.Helper()
+// where returns a pointer to the first element of xs that match accepts. The snapshot
+// is the fixed healthy() one, so a miss is a mistake in the table: it panics.
+func where[T any](xs []T, match func(T) bool) *T {
 	for i := range xs {
 		if match(xs[i]) {
 			return &xs[i]
 		}
 	}
-	t.Fatal("no element matches")
-	return nil
+	panic("where: no element matches")
 }
 
 func byOrder[T interface{ orderID() string }](id string) func(T) bool {
@@ -107,25 +106,25 @@ func without[T interface{ orderID() string }](xs []T, id string) []T {
 func TestCheck(t *testing.T) {
 	cases := map[string]struct {
 		reason string
-		mutate func(t *testing.T, s *Snapshot)
+		mutate func(s *Snapshot)
 		opts   Options
 		want   []Finding
 	}{
 		"Healthy": {
 			reason: "A consistent system, with a saga in flight and an order whose saga is gone, has no finding.",
-			mutate: func(*testing.T, *Snapshot) {},
+			mutate: func(*Snapshot) {},
 			want:   []Finding{},
 		},
 		"MissingPayment": {
 			reason: "A Completed saga's order without any payment is MISSING_PAYMENT.",
-			mutate: func(t *testing.T, s *Snapshot) { s.Payments = without(s.Payments, "ord-u1") },
+			mutate: func(s *Snapshot) { s.Payments = without(s.Payments, "ord-u1") },
 			want: []Finding{{MissingPayment, Critical, "order/ord-u1",
 				"order ord-u1 must be paid (its saga shop/o-1 is Completed) but has no payment"}},
 		},
 		"PaymentStatusMismatch": {
 			reason: "A CONFIRMED order (no saga) whose payments are all refunded is PAYMENT_STATUS_MISMATCH.",
-			mutate: func(t *testing.T, s *Snapshot) {
-				p := where(t, s.Payments, byOrder[Payment]("ord-u9"))
+			mutate: func(s *Snapshot) {
+				p := where(s.Payments, byOrder[Payment]("ord-u9"))
 				p.Status, p.RefundedAmount = PaymentRefunded, p.Amount
 			},
 			want: []Finding{{PaymentStatusMismatch, Critical, "order/ord-u9",
@@ -133,64 +132,64 @@ func TestCheck(t *testing.T) {
 		},
 		"AmountMismatchWithOrder": {
 			reason: "The one capture of a confirmed order must equal the order total.",
-			mutate: func(t *testing.T, s *Snapshot) { where(t, s.Payments, byOrder[Payment]("ord-u9")).Amount = 100 },
+			mutate: func(s *Snapshot) { where(s.Payments, byOrder[Payment]("ord-u9")).Amount = 100 },
 			want: []Finding{{AmountMismatch, Critical, "order/ord-u9",
 				"payment pay-u9 captured 1.00 USD for order ord-u9, but the order total is 299.99 USD"}},
 		},
 		"AmountMismatchWithSaga": {
 			reason: "A Completed saga's capture must also equal status.total, what the saga charged.",
-			mutate: func(t *testing.T, s *Snapshot) { where(t, s.Sagas, byOrder[Saga]("ord-u1")).Total = "1000.00" },
+			mutate: func(s *Snapshot) { where(s.Sagas, byOrder[Saga]("ord-u1")).Total = "1000.00" },
 			want: []Finding{{AmountMismatch, Critical, "order/ord-u1",
 				"payment pay-u1 captured 1999.98 USD for order ord-u1, but the total of saga shop/o-1 is 1000.00 USD"}},
 		},
 		"AmountMismatchInCurrency": {
 			reason: "An amount in another currency is not the same amount.",
-			mutate: func(t *testing.T, s *Snapshot) { where(t, s.Payments, byOrder[Payment]("ord-u9")).Currency = "EUR" },
+			mutate: func(s *Snapshot) { where(s.Payments, byOrder[Payment]("ord-u9")).Currency = "EUR" },
 			want: []Finding{{AmountMismatch, Critical, "order/ord-u9",
 				"payment pay-u9 captured 299.99 EUR for order ord-u9, but the order total is 299.99 USD"}},
 		},
 		"MissingShipment": {
 			reason: "A fulfilled order whose shipment was cancelled has no SCHEDULED shipment.",
-			mutate: func(t *testing.T, s *Snapshot) {
-				where(t, s.Shipments, byOrder[Shipment]("ord-u1")).Status = ShipmentCancelled
+			mutate: func(s *Snapshot) {
+				where(s.Shipments, byOrder[Shipment]("ord-u1")).Status = ShipmentCancelled
 			},
 			want: []Finding{{MissingShipment, Critical, "order/ord-u1",
 				"order ord-u1 must be shipped (its saga shop/o-1 is Completed) but has no SCHEDULED shipment (shp-u1 is CANCELLED)"}},
 		},
 		"MissingReservation": {
 			reason: "A fulfilled order whose stock went back was sold without stock.",
-			mutate: func(t *testing.T, s *Snapshot) {
-				where(t, s.Reservations, byOrder[Reservation]("ord-u1")).Status = ReservationReleased
+			mutate: func(s *Snapshot) {
+				where(s.Reservations, byOrder[Reservation]("ord-u1")).Status = ReservationReleased
 			},
 			want: []Finding{{MissingReservation, Critical, "order/ord-u1",
 				"order ord-u1 must hold its stock (its saga shop/o-1 is Completed) but has no RESERVED reservation (res-u1 is RELEASED)"}},
 		},
 		"NegativeStock": {
 			reason: "Stock is units available; below zero means the product was oversold.",
-			mutate: func(t *testing.T, s *Snapshot) { s.Products[0].Stock = -2 },
+			mutate: func(s *Snapshot) { s.Products[0].Stock = -2 },
 			want:   []Finding{{NegativeStock, Critical, "product/LAP-001", "product LAP-001 (Laptop) has -2 units available"}},
 		},
 		"UnreleasedReservation": {
 			reason: "A Compensated saga's reservation that still holds stock leaks it, at once (no two-hour grace).",
-			mutate: func(t *testing.T, s *Snapshot) {
-				where(t, s.Reservations, byOrder[Reservation]("ord-u3")).Status = ReservationReserved
+			mutate: func(s *Snapshot) {
+				where(s.Reservations, byOrder[Reservation]("ord-u3")).Status = ReservationReserved
 			},
 			want: []Finding{{UnreleasedReservation, Critical, "reservation/res-u3",
 				"reservation res-u3 is RESERVED and still holds stock of order ord-u3, which was undone (its saga shop/o-3 is Compensated)"}},
 		},
 		"UnreleasedReservationOfCancelledOrder": {
 			reason: "Without a saga, a CANCELLED order decides: a reservation stuck PENDING still holds stock.",
-			mutate: func(t *testing.T, s *Snapshot) {
+			mutate: func(s *Snapshot) {
 				s.Sagas = without(s.Sagas, "ord-u3")
-				where(t, s.Reservations, byOrder[Reservation]("ord-u3")).Status = "PENDING"
+				where(s.Reservations, byOrder[Reservation]("ord-u3")).Status = "PENDING"
 			},
 			want: []Finding{{UnreleasedReservation, Critical, "reservation/res-u3",
 				"reservation res-u3 is PENDING and still holds stock of order ord-u3, which was undone (it is CANCELLED)"}},
 		},
 		"UnrefundedPayment": {
 			reason: "A Compensated saga must leave no capture.",
-			mutate: func(t *testing.T, s *Snapshot) {
-				p := where(t, s.Payments, byOrder[Payment]("ord-u3"))
+			mutate: func(s *Snapshot) {
+				p := where(s.Payments, byOrder[Payment]("ord-u3"))
 				p.Status, p.RefundedAmount = PaymentCaptured, 0
 			},
 			want: []Finding{{UnrefundedPayment, Critical, "payment/pay-u3",
@@ -198,29 +197,29 @@ func TestCheck(t *testing.T) {
 		},
 		"UncancelledShipment": {
 			reason: "A Compensated saga must leave no scheduled shipment.",
-			mutate: func(t *testing.T, s *Snapshot) {
-				where(t, s.Shipments, byOrder[Shipment]("ord-u3")).Status = ShipmentScheduled
+			mutate: func(s *Snapshot) {
+				where(s.Shipments, byOrder[Shipment]("ord-u3")).Status = ShipmentScheduled
 			},
 			want: []Finding{{UncancelledShipment, Critical, "shipment/shp-u3",
 				"shipment shp-u3 is still SCHEDULED for order ord-u3, which was undone (its saga shop/o-3 is Compensated)"}},
 		},
 		"ExcessiveRefund": {
 			reason: "A refund above the capture gives away money.",
-			mutate: func(t *testing.T, s *Snapshot) {
-				where(t, s.Payments, byOrder[Payment]("ord-u3")).RefundedAmount = 45000
+			mutate: func(s *Snapshot) {
+				where(s.Payments, byOrder[Payment]("ord-u3")).RefundedAmount = 45000
 			},
 			want: []Finding{{ExcessiveRefund, Critical, "payment/pay-u3", "payment pay-u3 refunded 450.00 USD but captured only 449.99"}},
 		},
 		"MissingOrderConfirmation": {
 			reason: "A Completed saga's customer must have been sent ORDER_CONFIRMED (the type the service writes).",
-			mutate: func(t *testing.T, s *Snapshot) { s.Notifications = without(s.Notifications, "ord-u1") },
+			mutate: func(s *Snapshot) { s.Notifications = without(s.Notifications, "ord-u1") },
 			want: []Finding{{MissingOrderConfirmation, Warning, "order/ord-u1",
 				"order ord-u1 is confirmed (its saga shop/o-1 is Completed) but the customer was never sent ORDER_CONFIRMED"}},
 		},
 		"UndeliveredOrderConfirmation": {
 			reason: "A confirmation recorded FAILED was not sent either.",
-			mutate: func(t *testing.T, s *Snapshot) {
-				n := where(t, s.Notifications, byOrder[Notification]("ord-u9"))
+			mutate: func(s *Snapshot) {
+				n := where(s.Notifications, byOrder[Notification]("ord-u9"))
 				n.Status, n.FailureReason = "FAILED", "mailbox full"
 			},
 			want: []Finding{{MissingOrderConfirmation, Warning, "order/ord-u9",
@@ -228,29 +227,29 @@ func TestCheck(t *testing.T) {
 		},
 		"ConfirmationOfRecentOrderWithoutSagaIsAwaited": {
 			reason: "An order without a known saga that changed within Settle may still get its notification.",
-			mutate: func(t *testing.T, s *Snapshot) {
+			mutate: func(s *Snapshot) {
 				s.Notifications = without(s.Notifications, "ord-u9")
-				where(t, s.Orders, byOrder[Order]("ord-u9")).UpdatedAt = now.Add(-30 * time.Second)
+				where(s.Orders, byOrder[Order]("ord-u9")).UpdatedAt = now.Add(-30 * time.Second)
 			},
 			want: []Finding{},
 		},
 		"MissingCancellationNotice": {
 			reason: "A cancelled order's customer should hear of it; the notice is best effort, so info.",
-			mutate: func(t *testing.T, s *Snapshot) { s.Notifications = without(s.Notifications, "ord-u2") },
+			mutate: func(s *Snapshot) { s.Notifications = without(s.Notifications, "ord-u2") },
 			want: []Finding{{MissingCancellationNotice, Info, "order/ord-u2",
 				"order ord-u2 was cancelled (its saga shop/o-2 is Compensated) but the customer was never sent ORDER_CANCELLED"}},
 		},
 		"LongRunningSaga": {
 			reason: "A saga not terminal after the threshold is a warning, whatever its step.",
-			mutate: func(t *testing.T, s *Snapshot) {
-				where(t, s.Sagas, byOrder[Saga]("ord-u4")).StartedAt = now.Add(-11 * time.Minute)
+			mutate: func(s *Snapshot) {
+				where(s.Sagas, byOrder[Saga]("ord-u4")).StartedAt = now.Add(-11 * time.Minute)
 			},
 			want: []Finding{{LongRunningSaga, Warning, "ordersaga/shop/o-4",
 				"saga shop/o-4 is still Running after 11m0s (threshold 10m0s): msg of o-4"}},
 		},
 		"LongRunningThresholdIsAnOption": {
 			reason: "Options.LongRunning moves the threshold; a saga never started counts from its creation.",
-			mutate: func(t *testing.T, s *Snapshot) {
+			mutate: func(s *Snapshot) {
 				s.Sagas = append(s.Sagas, Saga{Namespace: "shop", Name: "o-5", OrderID: "ord-u5", CreatedAt: now.Add(-2 * time.Minute), Suspended: true})
 			},
 			opts: Options{LongRunning: time.Minute},
@@ -259,45 +258,45 @@ func TestCheck(t *testing.T) {
 		},
 		"OrphanedSaga": {
 			reason: "The order of a saga whose CreateOrder succeeded must exist.",
-			mutate: func(t *testing.T, s *Snapshot) { s.Orders = without(s.Orders, "ord-u2") },
+			mutate: func(s *Snapshot) { s.Orders = without(s.Orders, "ord-u2") },
 			want: []Finding{{OrphanedSaga, Critical, "ordersaga/shop/o-2",
 				"saga shop/o-2 is Compensated and created order ord-u2, which the order service does not have"}},
 		},
 		"CompensatedSagaWithoutOrderIsFine": {
 			reason: "A saga that never created its order may have no order: the cancel left a tombstone, which lists skip.",
-			mutate: func(t *testing.T, s *Snapshot) {
+			mutate: func(s *Snapshot) {
 				s.Orders = without(s.Orders, "ord-u2")
 				s.Notifications = without(s.Notifications, "ord-u2")
-				where(t, s.Sagas, byOrder[Saga]("ord-u2")).OrderCreated = false
+				where(s.Sagas, byOrder[Saga]("ord-u2")).OrderCreated = false
 			},
 			want: []Finding{},
 		},
 		"SagaOrderMismatchCompleted": {
 			reason: "A Completed saga's order must be CONFIRMED; the saga decides the goal, so its effects raise nothing more.",
-			mutate: func(t *testing.T, s *Snapshot) { where(t, s.Orders, byOrder[Order]("ord-u1")).Status = OrderCancelled },
+			mutate: func(s *Snapshot) { where(s.Orders, byOrder[Order]("ord-u1")).Status = OrderCancelled },
 			want: []Finding{{SagaOrderMismatch, Critical, "ordersaga/shop/o-1",
 				"saga shop/o-1 is Completed but its order ord-u1 is CANCELLED, not CONFIRMED"}},
 		},
 		"SagaOrderMismatchCompensated": {
 			reason: "A Compensated saga's order must be CANCELLED (or absent).",
-			mutate: func(t *testing.T, s *Snapshot) { where(t, s.Orders, byOrder[Order]("ord-u2")).Status = OrderPending },
+			mutate: func(s *Snapshot) { where(s.Orders, byOrder[Order]("ord-u2")).Status = OrderPending },
 			want: []Finding{{SagaOrderMismatch, Critical, "ordersaga/shop/o-2",
 				"saga shop/o-2 is Compensated but its order ord-u2 is PENDING, not CANCELLED"}},
 		},
 		"SagaFailed": {
 			reason: "A Failed saga needs a person; nothing is expected of its effects meanwhile.",
-			mutate: func(t *testing.T, s *Snapshot) {
-				sg := where(t, s.Sagas, byOrder[Saga]("ord-u3"))
+			mutate: func(s *Snapshot) {
+				sg := where(s.Sagas, byOrder[Saga]("ord-u3"))
 				sg.Phase, sg.Message = v1.PhaseFailed, "compensation of ProcessPayment gave up"
-				where(t, s.Payments, byOrder[Payment]("ord-u3")).Status = PaymentCaptured
-				where(t, s.Orders, byOrder[Order]("ord-u3")).Status = OrderPending
+				where(s.Payments, byOrder[Payment]("ord-u3")).Status = PaymentCaptured
+				where(s.Orders, byOrder[Order]("ord-u3")).Status = OrderPending
 			},
 			want: []Finding{{SagaFailed, Critical, "ordersaga/shop/o-3",
 				"saga shop/o-3 is Failed and a person must act: compensation of ProcessPayment gave up (then run `sagactl retry o-3`)"}},
 		},
 		"DuplicatePayment": {
 			reason: "Two captures for one order charge the customer twice.",
-			mutate: func(t *testing.T, s *Snapshot) {
+			mutate: func(s *Snapshot) {
 				dup := payment("u1", PaymentCaptured, 199998, 0)
 				dup.PaymentID = "pay-u1-again"
 				s.Payments = append(s.Payments, dup)
@@ -306,21 +305,21 @@ func TestCheck(t *testing.T) {
 		},
 		"DuplicateReservation": {
 			reason: "Two reservations holding stock for one order take its stock twice.",
-			mutate: func(t *testing.T, s *Snapshot) {
+			mutate: func(s *Snapshot) {
 				s.Reservations = append(s.Reservations, Reservation{"res-x", "ord-u9", ReservationReserved})
 			},
 			want: []Finding{{DuplicateReservation, Critical, "order/ord-u9", "order ord-u9 has 2 reservations holding stock: res-u9, res-x"}},
 		},
 		"DuplicateShipment": {
 			reason: "Two scheduled shipments for one order ship it twice.",
-			mutate: func(t *testing.T, s *Snapshot) {
+			mutate: func(s *Snapshot) {
 				s.Shipments = append(s.Shipments, Shipment{"shp-x", "ord-u4", ShipmentScheduled})
 			},
 			want: []Finding{{DuplicateShipment, Critical, "order/ord-u4", "order ord-u4 has 2 scheduled shipments: shp-u4, shp-x"}},
 		},
 		"InFlightSagaIsJudgedByItsOrder": {
 			reason: "A Running saga's CONFIRMED order must already be paid, reserved and shipped; only the notification may lag.",
-			mutate: func(t *testing.T, s *Snapshot) { s.Shipments = without(s.Shipments, "ord-u4") },
+			mutate: func(s *Snapshot) { s.Shipments = without(s.Shipments, "ord-u4") },
 			want: []Finding{{MissingShipment, Critical, "order/ord-u4",
 				"order ord-u4 must be shipped (it is CONFIRMED) but has no SCHEDULED shipment"}},
 		},
@@ -328,7 +327,7 @@ func TestCheck(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			s := healthy()
-			tc.mutate(t, &s)
+			tc.mutate(&s)
 			got := Check(s, now, tc.opts)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("\nReason: %s\nCheck(...): -want, +got:\n%s", tc.reason, diff)

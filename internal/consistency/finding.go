@@ -26,8 +26,9 @@ func (s Severity) rank() int {
 		return 0
 	case Warning:
 		return 1
+	default: // Info, and an unknown severity with it
+		return 2
 	}
-	return 2
 }
 
 // Finding is one inconsistency.

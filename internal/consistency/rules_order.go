@@ -24,6 +24,7 @@ func checkOrder(ix *index, g orderGoal) []Finding {
 			out = append(out, checkCancellationSent(g, ix.notifications[g.id])...)
 		}
 		return out
+	case goalNone:
 	}
 	return nil
 }

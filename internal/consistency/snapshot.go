@@ -166,8 +166,9 @@ func (m Money) String() string {
 	return fmt.Sprintf("%s%d.%02d", sign, int64(m)/100, int64(m)%100)
 }
 
-// MarshalJSON writes m as a decimal string.
-func (m Money) MarshalJSON() ([]byte, error) { return json.Marshal(m.String()) }
+// MarshalJSON writes m as a decimal string. String() spells it with ASCII digits, a point
+// and maybe a minus, which Go and JSON quote alike.
+func (m Money) MarshalJSON() ([]byte, error) { return strconv.AppendQuote(nil, m.String()), nil }
 
 // UnmarshalJSON reads a decimal string.
 func (m *Money) UnmarshalJSON(b []byte) error {

@@ -70,13 +70,13 @@ func TestCheckerIsPure(t *testing.T) {
 	if err != nil {
 		t.Skip("no go command on PATH")
 	}
-	cmd := exec.Command(goBin, "list", "-deps", "-f", "{{.ImportPath}}", "github.com/ordersaga/ordersaga/internal/consistency")
+	cmd := exec.CommandContext(t.Context(), goBin, "list", "-deps", "-f", "{{.ImportPath}}", "github.com/ordersaga/ordersaga/internal/consistency")
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GOFLAGS=")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)
 	}
-	for _, pkg := range strings.Fields(string(out)) {
+	for pkg := range strings.FieldsSeq(string(out)) {
 		for _, forbidden := range []string{"k8s.io/client-go", "sigs.k8s.io/controller-runtime", "github.com/ordersaga/ordersaga/internal/stepclient"} {
 			if pkg == forbidden || strings.HasPrefix(pkg, forbidden+"/") {
 				t.Errorf("the checker depends on %s", pkg)

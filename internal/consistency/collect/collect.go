@@ -186,7 +186,7 @@ func (c Collector) getJSON(ctx context.Context, u string, v any) error {
 		}
 		return fmt.Errorf("no answer: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read-only: a failed close loses nothing
 	body := io.LimitReader(resp.Body, maxBody)
 	if resp.StatusCode != http.StatusOK {
 		return statusError(resp.StatusCode, body)

@@ -255,7 +255,7 @@ func TestCollectErrorsNameServiceAndURL(t *testing.T) {
 		_, _ = w.Write([]byte(`{"error":{"code":"NOT_READY","message":"the service is starting"}}`))
 	}))
 	t.Cleanup(failing.Close)
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	slow := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
 	}))
 	t.Cleanup(slow.Close)

@@ -87,7 +87,7 @@ func (w *world) healthy() {
 // run creates the saga, then drives it as the controller does, with the real engine and
 // step client against the real services, stopping before the step stopBefore ("" runs it
 // to the end), and writes the status it reached.
-func (w *world) run(name string, stopBefore v1.StepName, want v1.Phase, opts ...testgen.OrderSagaOption) *v1.OrderSaga {
+func (w *world) run(name string, stopBefore v1.StepName, want v1.Phase, opts ...testgen.OrderSagaOption) {
 	w.t.Helper()
 	ctx := w.t.Context()
 	obj := testgen.OrderSaga(name, append([]testgen.OrderSagaOption{testgen.WithNamespace(w.ns)}, opts...)...)
@@ -116,7 +116,6 @@ func (w *world) run(name string, stopBefore v1.StepName, want v1.Phase, opts ...
 		w.t.Fatalf("write status of saga %s: %v", name, err)
 	}
 	w.sagas[name] = obj
-	return obj
 }
 
 // uid returns the UID of the saga name, from which the services' IDs derive.
