@@ -22,22 +22,25 @@ type resource struct {
 	compensate []string
 }
 
-// resources are the steps' resources, by step name.
-var resources = map[v1.StepName]resource{
-	v1.StepCreateOrder: {servicemodel.Order, stepclient.OrderID,
-		[]string{servicemodel.Created}, []string{servicemodel.Cancelled, servicemodel.Tombstoned}},
-	v1.StepReserveInventory: {servicemodel.Inventory, stepclient.ReservationID,
-		[]string{servicemodel.Reserved, servicemodel.Failed}, []string{servicemodel.Released, servicemodel.Tombstoned}},
-	v1.StepProcessPayment: {servicemodel.Payment, stepclient.PaymentID,
-		[]string{servicemodel.Captured, servicemodel.Declined}, []string{servicemodel.Refunded, servicemodel.Tombstoned}},
-	v1.StepScheduleShipment: {servicemodel.Shipping, stepclient.ShipmentID,
-		[]string{servicemodel.Scheduled, servicemodel.Rejected}, []string{servicemodel.Cancelled, servicemodel.Tombstoned}},
-	v1.StepConfirmOrder: {servicemodel.Order, stepclient.OrderID,
-		[]string{servicemodel.Confirmed}, nil},
-	v1.StepSendNotification: {servicemodel.Notification, stepclient.ConfirmationNotificationID,
-		[]string{servicemodel.Sent, servicemodel.Failed}, nil},
-	saga.NotifyCancellation: {servicemodel.Notification, stepclient.CancellationNotificationID,
-		[]string{servicemodel.Sent, servicemodel.Failed}, nil},
+// resources returns the steps' resources, by step name: a new map each time, so that no
+// caller can change the table for another.
+func resources() map[v1.StepName]resource {
+	return map[v1.StepName]resource{
+		v1.StepCreateOrder: {servicemodel.Order, stepclient.OrderID,
+			[]string{servicemodel.Created}, []string{servicemodel.Cancelled, servicemodel.Tombstoned}},
+		v1.StepReserveInventory: {servicemodel.Inventory, stepclient.ReservationID,
+			[]string{servicemodel.Reserved, servicemodel.Failed}, []string{servicemodel.Released, servicemodel.Tombstoned}},
+		v1.StepProcessPayment: {servicemodel.Payment, stepclient.PaymentID,
+			[]string{servicemodel.Captured, servicemodel.Declined}, []string{servicemodel.Refunded, servicemodel.Tombstoned}},
+		v1.StepScheduleShipment: {servicemodel.Shipping, stepclient.ShipmentID,
+			[]string{servicemodel.Scheduled, servicemodel.Rejected}, []string{servicemodel.Cancelled, servicemodel.Tombstoned}},
+		v1.StepConfirmOrder: {servicemodel.Order, stepclient.OrderID,
+			[]string{servicemodel.Confirmed}, nil},
+		v1.StepSendNotification: {servicemodel.Notification, stepclient.ConfirmationNotificationID,
+			[]string{servicemodel.Sent, servicemodel.Failed}, nil},
+		saga.NotifyCancellation: {servicemodel.Notification, stepclient.CancellationNotificationID,
+			[]string{servicemodel.Sent, servicemodel.Failed}, nil},
+	}
 }
 
 // Effects returns how many times the call with this idempotency key took effect, as the
@@ -49,7 +52,7 @@ var resources = map[v1.StepName]resource{
 // a typo cannot pass for "no effect".
 func (s *Services) Effects(key string) int {
 	uid, step, dir, ok := splitKey(key)
-	res, known := resources[v1.StepName(step)]
+	res, known := resources()[v1.StepName(step)]
 	verbs := res.action
 	if dir == string(saga.Compensate) {
 		verbs = res.compensate
@@ -71,7 +74,7 @@ func (s *Services) Effects(key string) int {
 // ("payment/pay-<uid>: refunded 999.99"), so that a test can compare them with a literal.
 func (s *Services) EffectsOf(uid string) []string {
 	ids := map[string]bool{}
-	for _, res := range resources {
+	for _, res := range resources() {
 		ids[res.id(uid)] = true
 	}
 	var out []string

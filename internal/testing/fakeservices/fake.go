@@ -148,7 +148,7 @@ func (w *statusWriter) WriteHeader(status int) {
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	w.wrote = true
-	return w.ResponseWriter.Write(b)
+	return w.ResponseWriter.Write(b) //nolint:wrapcheck // a ResponseWriter wrapper passes the server's error through as it is
 }
 
 // Unwrap lets http.ResponseController reach the server's writer.

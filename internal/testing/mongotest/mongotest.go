@@ -73,6 +73,7 @@ func Database(t testing.TB, uri string) *mongo.Database {
 
 // DatabaseName returns a unique, valid database name derived from t's name.
 func DatabaseName(t testing.TB) string {
+	t.Helper()
 	var b strings.Builder
 	for _, r := range strings.ToLower(t.Name()) {
 		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {

@@ -230,8 +230,8 @@ func catalogCases() []contractCase {
 			get("/v1/products?orderId=o-1", invalid("orderId")),
 		}},
 		{name: "UnknownRoutes", steps: []step{
-			call(http.MethodDelete, "/v1/reservations/r-1", nil, fails(http.StatusMethodNotAllowed, platform.CodeMethodNotAllowed, "")),
-			call(http.MethodPost, "/v1/products", nil, fails(http.StatusMethodNotAllowed, platform.CodeMethodNotAllowed, "")),
+			call(http.MethodDelete, "/v1/reservations/r-1", fails(http.StatusMethodNotAllowed, platform.CodeMethodNotAllowed, "")),
+			call(http.MethodPost, "/v1/products", fails(http.StatusMethodNotAllowed, platform.CodeMethodNotAllowed, "")),
 			post("/v1/reservations/r-1/cancel", nil, fails(http.StatusNotFound, platform.CodeNotFound, "")),
 		}},
 	}

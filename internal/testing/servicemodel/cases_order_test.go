@@ -201,8 +201,8 @@ func orderRequestCases() []contractCase {
 			post("/v1/orders/o-1/cancel", obj("reason", runes(256, "r")), orderIs(order.Cancelled)),
 		}},
 		{name: "UnknownRoutes", steps: []step{
-			call(http.MethodDelete, "/v1/orders/o-1", nil, fails(http.StatusMethodNotAllowed, platform.CodeMethodNotAllowed, "")),
-			call(http.MethodPost, "/v1/orders/o-1", nil, fails(http.StatusMethodNotAllowed, platform.CodeMethodNotAllowed, "")),
+			call(http.MethodDelete, "/v1/orders/o-1", fails(http.StatusMethodNotAllowed, platform.CodeMethodNotAllowed, "")),
+			call(http.MethodPost, "/v1/orders/o-1", fails(http.StatusMethodNotAllowed, platform.CodeMethodNotAllowed, "")),
 			post("/v1/orders/o-1/ship", nil, fails(http.StatusNotFound, platform.CodeNotFound, "")),
 			get("/v1/payments", fails(http.StatusNotFound, platform.CodeNotFound, "")),
 			get("/healthz", is(http.StatusOK, "status", "ok")),

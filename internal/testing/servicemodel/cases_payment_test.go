@@ -150,7 +150,7 @@ func paymentInputCases() []contractCase {
 			get("/v1/payments?limit=500", is(http.StatusOK)),
 		}},
 		{name: "UnknownRoutes", steps: []step{
-			call(http.MethodPatch, "/v1/payments/p-1", nil, fails(http.StatusMethodNotAllowed, platform.CodeMethodNotAllowed, "")),
+			call(http.MethodPatch, "/v1/payments/p-1", fails(http.StatusMethodNotAllowed, platform.CodeMethodNotAllowed, "")),
 			get("/v1/payments/p-1/refund", fails(http.StatusMethodNotAllowed, platform.CodeMethodNotAllowed, "")),
 			post("/v1/payments/p-1/capture", nil, fails(http.StatusNotFound, platform.CodeNotFound, "")),
 		}},

@@ -49,6 +49,7 @@ func TestContract(t *testing.T) {
 }
 
 func runCase(t *testing.T, service string, tc contractCase) {
+	t.Helper()
 	got := map[string][]exchange{}
 	for _, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {
@@ -92,9 +93,11 @@ type target struct {
 
 var targets = []target{
 	{"real", func(t *testing.T, service string, cfg servicemodel.Config) *platformtest.Client {
+		t.Helper()
 		return platformtest.NewService(t, service, registerReal(service, cfg)).Client
 	}},
 	{"model", func(t *testing.T, service string, cfg servicemodel.Config) *platformtest.Client {
+		t.Helper()
 		ts := httptest.NewServer(servicemodel.New(cfg).Handler(service))
 		t.Cleanup(ts.Close)
 		return platformtest.NewClient(t, ts.URL)
@@ -114,7 +117,7 @@ type exchange struct {
 // every resource the steps named and every list they touched.
 func play(t *testing.T, c *platformtest.Client, clock *testClock, steps []step) []exchange {
 	t.Helper()
-	var out []exchange
+	out := make([]exchange, 0, len(steps))
 	for i, s := range steps {
 		clock.advance(s.advance)
 		var headers []string
@@ -171,13 +174,13 @@ func checkStep(t *testing.T, n int, s step, x exchange, earlier []exchange) {
 }
 
 // compare fails t for every exchange where the model's answer differs from the real one.
-func compare(t *testing.T, real, model []exchange) {
+func compare(t *testing.T, fromReal, model []exchange) {
 	t.Helper()
-	if len(real) != len(model) {
-		t.Errorf("transcripts have %d (real) and %d (model) exchanges; a side stopped early", len(real), len(model))
+	if len(fromReal) != len(model) {
+		t.Errorf("transcripts have %d (real) and %d (model) exchanges; a side stopped early", len(fromReal), len(model))
 	}
-	for i := range min(len(real), len(model)) {
-		r, m := real[i], model[i]
+	for i := range min(len(fromReal), len(model)) {
+		r, m := fromReal[i], model[i]
 		if r.status == m.status && bytes.Equal(r.body, m.body) && r.contentType == m.contentType && r.allow == m.allow {
 			continue
 		}

@@ -85,7 +85,7 @@ func (w *World) Effects() []Effect {
 	return slices.Clone(w.effects)
 }
 
-// record appends an effect; the caller holds w.mu.
-func (w *World) record(service, id, format string, args ...any) {
+// recordf appends an effect; the caller holds w.mu.
+func (w *World) recordf(service, id, format string, args ...any) {
 	w.effects = append(w.effects, Effect{Service: service, ID: id, Change: fmt.Sprintf(format, args...)})
 }

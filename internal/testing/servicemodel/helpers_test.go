@@ -52,10 +52,8 @@ func put(path string, body any, w want) step {
 func post(path string, body any, w want) step {
 	return step{method: http.MethodPost, path: path, body: body, want: w}
 }
-func get(path string, w want) step { return step{method: http.MethodGet, path: path, want: w} }
-func call(method, path string, body any, w want) step {
-	return step{method: method, path: path, body: body, want: w}
-}
+func get(path string, w want) step          { return step{method: http.MethodGet, path: path, want: w} }
+func call(method, path string, w want) step { return step{method: method, path: path, want: w} }
 
 func (s step) withKey(k string) step      { s.key = k; return s }
 func (s step) after(d time.Duration) step { s.advance = d; return s }

@@ -113,7 +113,7 @@ func (w *World) upsertProduct(id string, spec inventory.ProductSpec) (ProductSta
 		w.products[id] = p
 	}
 	p.st.Name, p.st.Price, p.st.Stock, p.st.Discontinued, p.st.UpdatedAt = spec.Name, spec.Price, spec.Stock, spec.Discontinued, now
-	w.record(Inventory, id, "%s stock %d", Put, spec.Stock)
+	w.recordf(Inventory, id, "%s stock %d", Put, spec.Stock)
 	return p.st, !ok
 }
 

@@ -95,7 +95,7 @@ func (w *World) send(_ context.Context, id string, spec notification.CreateReque
 		return platform.StoredResponse{}, false, err
 	}
 	w.notifications[id] = &notificationRecord{st: st, idem: platform.Idem{RequestHash: hash, Response: &first, IdempotencyKey: key}}
-	w.record(Notification, id, "%s %s", verb, spec.Type)
+	w.recordf(Notification, id, "%s %s", verb, spec.Type)
 	return first, false, nil
 }
 

@@ -98,7 +98,7 @@ func (w *World) createOrder(_ context.Context, id string, spec order.Spec, key s
 		return platform.StoredResponse{}, false, err
 	}
 	w.orders[id] = &orderRecord{st: st, idem: platform.Idem{RequestHash: hash, Response: &first, IdempotencyKey: key}}
-	w.record(Order, id, Created)
+	w.recordf(Order, id, Created)
 	return first, false, nil
 }
 
@@ -114,7 +114,8 @@ func (w *World) confirmOrder(_ context.Context, id, _ string) (any, error) {
 	switch r.st.Status {
 	case order.Pending:
 		r.st.Status, r.st.UpdatedAt = order.Confirmed, w.clock()
-		w.record(Order, id, Confirmed)
+		w.recordf(Order, id, Confirmed)
+	case order.Confirmed: // answered as it is
 	case order.Cancelled:
 		return nil, orderIsCancelled(id)
 	}
@@ -131,7 +132,7 @@ func (w *World) cancelOrder(_ context.Context, id, reason string) (any, error) {
 	if !ok {
 		st := OrderState{ID: id, Status: order.Cancelled, Reason: reason, Tombstone: true, CreatedAt: now, UpdatedAt: now}
 		w.orders[id] = &orderRecord{st: st, idem: platform.Idem{Tombstone: true}}
-		w.record(Order, id, Tombstoned)
+		w.recordf(Order, id, Tombstoned)
 		return st.view(), nil
 	}
 	switch r.st.Status {
@@ -140,7 +141,8 @@ func (w *World) cancelOrder(_ context.Context, id, reason string) (any, error) {
 		if reason != "" {
 			r.st.Reason = reason
 		}
-		w.record(Order, id, Cancelled)
+		w.recordf(Order, id, Cancelled)
+	case order.Cancelled: // answered as it is
 	case order.Confirmed:
 		return nil, orderIsConfirmed(id)
 	}

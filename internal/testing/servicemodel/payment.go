@@ -73,13 +73,13 @@ func (w *World) capture(_ context.Context, id string, spec payment.Spec, key str
 	if e := w.rules.Decline(spec); e != nil {
 		st.Status, st.DeclineReason = payment.Declined, e.Message
 		first = platform.RespondError(e)
-		w.record(Payment, id, "%s %s", Declined, spec.Amount)
+		w.recordf(Payment, id, "%s %s", Declined, spec.Amount)
 	} else {
 		var err error
 		if first, err = platform.Respond(http.StatusCreated, st.view()); err != nil {
 			return platform.StoredResponse{}, false, err
 		}
-		w.record(Payment, id, "%s %s", Captured, spec.Amount)
+		w.recordf(Payment, id, "%s %s", Captured, spec.Amount)
 	}
 	w.payments[id] = &paymentRecord{st: st, idem: platform.Idem{RequestHash: hash, Response: &first, IdempotencyKey: key}}
 	return first, false, nil
@@ -95,12 +95,12 @@ func (w *World) refund(_ context.Context, id, reason string) (any, error) {
 	if !ok {
 		st := PaymentState{ID: id, Status: payment.Refunded, Reason: reason, Tombstone: true, CreatedAt: now, UpdatedAt: now}
 		w.payments[id] = &paymentRecord{st: st, idem: platform.Idem{Tombstone: true}}
-		w.record(Payment, id, Tombstoned)
+		w.recordf(Payment, id, Tombstoned)
 		return st.view(), nil
 	}
 	if r.st.Status == payment.Captured {
 		r.st.Status, r.st.Refunded, r.st.Reason, r.st.UpdatedAt = payment.Refunded, r.st.Amount, reason, now
-		w.record(Payment, id, "%s %s", Refunded, r.st.Amount)
+		w.recordf(Payment, id, "%s %s", Refunded, r.st.Amount)
 	}
 	return r.st.view(), nil
 }

@@ -57,7 +57,7 @@ func (w *World) reserve(_ context.Context, id string, spec inventory.ReserveSpec
 	if e := w.checkCatalog(spec.Items); e != nil {
 		st.Status, st.Failure = inventory.Failed, e.Code
 		first = platform.RespondError(e)
-		w.record(Inventory, id, "%s %s", Failed, e.Code)
+		w.recordf(Inventory, id, "%s %s", Failed, e.Code)
 	} else {
 		for _, it := range spec.Items {
 			w.moveStock(id, it, -1, now)
@@ -67,7 +67,7 @@ func (w *World) reserve(_ context.Context, id string, spec inventory.ReserveSpec
 		if first, err = platform.Respond(http.StatusCreated, st.view()); err != nil {
 			return platform.StoredResponse{}, false, err
 		}
-		w.record(Inventory, id, Reserved)
+		w.recordf(Inventory, id, Reserved)
 	}
 	w.reservations[id] = &reservationRecord{st: st, idem: platform.Idem{RequestHash: hash, Response: &first, IdempotencyKey: key}}
 	return first, false, nil
@@ -104,7 +104,7 @@ func (w *World) moveStock(id string, it inventory.Item, sign int, now time.Time)
 	if sign > 0 {
 		verb = Returned
 	}
-	w.record(Inventory, id, "%s %s %d", verb, it.ProductID, it.Quantity)
+	w.recordf(Inventory, id, "%s %s %d", verb, it.ProductID, it.Quantity)
 }
 
 // release gives back what a RESERVED reservation took, exactly once, and leaves a
@@ -117,7 +117,7 @@ func (w *World) release(_ context.Context, id, reason string) (any, error) {
 	if !ok {
 		st := ReservationState{ID: id, Status: inventory.Released, Reason: reason, Tombstone: true, CreatedAt: now, UpdatedAt: now}
 		w.reservations[id] = &reservationRecord{st: st, idem: platform.Idem{Tombstone: true}}
-		w.record(Inventory, id, Tombstoned)
+		w.recordf(Inventory, id, Tombstoned)
 		return st.view(), nil
 	}
 	if r.st.Status == inventory.Reserved {
@@ -125,7 +125,7 @@ func (w *World) release(_ context.Context, id, reason string) (any, error) {
 			w.moveStock(id, it, +1, now)
 		}
 		r.st.Status, r.st.Reason, r.st.UpdatedAt = inventory.Released, reason, now
-		w.record(Inventory, id, Released)
+		w.recordf(Inventory, id, Released)
 	}
 	return r.st.view(), nil
 }

@@ -89,7 +89,7 @@ func (w *World) schedule(_ context.Context, id string, spec shipping.CreateReque
 		e := unsupportedDestination(spec.Address.Country)
 		st.Status, st.RejectReason = shipping.Rejected, e.Message
 		first = platform.RespondError(e)
-		w.record(Shipping, id, Rejected)
+		w.recordf(Shipping, id, Rejected)
 	} else {
 		c, _ := shipping.CarrierFor(spec.Method) // Normalize admits known methods only
 		st.Status, st.Carrier, st.TrackingNumber = shipping.Scheduled, c.Name, shipping.TrackingNumber(c, id)
@@ -98,7 +98,7 @@ func (w *World) schedule(_ context.Context, id string, spec shipping.CreateReque
 		if first, err = platform.Respond(http.StatusCreated, st.view()); err != nil {
 			return platform.StoredResponse{}, false, err
 		}
-		w.record(Shipping, id, Scheduled)
+		w.recordf(Shipping, id, Scheduled)
 	}
 	w.shipments[id] = &shipmentRecord{st: st, idem: platform.Idem{RequestHash: hash, Response: &first, IdempotencyKey: key}}
 	return first, false, nil
@@ -114,12 +114,12 @@ func (w *World) cancelShipment(_ context.Context, id, reason string) (any, error
 	if !ok {
 		st := ShipmentState{ID: id, Status: shipping.Cancelled, Reason: reason, Tombstone: true, CreatedAt: now, UpdatedAt: now}
 		w.shipments[id] = &shipmentRecord{st: st, idem: platform.Idem{Tombstone: true}}
-		w.record(Shipping, id, Tombstoned)
+		w.recordf(Shipping, id, Tombstoned)
 		return st.view(), nil
 	}
 	if r.st.Status == shipping.Scheduled {
 		r.st.Status, r.st.Reason, r.st.UpdatedAt = shipping.Cancelled, reason, now
-		w.record(Shipping, id, Cancelled)
+		w.recordf(Shipping, id, Cancelled)
 	}
 	return r.st.view(), nil
 }

@@ -25,6 +25,7 @@ limitations under the License.
 package testgen
 
 import (
+	"maps"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -175,9 +176,7 @@ func WithLabels(labels map[string]string) OrderSagaOption {
 		if s.Labels == nil {
 			s.Labels = map[string]string{}
 		}
-		for k, v := range labels {
-			s.Labels[k] = v
-		}
+		maps.Copy(s.Labels, labels)
 	}
 }
 
@@ -187,9 +186,7 @@ func WithAnnotations(annotations map[string]string) OrderSagaOption {
 		if s.Annotations == nil {
 			s.Annotations = map[string]string{}
 		}
-		for k, v := range annotations {
-			s.Annotations[k] = v
-		}
+		maps.Copy(s.Annotations, annotations)
 	}
 }
 
