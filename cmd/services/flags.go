@@ -43,7 +43,7 @@ func parse(name string, svc service, args []string, env envFunc, out io.Writer) 
 		return c, e.err
 	}
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		return c, fmt.Errorf("flags: %w", err) // errors.Is still finds flag.ErrHelp
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -74,25 +74,29 @@ func (e *envDefaults) str(k, def string) string {
 	return def
 }
 
-func (e *envDefaults) parsed(k string, parse func(string) error) {
-	if v := e.env(k); v != "" && e.err == nil {
-		if err := parse(v); err != nil {
-			e.err = fmt.Errorf("environment %s=%q: %w", k, v, err)
-		}
+// envValue returns the variable k read by parse, or def when k is unset or an earlier
+// variable did not parse; one that does not parse is remembered, named, in e.err.
+func envValue[T any](e *envDefaults, k string, def T, parse func(string) (T, error)) T {
+	v := e.env(k)
+	if v == "" || e.err != nil {
+		return def
 	}
+	x, err := parse(v)
+	if err != nil {
+		e.err = fmt.Errorf("environment %s=%q: %w", k, v, err)
+		return def
+	}
+	return x
 }
 
 func (e *envDefaults) duration(k string, def time.Duration) time.Duration {
-	e.parsed(k, func(v string) (err error) { def, err = time.ParseDuration(v); return err })
-	return def
+	return envValue(e, k, def, time.ParseDuration)
 }
 
 func (e *envDefaults) float(k string, def float64) float64 {
-	e.parsed(k, func(v string) (err error) { def, err = strconv.ParseFloat(v, 64); return err })
-	return def
+	return envValue(e, k, def, func(v string) (float64, error) { return strconv.ParseFloat(v, 64) })
 }
 
 func (e *envDefaults) boolean(k string, def bool) bool {
-	e.parsed(k, func(v string) (err error) { def, err = strconv.ParseBool(v); return err })
-	return def
+	return envValue(e, k, def, strconv.ParseBool)
 }

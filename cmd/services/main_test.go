@@ -128,14 +128,14 @@ func TestServeAndShutDown(t *testing.T) {
 	go func() { done <- serve(ctx, "order", cfg, io.Discard) }()
 	base := "http://" + addr
 	deadline := time.Now().Add(15 * time.Second)
-	for status(base+"/readyz", http.MethodGet, "") != http.StatusOK {
+	for status(t, base+"/readyz", http.MethodGet, "") != http.StatusOK {
 		if time.Now().After(deadline) {
 			t.Fatal("service not ready within 15s")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	body := `{"customerId":"c-1","items":[{"productId":"LAP-001","quantity":1,"unitPrice":"999.99"}]}`
-	if s := status(base+"/v1/orders/ord-1", http.MethodPut, body); s != http.StatusCreated {
+	if s := status(t, base+"/v1/orders/ord-1", http.MethodPut, body); s != http.StatusCreated {
 		t.Errorf("PUT order = %d, want 201", s)
 	}
 	cancel()
@@ -149,23 +149,29 @@ func TestServeAndShutDown(t *testing.T) {
 	}
 }
 
-func status(url, method, body string) int {
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+// status returns the status of the answer to method url, or 0 when there is none.
+func status(t *testing.T, url, method, body string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("new request %s %s: %v", method, url, err)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0
 	}
-	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close() // drained: a failed close loses nothing
 	return resp.StatusCode
 }
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	addr := l.Addr().String()
+	_ = l.Close() // only the port was wanted
+	return addr
 }
