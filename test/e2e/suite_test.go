@@ -25,6 +25,9 @@ var stateDir string
 // suiteStarted is when the stack was ready, for the suite's wall-time report.
 var suiteStarted time.Time
 
+// stackLog keeps the stack's progress lines, among them its restarts (restart_test.go).
+var stackLog = &lineLog{}
+
 func TestE2E(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the end-to-end suite starts the whole stack; skipped with -short")
@@ -46,7 +49,11 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		Root:     root,
 		StateDir: stateDir,
 		Assets:   os.Getenv("KUBEBUILDER_ASSETS"),
-		Progress: func(format string, args ...any) { GinkgoWriter.Printf("localstack: "+format+"\n", args...) },
+		Progress: func(format string, args ...any) {
+			line := fmt.Sprintf(format, args...)
+			stackLog.add(line)
+			GinkgoWriter.Printf("localstack: %s\n", line)
+		},
 	})
 	Expect(err).NotTo(HaveOccurred(), "start the local stack; logs in %s/logs", stateDir)
 	suiteStarted = time.Now()

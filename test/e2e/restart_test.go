@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/ordersaga/ordersaga/internal/mongoserver"
+)
+
+// These specs crash processes from outside, as a user does with
+// `kill -9 $(cat .local/pids/manager)`: the stack restarts each one, as a cluster restarts
+// a Deployment's pod, on the same port and (for the store) with the same data, and the
+// sagas carry on (crash_test.go restarts the processes itself).
+var _ = Describe("Restarts", Label("e2e"), func() {
+	It("restarts the manager, the inventory service and the store, each killed with kill -9 via its PID file mid-run: every saga ends once, check clean", func(ctx SpecContext) {
+		const n = 40
+		ns := newNamespace(ctx, "e2e-restart")
+		specs := withFailures(many(n, ns[4:], "", 1, "9.00", outageRetry), n/10, 0)
+		ids := stockUp(ctx, specs, "9.00", 5)
+		// 100 ms on every call stretches the run, so that every kill lands while sagas are in flight.
+		setFaultsEverywhere(ctx, faults{Latency: "100ms"})
+		DeferCleanup(allFaultsOff)
+		applySagas(ctx, ns, specs...)
+		Eventually(ctx, func(g Gomega) {
+			m, err := phases(ctx, ns)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(countTerminal(m)).To(BeNumerically(">=", 1))
+		}).WithTimeout(time.Minute).WithPolling(100 * time.Millisecond).Should(Succeed())
+
+		for _, victim := range restartVictims() {
+			m, err := phases(ctx, ns)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(countTerminal(m)).To(BeNumerically("<", n), "the kill of %s lands while sagas are in flight", victim)
+			begin := time.Now()
+			old := killFromPIDFile(ctx, victim)
+			pid := waitRestarted(ctx, victim, old)
+			GinkgoWriter.Printf("%s (pid %d) killed with kill -9; back as pid %d in %s; sagas then: %v\n",
+				victim, old, pid, time.Since(begin).Round(100*time.Millisecond), summarize(m))
+			Expect(stackLog.lines()).To(ContainElement(MatchRegexp(
+				`^%s exited \(signal: killed\); restarting in 1s \(restart \d+\)$`, regexp.QuoteMeta(victim))))
+		}
+
+		sagas := waitAllTerminal(ctx, ns, n, 3*time.Minute)
+		allFaultsOff(ctx)
+		expectOutcomes(sagas)
+		expectConsistent(ctx, sagas)
+		expectStock(ctx, 5, sagas, ids...)
+		expectCheckClean(ctx)
+	}, SpecTimeout(5*time.Minute))
+})
+
+// restartVictims are the processes the restart spec kills in turn: the manager, a
+// service, and the store unless it is an external MongoDB (MONGO_TEST_URI), which the
+// stack does not run.
+func restartVictims() []string {
+	if os.Getenv(mongoserver.EnvURI) != "" {
+		GinkgoWriter.Printf("%s is set: the store is external and is not killed\n", mongoserver.EnvURI)
+		return []string{"manager", "inventory"}
+	}
+	return []string{"manager", "inventory", "mongo"}
+}
+
+// pidFile is where the stack keeps the process ID of name, as README shows it.
+func pidFile(name string) string { return filepath.Join(stateDir, "pids", name) }
+
+// readPID returns the process ID in name's PID file, or 0 while there is none.
+func readPID(name string) int {
+	b, err := os.ReadFile(pidFile(name))
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0
+	}
+	return pid
+}
+
+// killFromPIDFile runs `kill -9 $(cat PIDFILE)` in a shell, as a user would, and
+// returns the process ID it killed.
+func killFromPIDFile(ctx context.Context, name string) int {
+	GinkgoHelper()
+	pid := readPID(name)
+	Expect(pid).NotTo(BeZero(), "PID file %s", pidFile(name))
+	out, errOut, err := run(ctx, "sh", "-c", fmt.Sprintf("kill -9 $(cat '%s')", pidFile(name)))
+	Expect(err).NotTo(HaveOccurred(), "kill -9 %s\n%s%s", name, out, errOut)
+	return pid
+}
+
+// waitRestarted waits until name's PID file names a live process other than old. The
+// stack writes the file once the process is ready, so it serves from then on.
+func waitRestarted(ctx context.Context, name string, old int) int {
+	GinkgoHelper()
+	var pid int
+	Eventually(ctx, func(g Gomega) {
+		pid = readPID(name)
+		g.Expect(pid).NotTo(BeZero(), "PID file of %s", name)
+		g.Expect(pid).NotTo(Equal(old), "PID file of %s", name)
+		g.Expect(syscall.Kill(pid, 0)).To(Succeed(), "process %d of %s", pid, name)
+	}).WithTimeout(time.Minute).WithPolling(100 * time.Millisecond).Should(Succeed())
+	return pid
+}
+
+// lineLog is a list of lines that several goroutines append to.
+type lineLog struct {
+	mu  sync.Mutex
+	all []string
+}
+
+func (l *lineLog) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.all = append(l.all, line)
+}
+
+func (l *lineLog) lines() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.all...)
+}
