@@ -25,7 +25,10 @@ type apiServer struct {
 	archive map[string]*v1.OrderSaga
 }
 
-var sagaResource = schema.GroupResource{Group: v1.GroupVersion.Group, Resource: "ordersagas"}
+// sagaResource names OrderSagas in the API errors the store returns.
+func sagaResource() schema.GroupResource {
+	return schema.GroupResource{Group: v1.GroupVersion.Group, Resource: "ordersagas"}
+}
 
 func newAPIServer(s *sim) *apiServer {
 	return &apiServer{sim: s, store: newStore(s), archive: map[string]*v1.OrderSaga{}}
@@ -99,25 +102,26 @@ func (a *apiServer) write(ctx context.Context, verb string, obj client.Object, d
 	s := a.sim
 	name := obj.GetName()
 	if !s.proc.op() {
-		s.trace.add("%s: crash before %s", name, verb)
+		s.trace.addf("%s: crash before %s", name, verb)
 		return errCrashed
 	}
 	switch f := s.draw(s.faults.write); f {
 	case writeLost:
-		s.trace.add("%s: %s lost before it reached the API server", name, verb)
+		s.trace.addf("%s: %s lost before it reached the API server", name, verb)
 		return apierrors.NewServiceUnavailable("sagasim: write lost")
 	case writeRaced:
 		s.externalChange(ctx, name, "during "+verb)
 	case writeReplyLost:
 		err := do()
 		a.remember(ctx, name)
-		s.trace.add("%s: %s applied (err=%v), reply lost", name, verb, errText(err))
+		s.trace.addf("%s: %s applied (err=%v), reply lost", name, verb, errText(err))
 		return apierrors.NewTimeoutError("sagasim: reply lost", 1)
+	default: // none: the write goes through
 	}
 	err := do()
 	a.remember(ctx, name)
 	if err != nil {
-		s.trace.add("%s: %s refused: %v", name, verb, errText(err))
+		s.trace.addf("%s: %s refused: %v", name, verb, errText(err))
 	}
 	return err
 }
@@ -148,7 +152,7 @@ func (a *apiServer) mutate(ctx context.Context, name string, change func(*v1.Ord
 	}
 	change(obj)
 	if err := a.store.Update(ctx, obj); err != nil {
-		a.sim.trace.add("%s: user update refused: %v", name, err)
+		a.sim.trace.addf("%s: user update refused: %v", name, err)
 		return false
 	}
 	a.remember(ctx, name)

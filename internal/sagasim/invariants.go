@@ -44,52 +44,72 @@ const (
 func (s *sim) checkInvariants(ctx context.Context) {
 	snap, err := s.snapshot(ctx)
 	if err != nil {
-		s.violate(invSetup, "collect the final state: %v", err)
+		s.violatef(invSetup, "collect the final state: %v", err)
 		return
 	}
 	held := map[string]int{}
 	for _, sg := range s.sagas {
-		final := s.finalStatus(ctx, sg.Name, string(sg.UID))
-		if final == nil {
-			s.violate(invSetup, "%s: no stored version of the saga was ever seen", sg.Name)
-			continue
-		}
-		w := worldOf(snap, string(sg.UID))
-		switch final.Status.Phase {
-		case v1.PhaseCompleted:
-			s.checkCompleted(sg.Name, final, w)
-			for _, it := range sg.Spec.Items {
-				held[it.ProductID] += int(it.Quantity)
-			}
-		case v1.PhaseCompensated:
-			s.checkCompensated(sg.Name, final, w)
-		case v1.PhaseFailed:
-			if s.checkAbandoned(ctx, sg.Name, final, w) && w.reservation != nil && w.reservation.Status == consistency.ReservationReserved {
-				for _, it := range sg.Spec.Items {
-					held[it.ProductID] += int(it.Quantity)
-				}
-			}
-		case "", v1.PhasePending:
-			if _, exists := s.api.get(ctx, sg.Name); exists {
-				s.violate(invEnds, "%s: still %q, want Completed or Compensated", sg.Name, final.Status.Phase)
-			} else if effects := s.effectsOf(string(sg.UID)); len(effects) > 0 {
-				s.violate(invCompensated, "%s: deleted before it started, yet the services changed: %v", sg.Name, effects)
-			}
-		default:
-			s.violate(invEnds, "%s: ended %q, want Completed or Compensated", sg.Name, final.Status.Phase)
-		}
-		s.checkEffects(sg.Name, string(sg.UID))
+		s.judge(ctx, sg, snap, held)
 	}
+	s.checkStock(snap, held)
+	s.checkConsistency(ctx, snap)
+}
+
+// judge checks one saga's final status against what the services hold and the order of
+// its effects, and adds to held the stock the saga keeps.
+func (s *sim) judge(ctx context.Context, sg *v1.OrderSaga, snap consistency.Snapshot, held map[string]int) {
+	final := s.finalStatus(ctx, sg.Name, string(sg.UID))
+	if final == nil {
+		s.violatef(invSetup, "%s: no stored version of the saga was ever seen", sg.Name)
+		return
+	}
+	w := worldOf(snap, string(sg.UID))
+	switch final.Status.Phase {
+	case v1.PhaseCompleted:
+		s.checkCompleted(sg.Name, final, w)
+		hold(held, sg)
+	case v1.PhaseCompensated:
+		s.checkCompensated(sg.Name, final, w)
+	case v1.PhaseFailed:
+		if s.checkAbandoned(ctx, sg.Name, final, w) && w.reservation != nil && w.reservation.Status == consistency.ReservationReserved {
+			hold(held, sg)
+		}
+	case "", v1.PhasePending:
+		if _, exists := s.api.get(ctx, sg.Name); exists {
+			s.violatef(invEnds, "%s: still %q, want Completed or Compensated", sg.Name, final.Status.Phase)
+		} else if effects := s.effectsOf(string(sg.UID)); len(effects) > 0 {
+			s.violatef(invCompensated, "%s: deleted before it started, yet the services changed: %v", sg.Name, effects)
+		}
+	default:
+		s.violatef(invEnds, "%s: ended %q, want Completed or Compensated", sg.Name, final.Status.Phase)
+	}
+	s.checkEffects(sg.Name, string(sg.UID))
+}
+
+// hold adds the items of sg to held.
+func hold(held map[string]int, sg *v1.OrderSaga) {
+	for _, it := range sg.Spec.Items {
+		held[it.ProductID] += int(it.Quantity)
+	}
+}
+
+// checkStock: every product's stock is its initial stock less what the sagas hold.
+func (s *sim) checkStock(snap consistency.Snapshot, held map[string]int) {
 	for _, p := range snap.Products {
 		want, known := s.stock[p.ProductID]
 		if known && int(p.Stock) != want-held[p.ProductID] {
-			s.violate(invStock, "stock of %s is %d, want %d (initial %d less %d held by Completed sagas)",
+			s.violatef(invStock, "stock of %s is %d, want %d (initial %d less %d held by Completed sagas)",
 				p.ProductID, p.Stock, want-held[p.ProductID], want, held[p.ProductID])
 		}
 	}
+}
+
+// checkConsistency: sagactl check's rules find nothing that the schedule did not cause
+// and tell somebody about.
+func (s *sim) checkConsistency(ctx context.Context, snap consistency.Snapshot) {
 	for _, f := range consistency.Check(snap, s.clock.Now().Add(time.Hour), consistency.Options{}) {
 		if !s.undeliverable(ctx, f) && !s.acknowledged(ctx, f) {
-			s.violate(invConsistency, "consistency rule %s (%s) on %s: %s", f.Rule, f.Severity, f.Object, f.Message)
+			s.violatef(invConsistency, "consistency rule %s (%s) on %s: %s", f.Rule, f.Severity, f.Object, f.Message)
 		}
 	}
 }
@@ -123,7 +143,7 @@ func (s *sim) undeliverable(ctx context.Context, f consistency.Finding) bool {
 // reports whether the saga was abandoned.
 func (s *sim) checkAbandoned(ctx context.Context, name string, obj *v1.OrderSaga, w sagaWorld) bool {
 	if _, exists := s.api.get(ctx, name); exists || obj.Status.Abandoned == nil {
-		s.violate(invEnds, "%s: ended Failed, want Completed or Compensated, or abandoned and released", name)
+		s.violatef(invEnds, "%s: ended Failed, want Completed or Compensated, or abandoned and released", name)
 		return false
 	}
 	listed := map[v1.StepName]bool{}
@@ -145,11 +165,11 @@ func (s *sim) checkAbandoned(ctx context.Context, name string, obj *v1.OrderSaga
 	}
 	for step, what := range held {
 		if !listed[step] {
-			s.violate(invAbandoned, "%s: abandoned, and its %s is left, but status.abandoned does not list %s", name, what, step)
+			s.violatef(invAbandoned, "%s: abandoned, and its %s is left, but status.abandoned does not list %s", name, what, step)
 		}
 	}
 	if len(w.confirmation) > 0 {
-		s.violate(invAbandoned, "%s: abandoned after a rollback, but the customer was told the order is confirmed", name)
+		s.violatef(invAbandoned, "%s: abandoned after a rollback, but the customer was told the order is confirmed", name)
 	}
 	return true
 }
@@ -250,34 +270,40 @@ func (s *sim) checkCompleted(name string, obj *v1.OrderSaga, w sagaWorld) {
 	total, _ := consistency.ParseMoney(obj.Status.Total)
 	switch {
 	case w.order == nil || w.order.Status != consistency.OrderConfirmed:
-		s.violate(invCompleted, "%s: Completed, but its order is %s, want CONFIRMED", name, orderState(w.order))
+		s.violatef(invCompleted, "%s: Completed, but its order is %s, want CONFIRMED", name, orderState(w.order))
 	case w.order.Total != total:
-		s.violate(invCompleted, "%s: Completed for %s, but its order's total is %s", name, obj.Status.Total, w.order.Total)
+		s.violatef(invCompleted, "%s: Completed for %s, but its order's total is %s", name, obj.Status.Total, w.order.Total)
 	}
 	if w.payment == nil || w.payment.Status != consistency.PaymentCaptured || w.payment.Amount != total || w.payment.RefundedAmount != 0 {
-		s.violate(invCompleted, "%s: Completed, but its payment is %+v, want one capture of %s and no refund", name, w.payment, obj.Status.Total)
+		s.violatef(invCompleted, "%s: Completed, but its payment is %+v, want one capture of %s and no refund", name, w.payment, obj.Status.Total)
 	}
 	if w.reservation == nil || w.reservation.Status != consistency.ReservationReserved {
-		s.violate(invCompleted, "%s: Completed, but its reservation is %+v, want RESERVED", name, w.reservation)
+		s.violatef(invCompleted, "%s: Completed, but its reservation is %+v, want RESERVED", name, w.reservation)
 	}
 	if w.shipment == nil || w.shipment.Status != consistency.ShipmentScheduled {
-		s.violate(invCompleted, "%s: Completed, but its shipment is %+v, want SCHEDULED", name, w.shipment)
+		s.violatef(invCompleted, "%s: Completed, but its shipment is %+v, want SCHEDULED", name, w.shipment)
 	}
 	if len(w.confirmation) > 1 || len(w.cancellation) > 0 {
-		s.violate(invCompleted, "%s: Completed with %d confirmation and %d cancellation notices, want at most one confirmation", name, len(w.confirmation), len(w.cancellation))
+		s.violatef(invCompleted, "%s: Completed with %d confirmation and %d cancellation notices, want at most one confirmation", name, len(w.confirmation), len(w.cancellation))
 	}
+	s.checkCompletedStatus(name, obj)
+}
+
+// checkCompletedStatus: every step succeeded (the notice, forward-only, may have failed)
+// and none was compensated, and status names the saga's own order, payment and shipment.
+func (s *sim) checkCompletedStatus(name string, obj *v1.OrderSaga) {
 	for _, st := range obj.Status.Steps {
-		forwardOnly := st.Name == v1.StepSendNotification
-		if st.State != v1.StepSucceeded && !(forwardOnly && st.State == v1.StepFailed) {
-			s.violate(invCompleted, "%s: Completed, but step %s is %s", name, st.Name, st.State)
+		failedNotice := st.Name == v1.StepSendNotification && st.State == v1.StepFailed
+		if st.State != v1.StepSucceeded && !failedNotice {
+			s.violatef(invCompleted, "%s: Completed, but step %s is %s", name, st.Name, st.State)
 		}
 		if st.Compensation != nil {
-			s.violate(invCompleted, "%s: Completed, but step %s has a compensation record", name, st.Name)
+			s.violatef(invCompleted, "%s: Completed, but step %s has a compensation record", name, st.Name)
 		}
 	}
 	if obj.Status.OrderID != stepclient.OrderID(string(obj.UID)) || obj.Status.PaymentID != stepclient.PaymentID(string(obj.UID)) ||
 		obj.Status.ShipmentID != stepclient.ShipmentID(string(obj.UID)) {
-		s.violate(invCompleted, "%s: Completed, but status names order %q, payment %q, shipment %q", name, obj.Status.OrderID, obj.Status.PaymentID, obj.Status.ShipmentID)
+		s.violatef(invCompleted, "%s: Completed, but status names order %q, payment %q, shipment %q", name, obj.Status.OrderID, obj.Status.PaymentID, obj.Status.ShipmentID)
 	}
 }
 
@@ -286,29 +312,35 @@ func (s *sim) checkCompleted(name string, obj *v1.OrderSaga, w sagaWorld) {
 // have run as compensated.
 func (s *sim) checkCompensated(name string, obj *v1.OrderSaga, w sagaWorld) {
 	if w.order != nil && w.order.Status != consistency.OrderCancelled {
-		s.violate(invCompensated, "%s: Compensated, but its order is %s, want CANCELLED or none", name, w.order.Status)
+		s.violatef(invCompensated, "%s: Compensated, but its order is %s, want CANCELLED or none", name, w.order.Status)
 	}
 	if p := w.payment; p != nil && p.Status == consistency.PaymentCaptured || p != nil && p.Status == consistency.PaymentRefunded && p.RefundedAmount != p.Amount {
-		s.violate(invCompensated, "%s: Compensated, but its payment keeps money: %+v", name, *p)
+		s.violatef(invCompensated, "%s: Compensated, but its payment keeps money: %+v", name, *p)
 	}
 	if r := w.reservation; r != nil && r.Status != consistency.ReservationReleased && r.Status != consistency.ReservationFailed {
-		s.violate(invCompensated, "%s: Compensated, but its reservation is %s, want RELEASED, FAILED or none", name, r.Status)
+		s.violatef(invCompensated, "%s: Compensated, but its reservation is %s, want RELEASED, FAILED or none", name, r.Status)
 	}
 	if sh := w.shipment; sh != nil && sh.Status == consistency.ShipmentScheduled {
-		s.violate(invCompensated, "%s: Compensated, but its shipment is SCHEDULED", name)
+		s.violatef(invCompensated, "%s: Compensated, but its shipment is SCHEDULED", name)
 	}
 	if len(w.confirmation) > 0 {
-		s.violate(invCompensated, "%s: Compensated, but the customer was told the order is confirmed", name)
+		s.violatef(invCompensated, "%s: Compensated, but the customer was told the order is confirmed", name)
 	}
 	if len(w.cancellation) > 1 {
-		s.violate(invCompensated, "%s: Compensated with %d cancellation notices", name, len(w.cancellation))
+		s.violatef(invCompensated, "%s: Compensated with %d cancellation notices", name, len(w.cancellation))
 	}
+	s.checkCompensatedStatus(name, obj)
+}
+
+// checkCompensatedStatus: no step after the pivot succeeded, and every compensable step
+// that ran was compensated.
+func (s *sim) checkCompensatedStatus(name string, obj *v1.OrderSaga) {
 	for _, st := range obj.Status.Steps {
 		if st.State == v1.StepSucceeded && !saga.Compensable(st.Name) {
-			s.violate(invCompensated, "%s: Compensated, but step %s succeeded: a step after the pivot ran", name, st.Name)
+			s.violatef(invCompensated, "%s: Compensated, but step %s succeeded: a step after the pivot ran", name, st.Name)
 		}
 		if saga.Compensable(st.Name) && st.Attempts > 0 && (st.Compensation == nil || st.Compensation.State != v1.CallSucceeded) {
-			s.violate(invCompensated, "%s: Compensated, but step %s ran and its compensation is %+v", name, st.Name, st.Compensation)
+			s.violatef(invCompensated, "%s: Compensated, but step %s ran and its compensation is %+v", name, st.Name, st.Compensation)
 		}
 	}
 }
@@ -351,20 +383,20 @@ func (s *sim) checkEffects(name, uid string) {
 	confirmed := false
 	for _, e := range s.effectsOf(uid) {
 		if seen[e.Service+"/"+e.ID+": "+e.Change]++; seen[e.Service+"/"+e.ID+": "+e.Change] == 2 {
-			s.violate(invOnce, "%s: %s took effect twice", name, e)
+			s.violatef(invOnce, "%s: %s took effect twice", name, e)
 		}
 		switch e.Verb() {
 		case servicemodel.Tombstoned:
 			tombstoned[e.ID] = true
 		case servicemodel.Created, servicemodel.Took, servicemodel.Reserved, servicemodel.Captured, servicemodel.Scheduled, servicemodel.Sent:
 			if tombstoned[e.ID] {
-				s.violate(invTombstone, "%s: %s took effect after its tombstone", name, e)
+				s.violatef(invTombstone, "%s: %s took effect after its tombstone", name, e)
 			}
 		case servicemodel.Confirmed:
 			confirmed = true
 		}
 		if confirmed && undoes(e) {
-			s.violate(invPivot, "%s: %s after the order was confirmed: a compensation after the pivot", name, e)
+			s.violatef(invPivot, "%s: %s after the order was confirmed: a compensation after the pivot", name, e)
 		}
 	}
 }

@@ -44,7 +44,7 @@ func (n network) RoundTrip(req *http.Request) (*http.Response, error) {
 		key: req.Header.Get("Idempotency-Key"), body: body}
 	saga := s.sagaOfKey(p.key)
 	if !s.proc.op() {
-		s.trace.add("%s: crash before %s", saga, p)
+		s.trace.addf("%s: crash before %s", saga, p)
 		return nil, errCrashed
 	}
 	if s.draw(s.faults.midBatchChange) == changeNow {
@@ -54,32 +54,40 @@ func (n network) RoundTrip(req *http.Request) (*http.Response, error) {
 	if s.draw(s.faults.duplicate) == duplicateLater {
 		s.late = append(s.late, p)
 	}
-	switch f := s.draw(s.faults.call); f {
+	return n.call(req, p, saga, s.draw(s.faults.call))
+}
+
+// call delivers p, or not, as the fault f drawn for it says, and returns what the client
+// hears.
+func (n network) call(req *http.Request, p parcel, saga string, f fault) (*http.Response, error) {
+	s := n.sim
+	switch f {
 	case callUnavailableBefore, callThrottledBefore:
 		status := map[fault]int{callUnavailableBefore: http.StatusServiceUnavailable, callThrottledBefore: http.StatusTooManyRequests}[f]
-		s.trace.add("%s: %s answered %d without effect", saga, p, status)
+		s.trace.addf("%s: %s answered %d without effect", saga, p, status)
 		return answer(req, status, []byte(`{"error":{"code":"UNAVAILABLE","message":"sagasim: injected"}}`)), nil
 	case callUnavailableAfter:
 		got := n.deliver(req.Context(), p)
-		s.trace.add("%s: %s took effect (%d), then answered 503", saga, p, got.Code)
+		s.trace.addf("%s: %s took effect (%d), then answered 503", saga, p, got.Code)
 		return answer(req, http.StatusServiceUnavailable, []byte(`{"error":{"code":"UNAVAILABLE","message":"sagasim: injected after"}}`)), nil
 	case callTimeoutBefore:
 		s.clock.Advance(s.stepTimeoutOf(saga))
-		s.trace.add("%s: %s timed out without effect", saga, p)
+		s.trace.addf("%s: %s timed out without effect", saga, p)
 		return nil, timeoutError{}
 	case callTimeoutAfter:
 		got := n.deliver(req.Context(), p)
 		s.clock.Advance(s.stepTimeoutOf(saga))
-		s.trace.add("%s: %s took effect (%d), answer lost (timeout)", saga, p, got.Code)
+		s.trace.addf("%s: %s took effect (%d), answer lost (timeout)", saga, p, got.Code)
 		return nil, timeoutError{}
 	case callTimeoutLate:
 		s.late = append(s.late, p)
 		s.clock.Advance(s.stepTimeoutOf(saga))
-		s.trace.add("%s: %s timed out; it takes effect later", saga, p)
+		s.trace.addf("%s: %s timed out; it takes effect later", saga, p)
 		return nil, timeoutError{}
+	default: // none: the call is delivered and answered
 	}
 	got := n.deliver(req.Context(), p)
-	s.trace.add("%s: %s -> %d %s", saga, p, got.Code, errorCode(got.Body.Bytes()))
+	s.trace.addf("%s: %s -> %d %s", saga, p, got.Code, errorCode(got.Body.Bytes()))
 	return answer(req, got.Code, got.Body.Bytes()), nil
 }
 
@@ -99,7 +107,7 @@ func (n network) deliverLate(ctx context.Context, i int) {
 	p := s.late[i]
 	s.late = append(s.late[:i], s.late[i+1:]...)
 	got := n.deliver(ctx, p)
-	s.trace.add("%s: late delivery of %s -> %d %s", s.sagaOfKey(p.key), p, got.Code, errorCode(got.Body.Bytes()))
+	s.trace.addf("%s: late delivery of %s -> %d %s", s.sagaOfKey(p.key), p, got.Code, errorCode(got.Body.Bytes()))
 }
 
 func answer(req *http.Request, status int, body []byte) *http.Response {
@@ -113,14 +121,12 @@ func answer(req *http.Request, status int, body []byte) *http.Response {
 
 // errorCode extracts a service error's code for the trace ("" for a success).
 func errorCode(body []byte) string {
-	const marker = `"code":"`
-	i := bytes.Index(body, []byte(marker))
-	if i < 0 {
+	_, rest, ok := bytes.Cut(body, []byte(`"code":"`))
+	if !ok {
 		return ""
 	}
-	rest := body[i+len(marker):]
-	if j := bytes.IndexByte(rest, '"'); j >= 0 {
-		return string(rest[:j])
+	if code, _, ok := bytes.Cut(rest, []byte(`"`)); ok {
+		return string(code)
 	}
 	return ""
 }

@@ -23,5 +23,5 @@ func (r recorder) Eventf(regarding, _ runtime.Object, eventtype, reason, action,
 	if m, err := meta.Accessor(regarding); err == nil {
 		name = m.GetName()
 	}
-	r.sim.trace.add("%s: Event %s %s/%s: %s", name, eventtype, reason, action, fmt.Sprintf(note, args...))
+	r.sim.trace.addf("%s: Event %s %s/%s: %s", name, eventtype, reason, action, fmt.Sprintf(note, args...))
 }

@@ -55,13 +55,13 @@ func newSaga(rng *rand.Rand, i int, now time.Time) *v1.OrderSaga {
 		},
 		Spec: v1.OrderSagaSpec{
 			CustomerID:    fmt.Sprintf("cust-%d", i),
-			Items:         []v1.OrderItem{{ProductID: scarceProduct, Quantity: int32(1 + rng.IntN(2)), UnitPrice: "100.00"}},
+			Items:         []v1.OrderItem{{ProductID: scarceProduct, Quantity: 1 + rng.Int32N(2), UnitPrice: "100.00"}},
 			Currency:      "USD",
 			PaymentMethod: v1.PaymentMethodCreditCard,
 			Shipping: v1.Shipping{Method: v1.ShippingMethodStandard, Address: v1.Address{
 				Name: "Ada Lovelace", Line1: "12 Example Street", City: "London", PostalCode: "N1 9GU", Country: "GB"}},
 			RetryPolicy: &v1.RetryPolicy{
-				MaxAttempts:    int32(1 + rng.IntN(5)),
+				MaxAttempts:    1 + rng.Int32N(5),
 				InitialBackoff: &metav1.Duration{Duration: time.Duration(1+rng.IntN(20)) * 100 * time.Millisecond},
 				MaxBackoff:     &metav1.Duration{Duration: time.Duration(2+rng.IntN(60)) * time.Second},
 			},
@@ -69,7 +69,7 @@ func newSaga(rng *rand.Rand, i int, now time.Time) *v1.OrderSaga {
 		},
 	}
 	if rng.IntN(2) == 0 {
-		s.Spec.Items = append(s.Spec.Items, v1.OrderItem{ProductID: plentyProduct, Quantity: int32(1 + rng.IntN(3)), UnitPrice: "20.00"})
+		s.Spec.Items = append(s.Spec.Items, v1.OrderItem{ProductID: plentyProduct, Quantity: 1 + rng.Int32N(3), UnitPrice: "20.00"})
 	}
 	switch rng.IntN(12) { // one business failure in three sagas, spread over the steps
 	case 0:
@@ -84,7 +84,7 @@ func newSaga(rng *rand.Rand, i int, now time.Time) *v1.OrderSaga {
 		s.Spec.CustomerID = failingCustomer
 	}
 	if rng.IntN(3) == 0 {
-		ttl := int32(rng.IntN(600))
+		ttl := rng.Int32N(600)
 		s.Spec.TTLSecondsAfterFinished = &ttl
 	}
 	s.Spec.Suspend = rng.IntN(8) == 0

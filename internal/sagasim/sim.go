@@ -52,7 +52,7 @@ func (r Result) String() string {
 }
 
 // epoch is the simulated time at which every schedule starts.
-var epoch = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+func epoch() time.Time { return time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC) }
 
 // reconcile limits: a saga that is still not finished after this many reconciles once
 // the faults stopped is stuck (a hot loop or a lost wake-up).
@@ -86,14 +86,14 @@ func Run(seed uint64, opts Options) Result {
 	opts.MaxSagas = cmp.Or(opts.MaxSagas, 3)
 	s := &sim{
 		opts:     opts,
-		rng:      rand.New(rand.NewPCG(seed, seed^0x5a6a5a6a)),
-		clock:    &Clock{now: epoch},
+		rng:      rand.New(rand.NewPCG(seed, seed^0x5a6a5a6a)), //nolint:gosec // G404: seeded on purpose, so that a seed replays its schedule
+		clock:    &Clock{now: epoch()},
 		queue:    map[string]time.Time{},
 		failures: map[string]int{},
 		stock:    map[string]int{},
 		proc:     &process{incarnation: 1},
 	}
-	s.trace = &trace{start: epoch, clock: s.clock}
+	s.trace = &trace{start: epoch(), clock: s.clock}
 	s.net = network{sim: s}
 	products := catalog(s.rng)
 	for _, p := range products {
@@ -115,7 +115,7 @@ func (s *sim) play(ctx context.Context) {
 		s.step(ctx, want)
 	}
 	s.faults = healed()
-	s.trace.add("--- faults stop")
+	s.trace.addf("--- faults stop")
 	for len(s.sagas) < want {
 		s.create(ctx)
 	}
@@ -149,7 +149,7 @@ func (s *sim) step(ctx context.Context, want int) {
 	case r < 10+s.faults.external+s.faults.jump:
 		d := time.Duration(1+s.rng.IntN(600)) * time.Second
 		s.clock.Advance(d)
-		s.trace.add("clock jumps %s", d)
+		s.trace.addf("clock jumps %s", d)
 	case len(s.late) > 0 && r < 20+s.faults.external+s.faults.jump:
 		s.net.deliverLate(ctx, s.rng.IntN(len(s.late)))
 	default:
@@ -177,7 +177,7 @@ func (s *sim) settle(ctx context.Context) bool {
 		}
 	}
 	if len(stuck) > 0 {
-		s.violate(invEnds, "every saga ends: after the faults stopped and %d reconciles, still not finished: %s", limit, strings.Join(stuck, "; "))
+		s.violatef(invEnds, "every saga ends: after the faults stopped and %d reconciles, still not finished: %s", limit, strings.Join(stuck, "; "))
 		return false
 	}
 	return true
@@ -197,7 +197,7 @@ func (s *sim) redriveFailed(ctx context.Context) {
 			continue
 		}
 		if cause := failedCompensation(obj); cause != "" && !transientCode(cause) {
-			s.violate(invFailedCause, "%s: Failed for a permanent cause the schedule did not make: %s", sg.Name, obj.Status.Message)
+			s.violatef(invFailedCause, "%s: Failed for a permanent cause the schedule did not make: %s", sg.Name, obj.Status.Message)
 		}
 		acted = true
 		if s.rng.IntN(2) == 0 {
@@ -216,9 +216,9 @@ func (s *sim) redriveFailed(ctx context.Context) {
 		obj, ok := s.api.get(ctx, sg.Name)
 		switch {
 		case ok && abandoned[sg.Name]:
-			s.violate(invAbandoned, "%s: abandoned while Failed and deleted, but still there: %s", sg.Name, obj.Status.Message)
+			s.violatef(invAbandoned, "%s: abandoned while Failed and deleted, but still there: %s", sg.Name, obj.Status.Message)
 		case ok && obj.Status.Phase == v1.PhaseFailed:
-			s.violate(invRedrive, "%s: still Failed after its cause was lifted and it was re-driven: %s", sg.Name, obj.Status.Message)
+			s.violatef(invRedrive, "%s: still Failed after its cause was lifted and it was re-driven: %s", sg.Name, obj.Status.Message)
 		}
 	}
 }
@@ -228,10 +228,10 @@ func (s *sim) redriveFailed(ctx context.Context) {
 func (s *sim) abandon(ctx context.Context, name string) {
 	if obj, ok := s.api.get(ctx, name); ok && obj.DeletionTimestamp.IsZero() {
 		if err := s.api.store.Delete(ctx, obj); err != nil {
-			s.trace.add("%s: user delete refused: %v", name, err)
+			s.trace.addf("%s: user delete refused: %v", name, err)
 		} else {
 			s.api.remember(ctx, name)
-			s.trace.add("%s: user deletes it to abandon it", name)
+			s.trace.addf("%s: user deletes it to abandon it", name)
 		}
 	}
 	s.userChange(ctx, name, "sets the abandon annotation", func(o *v1.OrderSaga) {
@@ -262,19 +262,19 @@ func transientCode(code string) bool {
 func (s *sim) create(ctx context.Context) {
 	obj := newSaga(s.rng, len(s.sagas)+1, s.clock.Now())
 	if err := s.api.store.Create(ctx, obj); err != nil {
-		s.violate(invSetup, "create %s: %v", obj.Name, err)
+		s.violatef(invSetup, "create %s: %v", obj.Name, err)
 		return
 	}
 	s.sagas = append(s.sagas, obj.DeepCopy())
 	s.api.remember(ctx, obj.Name)
-	s.trace.add("%s: created (items %s, %s, to %s, customer %s, stepTimeout %s, maxAttempts %d, suspend %t)", obj.Name,
+	s.trace.addf("%s: created (items %s, %s, to %s, customer %s, stepTimeout %s, maxAttempts %d, suspend %t)", obj.Name,
 		itemsText(obj.Spec.Items), obj.Spec.PaymentMethod, obj.Spec.Shipping.Address.Country, obj.Spec.CustomerID,
 		obj.Spec.StepTimeout.Duration, obj.Spec.RetryPolicy.MaxAttempts, obj.Spec.Suspend)
 	s.enqueue(obj.Name, s.clock.Now())
 }
 
 func itemsText(items []v1.OrderItem) string {
-	var parts []string
+	parts := make([]string, 0, len(items))
 	for _, it := range items {
 		parts = append(parts, fmt.Sprintf("%dx%s@%s", it.Quantity, it.ProductID, it.UnitPrice))
 	}
@@ -300,11 +300,11 @@ func (s *sim) externalChange(ctx context.Context, name, when string) {
 			return
 		}
 		if err := s.api.store.Delete(ctx, obj); err != nil {
-			s.trace.add("%s: user delete refused: %v", name, err)
+			s.trace.addf("%s: user delete refused: %v", name, err)
 			return
 		}
 		s.api.remember(ctx, name)
-		s.trace.add("%s: user deletes it%s", name, suffix)
+		s.trace.addf("%s: user deletes it%s", name, suffix)
 		s.enqueue(name, s.clock.Now())
 	case what < 5:
 		s.userChange(ctx, name, "toggles suspend"+suffix, func(o *v1.OrderSaga) { o.Spec.Suspend = !o.Spec.Suspend })
@@ -327,7 +327,7 @@ func (s *sim) externalChange(ctx context.Context, name, when string) {
 			}
 			o.Labels["example.com/touched"] = s.api.nextToken()
 		}) {
-			s.trace.add("%s: user changes a label%s", name, suffix)
+			s.trace.addf("%s: user changes a label%s", name, suffix)
 		}
 	}
 }
@@ -335,7 +335,7 @@ func (s *sim) externalChange(ctx context.Context, name, when string) {
 // userChange applies a change that passes the controller's predicates and so wakes the saga.
 func (s *sim) userChange(ctx context.Context, name, what string, change func(*v1.OrderSaga)) {
 	if s.api.mutate(ctx, name, change) {
-		s.trace.add("%s: user %s", name, what)
+		s.trace.addf("%s: user %s", name, what)
 		s.enqueue(name, s.clock.Now())
 	}
 }
@@ -389,13 +389,13 @@ func (s *sim) reconcile(ctx context.Context, name string) {
 	s.proc.begin(crashAt)
 	res, err := s.reconciler().Reconcile(ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: Namespace, Name: name}})
 	if s.proc.dead {
-		s.restart()
+		s.restart(ctx)
 		return
 	}
 	if obj, ok := s.api.get(ctx, name); ok {
-		s.trace.add("%s: reconciled: %s, step %s; %s", name, obj.Status.Phase, obj.Status.CurrentStep, resultText(res, err))
+		s.trace.addf("%s: reconciled: %s, step %s; %s", name, obj.Status.Phase, obj.Status.CurrentStep, resultText(res, err))
 	} else {
-		s.trace.add("%s: reconciled: gone", name)
+		s.trace.addf("%s: reconciled: gone", name)
 	}
 	switch {
 	case err != nil:
@@ -430,14 +430,14 @@ func workqueueBackoff(failures int) time.Duration {
 
 // restart starts a new manager after a crash: its queue starts empty and its informer's
 // first list wakes every saga that still exists.
-func (s *sim) restart() {
+func (s *sim) restart(ctx context.Context) {
 	s.proc = &process{incarnation: s.proc.incarnation + 1}
-	s.trace.add("--- manager crashed; manager %d starts", s.proc.incarnation)
+	s.trace.addf("--- manager crashed; manager %d starts", s.proc.incarnation)
 	s.queue = map[string]time.Time{}
 	s.failures = map[string]int{}
 	s.clock.Advance(time.Second)
 	for _, sg := range s.sagas {
-		if _, ok := s.api.get(context.Background(), sg.Name); ok {
+		if _, ok := s.api.get(ctx, sg.Name); ok {
 			s.enqueue(sg.Name, s.clock.Now())
 		}
 	}
@@ -483,6 +483,6 @@ func (s *sim) stepTimeoutOf(name string) time.Duration {
 	return saga.DefaultStepTimeout
 }
 
-func (s *sim) violate(invariant, format string, args ...any) {
+func (s *sim) violatef(invariant, format string, args ...any) {
 	s.violations = append(s.violations, Violation{Invariant: invariant, Message: fmt.Sprintf(format, args...)})
 }

@@ -29,7 +29,7 @@ func TestRunIsRepeatable(t *testing.T) {
 // a delete whose precondition no longer holds; and deletes with finalizers gracefully.
 func TestStoreKeepsTheAPIServersRules(t *testing.T) {
 	ctx := context.Background()
-	s := &sim{clock: &Clock{now: epoch}, queue: map[string]time.Time{}}
+	s := &sim{clock: &Clock{now: epoch()}, queue: map[string]time.Time{}}
 	st := newStore(s)
 	obj := &v1.OrderSaga{ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: Namespace, UID: "u1", Finalizers: []string{"f"}}}
 	if err := st.Create(ctx, obj); err != nil {

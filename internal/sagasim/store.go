@@ -36,10 +36,10 @@ var _ client.Client = (*store)(nil)
 
 func newStore(s *sim) *store { return &store{sim: s, objects: map[string]*v1.OrderSaga{}} }
 
-func (st *store) notFound(name string) error { return apierrors.NewNotFound(sagaResource, name) }
+func (st *store) notFound(name string) error { return apierrors.NewNotFound(sagaResource(), name) }
 
 func (st *store) conflict(name, why string) error {
-	return apierrors.NewConflict(sagaResource, name, fmt.Errorf("%s", why))
+	return apierrors.NewConflict(sagaResource(), name, fmt.Errorf("%s", why))
 }
 
 func sagaOf(obj any) *v1.OrderSaga {
@@ -90,7 +90,7 @@ func (st *store) List(_ context.Context, list client.ObjectList, _ ...client.Lis
 func (st *store) Create(_ context.Context, obj client.Object, _ ...client.CreateOption) error {
 	o := sagaOf(obj)
 	if _, ok := st.objects[o.Name]; ok {
-		return apierrors.NewAlreadyExists(sagaResource, o.Name)
+		return apierrors.NewAlreadyExists(sagaResource(), o.Name)
 	}
 	o.Generation = 1
 	st.bump(o)

@@ -17,7 +17,7 @@ type trace struct {
 	repeats int
 }
 
-func (t *trace) add(format string, args ...any) {
+func (t *trace) addf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if msg == t.last {
 		t.repeats++
