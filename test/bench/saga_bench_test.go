@@ -6,6 +6,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -50,7 +51,7 @@ func (w *writeCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method != http.MethodGet && strings.Contains(req.URL.Path, "/ordersagas") {
 		w.writes.Add(1)
 	}
-	return w.next.RoundTrip(req)
+	return w.next.RoundTrip(req) //nolint:wrapcheck // a counting RoundTripper must pass the transport's error through as it is
 }
 
 // stack is the control plane, fake services and manager shared by every run of the
@@ -107,7 +108,7 @@ func BenchmarkSagaThroughput(b *testing.B) {
 func startStack() (*stack, func(), error) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
-		return nil, nil, fmt.Errorf("KUBEBUILDER_ASSETS is not set: run `make bench`")
+		return nil, nil, errors.New("KUBEBUILDER_ASSETS is not set: run `make bench`")
 	}
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
@@ -159,6 +160,7 @@ func startManager(cfg *rest.Config, scheme *runtime.Scheme, fake *fakeservices.S
 
 // createSagas creates n sagas from concurrency clients and returns their creation times.
 func createSagas(b *testing.B, c client.Client, ns string, n int) (map[string]time.Time, time.Time) {
+	b.Helper()
 	var mu sync.Mutex
 	created := make(map[string]time.Time, n)
 	next := atomic.Int64{}
@@ -185,6 +187,7 @@ func createSagas(b *testing.B, c client.Client, ns string, n int) (map[string]ti
 // waitCompleted polls until every saga is Completed and returns each one's latency from
 // its create call to its finishedAt.
 func waitCompleted(b *testing.B, c client.Client, ns string, created map[string]time.Time) []time.Duration {
+	b.Helper()
 	deadline := time.Now().Add(10 * time.Minute)
 	for time.Now().Before(deadline) {
 		list := &v1.OrderSagaList{}

@@ -26,29 +26,9 @@ func TestManagerAcceptsRenderedArgs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("build ./cmd/manager: %v", err)
 	}
-	check := func(t *testing.T, deps []appsv1.Deployment) {
-		t.Helper()
-		found := false
-		for _, d := range deps {
-			for _, ctr := range d.Spec.Template.Spec.Containers {
-				if len(ctr.Command) == 0 || ctr.Command[0] != "/manager" {
-					continue
-				}
-				found = true
-				env := containerEnv(t, ctr)
-				r := runBinary(t, env, bin, append(append([]string{}, ctr.Args...), "--help")...)
-				if r.err != nil || !strings.Contains(r.stderr, "-service-url-template") {
-					t.Errorf("manager %s --help: %v (want exit 0 and the usage)\n%s", strings.Join(ctr.Args, " "), r.err, r.stderr)
-				}
-			}
-		}
-		if !found {
-			t.Fatal("no container runs /manager")
-		}
-	}
 	for _, v := range variants(t) {
 		t.Run(v.name, func(t *testing.T) {
-			check(t, deployments(t, render(t, v, "args-"+v.name)))
+			checkManagerArgs(t, bin, deployments(t, render(t, v, "args-"+v.name)))
 		})
 	}
 	t.Run("kustomize-config-default", func(t *testing.T) {
@@ -56,8 +36,31 @@ func TestManagerAcceptsRenderedArgs(t *testing.T) {
 		if r.err != nil {
 			t.Fatalf("kustomize build config/default: %v\n%s", r.err, r.stderr)
 		}
-		check(t, deployments(t, decode(t, r.stdout)))
+		checkManagerArgs(t, bin, deployments(t, decode(t, r.stdout)))
 	})
+}
+
+// checkManagerArgs runs the manager binary bin with the arguments of every /manager
+// container in deps, and --help; there must be at least one such container.
+func checkManagerArgs(t *testing.T, bin string, deps []appsv1.Deployment) {
+	t.Helper()
+	found := false
+	for _, d := range deps {
+		for _, ctr := range d.Spec.Template.Spec.Containers {
+			if len(ctr.Command) == 0 || ctr.Command[0] != "/manager" {
+				continue
+			}
+			found = true
+			env := containerEnv(t, ctr)
+			r := runBinary(t, env, bin, append(append([]string{}, ctr.Args...), "--help")...)
+			if r.err != nil || !strings.Contains(r.stderr, "-service-url-template") {
+				t.Errorf("manager %s --help: %v (want exit 0 and the usage)\n%s", strings.Join(ctr.Args, " "), r.err, r.stderr)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no container runs /manager")
+	}
 }
 
 // TestServicesAcceptRenderedConfig runs each service container's rendered arguments and
@@ -127,7 +130,7 @@ const fakeSecret = "Secret0Value"
 func containerEnv(t *testing.T, ctr corev1.Container) []string {
 	t.Helper()
 	vars := map[string]string{}
-	out := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	out := append(make([]string, 0, 2+len(ctr.Env)), "PATH="+os.Getenv("PATH"), "HOME="+t.TempDir())
 	for _, e := range ctr.Env {
 		val := expand(e.Value, vars)
 		if e.ValueFrom != nil {
@@ -220,7 +223,8 @@ type buildResult struct {
 func buildBinary(t *testing.T, name string) (string, error) {
 	t.Helper()
 	binDirOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ordersaga-chart-bin-")
+		// Not t.TempDir: the folder outlives the test that creates it; TestMain removes it.
+		dir, err := os.MkdirTemp("", "ordersaga-chart-bin-") //nolint:usetesting // shared by every test of the run
 		if err != nil {
 			t.Fatal(err)
 		}

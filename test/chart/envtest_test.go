@@ -31,7 +31,7 @@ type cluster struct {
 var (
 	clusterOnce sync.Once
 	shared      *cluster
-	clusterErr  error
+	errCluster  error
 )
 
 func TestMain(m *testing.M) {
@@ -57,9 +57,9 @@ func testCluster(t *testing.T) *cluster {
 		t.Fatal("KUBEBUILDER_ASSETS is not set: run `make test`, or " +
 			"KUBEBUILDER_ASSETS=$(hack/envtest.sh) go test ./test/chart/")
 	}
-	clusterOnce.Do(func() { shared, clusterErr = startCluster(repoRoot(t)) })
-	if clusterErr != nil {
-		t.Fatalf("start envtest: %v", clusterErr)
+	clusterOnce.Do(func() { shared, errCluster = startCluster(repoRoot(t)) })
+	if errCluster != nil {
+		t.Fatalf("start envtest: %v", errCluster)
 	}
 	return shared
 }
@@ -74,7 +74,7 @@ func startCluster(root string) (*cluster, error) {
 	}
 	cfg, err := env.Start()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("control plane: %w", err)
 	}
 	c := &cluster{env: env}
 	stop := func(err error) (*cluster, error) {
@@ -148,15 +148,21 @@ func (c *cluster) dryRunOne(ctx context.Context, o *unstructured.Unstructured) e
 	strict := client.FieldValidation(metav1.FieldValidationStrict)
 	obj := o.DeepCopy()
 	err := c.client.Create(ctx, obj, client.DryRunAll, strict)
+	if err == nil {
+		return nil
+	}
 	if !apierrors.IsAlreadyExists(err) {
-		return err
+		return fmt.Errorf("dry-run create: %w", err)
 	}
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(o.GroupVersionKind())
 	if err := c.client.Get(ctx, client.ObjectKeyFromObject(o), live); err != nil {
-		return err
+		return fmt.Errorf("read the existing object: %w", err)
 	}
 	obj = o.DeepCopy()
 	obj.SetResourceVersion(live.GetResourceVersion())
-	return c.client.Update(ctx, obj, client.DryRunAll, strict)
+	if err := c.client.Update(ctx, obj, client.DryRunAll, strict); err != nil {
+		return fmt.Errorf("dry-run update: %w", err)
+	}
+	return nil
 }

@@ -63,6 +63,7 @@ func TestChartCRDsAreTheGeneratedOnes(t *testing.T) {
 // or Role (namespace scope) has exactly the rules controller-gen derived from the
 // +kubebuilder:rbac markers, and that the only other role is leader election's.
 func TestChartGrantsOnlyTheGeneratedRBAC(t *testing.T) {
+	t.Parallel()
 	generated := generatedRules(t)
 	leaderElection := []rbacv1.PolicyRule{
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
@@ -91,20 +92,27 @@ func TestChartGrantsOnlyTheGeneratedRBAC(t *testing.T) {
 			if diff := cmp.Diff(generated, rulesOf(t, manager)); diff != "" {
 				t.Errorf("%s rules differ from config/rbac/role.yaml (-generated +chart):\n%s", managerKind, diff)
 			}
-			for kind, all := range map[string]map[string]*unstructured.Unstructured{"ClusterRole": find(objs, "ClusterRole"), "Role": find(objs, "Role")} {
-				for name, role := range all {
-					switch {
-					case kind == managerKind && name == fullname+"-manager":
-					case kind == "Role" && name == fullname+"-leader-election":
-						if diff := cmp.Diff(leaderElection, rulesOf(t, role)); diff != "" {
-							t.Errorf("leader-election Role rules (-want +got):\n%s", diff)
-						}
-					default:
-						t.Errorf("unexpected %s %s grants %v", kind, name, rulesOf(t, role))
-					}
-				}
-			}
+			checkOtherRoles(t, objs, managerKind+"/"+fullname+"-manager", "Role/"+fullname+"-leader-election", leaderElection)
 		})
+	}
+}
+
+// checkOtherRoles checks that besides the manager's role (kind/name) the only ClusterRole
+// or Role is leader election's, with exactly its rules.
+func checkOtherRoles(t *testing.T, objs []*unstructured.Unstructured, manager, leader string, leaderRules []rbacv1.PolicyRule) {
+	t.Helper()
+	for _, kind := range []string{"ClusterRole", "Role"} {
+		for name, role := range find(objs, kind) {
+			switch kind + "/" + name {
+			case manager:
+			case leader:
+				if diff := cmp.Diff(leaderRules, rulesOf(t, role)); diff != "" {
+					t.Errorf("leader-election Role rules (-want +got):\n%s", diff)
+				}
+			default:
+				t.Errorf("unexpected %s %s grants %v", kind, name, rulesOf(t, role))
+			}
+		}
 	}
 }
 

@@ -37,7 +37,7 @@ func variants(t *testing.T) []variant {
 	if len(files) < 4 {
 		t.Fatalf("want the four documented alternatives in %s/ci, found %d files", chartDir, len(files))
 	}
-	out := []variant{{name: "defaults"}}
+	out := append(make([]variant, 0, 1+len(files)), variant{name: "defaults"})
 	for _, f := range files {
 		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".yaml"), "-values")
 		out = append(out, variant{name: name, valuesFile: filepath.Join(chartDir, "ci", filepath.Base(f))})
@@ -48,7 +48,7 @@ func variants(t *testing.T) []variant {
 var (
 	rootOnce sync.Once
 	rootDir  string
-	rootErr  error
+	errRoot  error
 )
 
 // repoRoot returns the folder that holds go.mod, found by walking up from the test's folder.
@@ -57,7 +57,7 @@ func repoRoot(t testing.TB) string {
 	rootOnce.Do(func() {
 		dir, err := os.Getwd()
 		if err != nil {
-			rootErr = err
+			errRoot = err
 			return
 		}
 		for {
@@ -67,14 +67,14 @@ func repoRoot(t testing.TB) string {
 			}
 			parent := filepath.Dir(dir)
 			if parent == dir {
-				rootErr = errors.New("no go.mod above the test folder")
+				errRoot = errors.New("no go.mod above the test folder")
 				return
 			}
 			dir = parent
 		}
 	})
-	if rootErr != nil {
-		t.Fatal(rootErr)
+	if errRoot != nil {
+		t.Fatal(errRoot)
 	}
 	return rootDir
 }
@@ -94,7 +94,7 @@ func tool(t testing.TB, name string) string {
 	v, _ := toolPaths.LoadOrStore(name, &toolResult{})
 	r := v.(*toolResult)
 	r.once.Do(func() {
-		cmd := exec.Command("bash", "hack/tool.sh", name)
+		cmd := exec.CommandContext(t.Context(), "bash", "hack/tool.sh", name)
 		cmd.Dir = repoRoot(t)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr

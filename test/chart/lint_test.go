@@ -7,6 +7,7 @@ import (
 // TestHelmLint runs `helm lint --strict` with the default values and with each documented
 // alternative in ci/ (replica set, existing Secret, namespace-scoped RBAC, NetworkPolicy off).
 func TestHelmLint(t *testing.T) {
+	t.Parallel()
 	for _, v := range variants(t) {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()

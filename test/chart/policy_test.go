@@ -15,6 +15,7 @@ import (
 // the RuntimeDefault seccomp profile and that every container (init containers too) has a
 // read-only root filesystem, no privilege escalation, no capabilities and resources.
 func TestChartDefaultsAreSecure(t *testing.T) {
+	t.Parallel()
 	for _, v := range variants(t) {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
@@ -25,22 +26,27 @@ func TestChartDefaultsAreSecure(t *testing.T) {
 					continue
 				}
 				pods++
-				where := o.GetKind() + " " + o.GetName()
-				psc := spec.SecurityContext
-				if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
-					t.Errorf("%s: pod securityContext.runAsNonRoot is not true", where)
-				}
-				if psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-					t.Errorf("%s: pod seccompProfile is not RuntimeDefault", where)
-				}
-				for _, c := range append(slices.Clone(spec.InitContainers), spec.Containers...) {
-					checkContainerSecurity(t, where+" container "+c.Name, c)
-				}
+				checkPodSecurity(t, o.GetKind()+" "+o.GetName(), spec)
 			}
 			if pods < 7 {
 				t.Errorf("found %d pod templates, want at least 7 (operator, 5 services, MongoDB)", pods)
 			}
 		})
+	}
+}
+
+// checkPodSecurity checks the pod's own securityContext, then each container's.
+func checkPodSecurity(t *testing.T, where string, spec corev1.PodSpec) {
+	t.Helper()
+	psc := spec.SecurityContext
+	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
+		t.Errorf("%s: pod securityContext.runAsNonRoot is not true", where)
+	}
+	if psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("%s: pod seccompProfile is not RuntimeDefault", where)
+	}
+	for _, c := range append(slices.Clone(spec.InitContainers), spec.Containers...) {
+		checkContainerSecurity(t, where+" container "+c.Name, c)
 	}
 }
 
@@ -72,29 +78,15 @@ func checkContainerSecurity(t *testing.T, where string, c corev1.Container) {
 // probes, port 8080, fault injection off by default, labels, the NetworkPolicies, and
 // MongoDB's size, probes and replica-set Job.
 func TestChartWiring(t *testing.T) {
+	t.Parallel()
 	for _, v := range variants(t) {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
 			objs := render(t, v, "wire-"+v.name)
-			for _, o := range objs {
-				for _, l := range []string{"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component", "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of", "helm.sh/chart"} {
-					if o.GetLabels()[l] == "" {
-						t.Errorf("%s %s has no %s label", o.GetKind(), o.GetName(), l)
-					}
-				}
-			}
+			checkLabels(t, objs)
 			for _, d := range deployments(t, objs) {
-				c := d.Spec.Template.Spec.Containers[0]
-				if c.Command[0] != "/services" {
-					continue
-				}
-				checkServiceProbes(t, d.Name, c)
-				if v.name == "defaults" {
-					for name, want := range map[string]string{"FAULT_ERROR_RATE": "0", "FAULT_LATENCY": "0s", "ADMIN_API": "false"} {
-						if got := envValue(c, name); got != want {
-							t.Errorf("%s: %s=%q by default, want %q (fault injection off)", d.Name, name, got, want)
-						}
-					}
+				if c := d.Spec.Template.Spec.Containers[0]; c.Command[0] == "/services" {
+					checkService(t, v, d.Name, c)
 				}
 			}
 			wantPolicies := 2
@@ -106,6 +98,33 @@ func TestChartWiring(t *testing.T) {
 			}
 			checkMongoDB(t, v, objs)
 		})
+	}
+}
+
+// checkLabels checks that every object carries the recommended labels.
+func checkLabels(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	for _, o := range objs {
+		for _, l := range []string{"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component", "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of", "helm.sh/chart"} {
+			if o.GetLabels()[l] == "" {
+				t.Errorf("%s %s has no %s label", o.GetKind(), o.GetName(), l)
+			}
+		}
+	}
+}
+
+// checkService checks a service's container: its probes and port, and, with the default
+// values, fault injection off.
+func checkService(t *testing.T, v variant, name string, c corev1.Container) {
+	t.Helper()
+	checkServiceProbes(t, name, c)
+	if v.name != "defaults" {
+		return
+	}
+	for env, want := range map[string]string{"FAULT_ERROR_RATE": "0", "FAULT_LATENCY": "0s", "ADMIN_API": "false"} {
+		if got := envValue(c, env); got != want {
+			t.Errorf("%s: %s=%q by default, want %q (fault injection off)", name, env, got, want)
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 // TestSchemaRefusesWrongValues checks that values.schema.json makes `helm template` fail
 // on values of the wrong type or outside their set, naming the offending key.
 func TestSchemaRefusesWrongValues(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct {
 		values string
 		want   string // in helm's error
