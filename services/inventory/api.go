@@ -41,9 +41,9 @@ func NormalizeProduct(r ProductRequest) (ProductSpec, *platform.APIError) {
 	var v platform.Validator
 	v.String("name", r.Name, 1, 128)
 	price := v.Money("price", r.Price)
-	v.Check(r.Stock != nil, "stock", "is required")
+	v.Checkf(r.Stock != nil, "stock", "is required")
 	if r.Stock != nil {
-		v.Check(*r.Stock >= 0 && *r.Stock <= maxStock, "stock", "must be 0 to %d", maxStock)
+		v.Checkf(*r.Stock >= 0 && *r.Stock <= maxStock, "stock", "must be 0 to %d", maxStock)
 	}
 	if v.Err() != nil {
 		return ProductSpec{}, v.Err()

@@ -32,7 +32,7 @@ func FuzzReserve(f *testing.F) {
 					}
 					seen[it.ProductID] = true
 				}
-				return platformtest.Created, false, nil
+				return platformtest.Created(), false, nil
 			}))
 	})
 	f.Fuzz(func(t *testing.T, body string) {

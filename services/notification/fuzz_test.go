@@ -29,7 +29,7 @@ func FuzzSend(f *testing.F) {
 				if _, _, err := Render(spec); err != nil {
 					return platform.StoredResponse{}, false, platformtest.Broken("render: %v", err)
 				}
-				return platformtest.Created, false, nil
+				return platformtest.Created(), false, nil
 			}))
 	})
 	f.Fuzz(func(t *testing.T, body string) {

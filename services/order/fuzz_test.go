@@ -39,5 +39,5 @@ func checkSpec(_ context.Context, _ string, spec Spec, _ string) (platform.Store
 		}
 		seen[l.ProductID] = true
 	}
-	return platformtest.Created, false, nil
+	return platformtest.Created(), false, nil
 }

@@ -25,7 +25,7 @@ func FuzzCapture(f *testing.F) {
 					!platform.ValidCurrency(spec.Currency) || !platform.ValidID(spec.OrderID) || spec.CustomerID == "" {
 					return platform.StoredResponse{}, false, platformtest.Broken("validation let through %+v", spec)
 				}
-				return platformtest.Created, false, nil
+				return platformtest.Created(), false, nil
 			}))
 	})
 	f.Fuzz(func(t *testing.T, body string) {

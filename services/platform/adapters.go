@@ -56,13 +56,17 @@ func CreateOutcome(resp StoredResponse, succeeded, refused string) string {
 	return succeeded
 }
 
+// tombstoneOutcome is the CompensationOutcome label of a compensation that found nothing to
+// undo and left a tombstone.
+const tombstoneOutcome = "tombstone"
+
 // CompensationOutcome is the metric label of a compensation's result: "tombstone" when it
 // left a tombstone (there was nothing to undo), changed when this call undid the resource,
 // unchanged when it was already undone or never needed undoing.
 func CompensationOutcome(tombstone, didChange bool, changed, unchanged string) string {
 	switch {
 	case tombstone:
-		return "tombstone"
+		return tombstoneOutcome
 	case didChange:
 		return changed
 	default:

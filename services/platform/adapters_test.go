@@ -63,7 +63,7 @@ func TestCompensationViewCountsSuccessesByOutcome(t *testing.T) {
 		Idem
 		Status string
 	}
-	outcomes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "test_total"}, []string{"outcome"})
+	outcomes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "test_total", Help: "Test outcomes."}, []string{"outcome"})
 	boom := errors.New("boom")
 	for _, tc := range []struct {
 		name    string
@@ -77,10 +77,7 @@ func TestCompensationViewCountsSuccessesByOutcome(t *testing.T) {
 		{"Unchanged", doc{Status: "DECLINED"}, false, nil, "noop"},
 		{"Error", doc{}, false, boom, ""},
 	} {
-		before := map[string]float64{}
-		for _, l := range []string{"tombstone", "refunded", "noop"} {
-			before[l] = testutil.ToFloat64(outcomes.WithLabelValues(l))
-		}
+		before := outcomeCounts(outcomes)
 		run := CompensationView(func(_ context.Context, id, reason string) (doc, bool, error) {
 			if id != "pay-1" || reason != "why" {
 				t.Errorf("%s: undo(%q, %q), want the handler's ID and reason", tc.name, id, reason)
@@ -95,20 +92,36 @@ func TestCompensationViewCountsSuccessesByOutcome(t *testing.T) {
 		} else if out != tc.d.Status || err != nil {
 			t.Errorf("%s: = %v, %v; want the view %q", tc.name, out, err, tc.d.Status)
 		}
-		for l, n := range before {
-			want := n
-			if l == tc.label {
-				want++
-			}
-			if got := testutil.ToFloat64(outcomes.WithLabelValues(l)); got != want {
-				t.Errorf("%s: outcome %q counted %v, want %v", tc.name, l, got, want)
-			}
+		checkCounted(t, tc.name, before, outcomeCounts(outcomes), tc.label)
+	}
+}
+
+// checkCounted fails t unless after is before with one more label, or the same when label
+// is empty.
+func checkCounted(t *testing.T, name string, before, after map[string]float64, label string) {
+	t.Helper()
+	for l, got := range after {
+		want := before[l]
+		if l == label {
+			want++
+		}
+		if got != want {
+			t.Errorf("%s: outcome %q counted %v, want %v", name, l, got, want)
 		}
 	}
 }
 
+// outcomeCounts returns the value of each label a compensation outcome can have.
+func outcomeCounts(outcomes *prometheus.CounterVec) map[string]float64 {
+	counts := map[string]float64{}
+	for _, l := range []string{"tombstone", "refunded", "noop"} {
+		counts[l] = testutil.ToFloat64(outcomes.WithLabelValues(l))
+	}
+	return counts
+}
+
 func TestGetViewAndListView(t *testing.T) {
-	view := func(n int) string { return string(rune('a' + n)) }
+	view := func(n int) string { return "abc"[n : n+1] }
 	get := GetView(func(_ context.Context, id string) (int, error) {
 		if id == "missing" {
 			return 0, NewError(http.StatusNotFound, "NOT_FOUND", "missing")

@@ -96,8 +96,6 @@ func syntaxError(err error) *APIError {
 	return e
 }
 
-var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-
 // checkShape walks v (decoded with UseNumber) against the Go type t and returns the first
 // mismatch, visiting object keys in sorted order so that the error is deterministic.
 // JSON null is accepted anywhere: it leaves the zero value, which validation then judges.
@@ -108,7 +106,7 @@ func checkShape(v any, t reflect.Type, path string) *APIError {
 	if v == nil {
 		return nil
 	}
-	if reflect.PointerTo(t).Implements(unmarshalerType) {
+	if reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
 		return checkCustom(v, t, path)
 	}
 	switch t.Kind() {

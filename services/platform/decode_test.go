@@ -80,13 +80,13 @@ func TestDecodeBytes(t *testing.T) {
 
 func TestDecodeStrictLimitsTheBody(t *testing.T) {
 	big := `{"name":"` + strings.Repeat("a", MaxBody) + `"}`
-	r, _ := http.NewRequest(http.MethodPut, "/", strings.NewReader(big))
+	r, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, "/", strings.NewReader(big))
 	var dst decodeTarget
 	e := DecodeStrict(nil, r, &dst)
 	if e == nil || e.Status != http.StatusRequestEntityTooLarge || e.Code != CodeBodyTooLarge {
 		t.Errorf("oversize body = %v, want 413 BODY_TOO_LARGE", e)
 	}
-	r, _ = http.NewRequest(http.MethodPost, "/", strings.NewReader("  \n"))
+	r, _ = http.NewRequestWithContext(t.Context(), http.MethodPost, "/", strings.NewReader("  \n"))
 	if e := DecodeOptional(nil, r, &dst); e != nil {
 		t.Errorf("DecodeOptional of a blank body = %v, want nil", e)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -34,12 +35,12 @@ type FaultConfig struct {
 // Validate returns a 400 naming the first bad field.
 func (c FaultConfig) Validate() *APIError {
 	var v Validator
-	v.Check(c.ErrorRate >= 0 && c.ErrorRate <= 1, "errorRate", "must be between 0 and 1")
-	v.Check(c.Latency >= 0 && time.Duration(c.Latency) <= time.Minute, "latency", "must be between 0s and 1m")
+	v.Checkf(c.ErrorRate >= 0 && c.ErrorRate <= 1, "errorRate", "must be between 0 and 1")
+	v.Checkf(c.Latency >= 0 && time.Duration(c.Latency) <= time.Minute, "latency", "must be between 0s and 1m")
 	for i, r := range c.Routes {
-		v.Check(strings.Contains(r, "/") && len(r) <= 256, fmt.Sprintf("routes[%d]", i), "must be a route pattern or path prefix")
+		v.Checkf(strings.Contains(r, "/") && len(r) <= 256, fmt.Sprintf("routes[%d]", i), "must be a route pattern or path prefix")
 	}
-	v.Check(c.Phase == "" || c.Phase == FaultBefore || c.Phase == FaultAfter, "phase", "must be %q or %q", FaultBefore, FaultAfter)
+	v.Checkf(c.Phase == "" || c.Phase == FaultBefore || c.Phase == FaultAfter, "phase", "must be %q or %q", FaultBefore, FaultAfter)
 	return v.Err()
 }
 
@@ -127,7 +128,7 @@ func (f *Faults) Wrap(next http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		if rand.Float64() >= cfg.ErrorRate {
+		if rand.Float64() >= cfg.ErrorRate { //nolint:gosec // G404: chaos testing picks which requests fail; nothing depends on it being unpredictable
 			next(w, r)
 			return
 		}
@@ -167,8 +168,11 @@ func (d discardWriter) WriteHeader(int)             {}
 // Duration is a time.Duration that travels as a Go duration string ("250ms").
 type Duration time.Duration
 
-// MarshalJSON encodes d as a duration string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+// MarshalJSON encodes d as a duration string. time.Duration.String yields only digits, ".",
+// "-", unit letters and "µ", which JSON leaves unescaped, so quoting is the whole encoding.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.Quote(time.Duration(d).String())), nil
+}
 
 // UnmarshalJSON decodes a duration string.
 func (d *Duration) UnmarshalJSON(b []byte) error {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -57,7 +59,7 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK
 	}
-	return s.ResponseWriter.Write(b)
+	return s.ResponseWriter.Write(b) //nolint:wrapcheck // a ResponseWriter wrapper passes the server's error through as it is
 }
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
@@ -81,7 +83,7 @@ func (s *Server) observe(mux *http.ServeMux) http.Handler {
 		_, route := mux.Handler(r)
 		defer func() {
 			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
+				if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 					panic(p)
 				}
 				WriteInternal(rec, r, fmt.Errorf("panic: %v", p))
@@ -128,9 +130,7 @@ func serveUnmatched(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) 
 		w.Header().Set("Allow", c.h.Get("Allow"))
 		WriteError(w, NewError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method "+r.Method+" is not allowed here"))
 	default:
-		for k, v := range c.h {
-			w.Header()[k] = v
-		}
+		maps.Copy(w.Header(), c.h)
 		w.WriteHeader(c.status)
 	}
 }

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -25,7 +26,7 @@ var moneyPattern = regexp.MustCompile(`^[0-9]{1,14}(\.[0-9]{1,2})?$`)
 // ParseMoney parses a non-negative decimal string with at most two decimals.
 func ParseMoney(s string) (Money, error) {
 	if !moneyPattern.MatchString(s) {
-		return 0, fmt.Errorf("must be a decimal string with at most 2 decimals, such as \"999.99\"")
+		return 0, errors.New(`must be a decimal string with at most 2 decimals, such as "999.99"`)
 	}
 	whole, frac, _ := strings.Cut(s, ".")
 	for len(frac) < 2 {
@@ -49,9 +50,10 @@ func (m Money) String() string {
 	return fmt.Sprintf("%s%d.%02d", sign, int64(m)/100, int64(m)%100)
 }
 
-// MarshalJSON encodes m as a decimal string.
+// MarshalJSON encodes m as a decimal string. String yields only digits, "-" and ".", which
+// need no escaping, so quoting is the whole encoding.
 func (m Money) MarshalJSON() ([]byte, error) {
-	return json.Marshal(m.String())
+	return []byte(strconv.Quote(m.String())), nil
 }
 
 // UnmarshalJSON decodes a decimal string; it exists so that Money round-trips in tests and

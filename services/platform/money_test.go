@@ -26,8 +26,10 @@ func TestParseMoney(t *testing.T) {
 }
 
 func TestMoneyJSON(t *testing.T) {
-	b, err := json.Marshal(struct{ Total Money }{199998})
-	if err != nil || string(b) != `{"Total":"1999.98"}` {
+	b, err := json.Marshal(struct {
+		Total Money `json:"total"`
+	}{199998})
+	if err != nil || string(b) != `{"total":"1999.98"}` {
 		t.Errorf("marshal = %s, %v", b, err)
 	}
 	var m Money

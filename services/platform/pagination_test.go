@@ -18,12 +18,12 @@ func TestPageTokenRoundTrip(t *testing.T) {
 }
 
 func TestParseList(t *testing.T) {
-	r, _ := http.NewRequest(http.MethodGet, "/v1/x?limit=7&orderId=o-1&pageToken="+EncodePageToken("b"), nil)
+	r, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "/v1/x?limit=7&orderId=o-1&pageToken="+EncodePageToken("b"), nil)
 	p, e := ParseList(r, map[string]func(string) bool{"orderId": ValidID})
 	if e != nil || p.Limit != 7 || p.After != "b" || p.Filters["orderId"] != "o-1" {
 		t.Errorf("ParseList = %+v, %v", p, e)
 	}
-	r, _ = http.NewRequest(http.MethodGet, "/v1/x", nil)
+	r, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, "/v1/x", nil)
 	if p, _ := ParseList(r, nil); p.Limit != DefaultPageSize {
 		t.Errorf("default limit = %d, want %d", p.Limit, DefaultPageSize)
 	}

@@ -119,7 +119,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 // retried with capped backoff until it succeeds, so that the process can start before
 // MongoDB does; /healthz answers meanwhile and /readyz does not.
 func (s *Server) Run(ctx context.Context, addr string, setUp func(context.Context) error) error {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}

@@ -95,15 +95,15 @@ func TestBusinessRoutesWaitForSetUp(t *testing.T) {
 		})
 	}()
 	c := platformtest.NewClient(t, "http://"+addr)
-	waitFor(t, func() bool { return get(c, "/healthz") == http.StatusOK })
-	if s := get(c, "/v1/x"); s != http.StatusServiceUnavailable {
+	waitFor(t, func() bool { return get(t, c, "/healthz") == http.StatusOK })
+	if s := get(t, c, "/v1/x"); s != http.StatusServiceUnavailable {
 		t.Errorf("business route before set-up = %d, want 503", s)
 	}
-	if s := get(c, "/readyz"); s != http.StatusServiceUnavailable {
+	if s := get(t, c, "/readyz"); s != http.StatusServiceUnavailable {
 		t.Errorf("readyz before set-up = %d, want 503", s)
 	}
 	close(release) // the set-up is retried with backoff and now succeeds
-	waitFor(t, func() bool { return get(c, "/v1/x") == http.StatusNoContent })
+	waitFor(t, func() bool { return get(t, c, "/v1/x") == http.StatusNoContent })
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run after cancel = %v, want a clean shutdown", err)
@@ -126,9 +126,9 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx, addr, func(context.Context) error { return nil }) }()
 	c := platformtest.NewClient(t, "http://"+addr)
-	waitFor(t, func() bool { return get(c, "/readyz") == http.StatusOK })
+	waitFor(t, func() bool { return get(t, c, "/readyz") == http.StatusOK })
 	status := make(chan int, 1)
-	go func() { status <- get(c, "/v1/slow") }()
+	go func() { status <- get(t, c, "/v1/slow") }()
 	<-started
 	cancel() // what SIGTERM does in main
 	if s := <-status; s != http.StatusNoContent {
@@ -157,21 +157,27 @@ func TestMetricsByRoute(t *testing.T) {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }() // only its address was wanted
 	return l.Addr().String()
 }
 
-func get(c *platformtest.Client, path string) int {
-	resp, err := c.HTTP.Get(c.BaseURL + path)
+func get(t *testing.T, c *platformtest.Client, path string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, c.BaseURL+path, nil)
+	if err != nil { // Errorf, not Fatalf: get also runs in a goroutine of its own
+		t.Errorf("new request: %v", err)
+		return 0
+	}
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return 0
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close() // drained: a failed close loses nothing
 	return resp.StatusCode
 }
 

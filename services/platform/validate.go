@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -41,8 +42,8 @@ type Validator struct {
 // Err returns the first failure, or nil.
 func (v *Validator) Err() *APIError { return v.err }
 
-// Check records a failure for field unless ok.
-func (v *Validator) Check(ok bool, field, format string, args ...any) {
+// Checkf records a failure for field unless ok; format and args make its message.
+func (v *Validator) Checkf(ok bool, field, format string, args ...any) {
 	if v.err == nil && !ok {
 		v.err = Invalid(field, format, args...)
 	}
@@ -54,31 +55,29 @@ func (v *Validator) String(field, s string, lo, hi int) {
 	n := utf8.RuneCountInString(s)
 	switch {
 	case n == 0 && lo > 0:
-		v.Check(false, field, "is required")
+		v.Checkf(false, field, "is required")
 	case n < lo || n > hi:
-		v.Check(false, field, "must be %d to %d characters long", lo, hi)
+		v.Checkf(false, field, "must be %d to %d characters long", lo, hi)
 	default:
-		v.Check(printable(s), field, "must be valid UTF-8 without control characters")
+		v.Checkf(printable(s), field, "must be valid UTF-8 without control characters")
 	}
 }
 
 // ID checks that s is a valid resource ID.
 func (v *Validator) ID(field, s string) {
 	if s == "" {
-		v.Check(false, field, "is required")
+		v.Checkf(false, field, "is required")
 		return
 	}
-	v.Check(ValidID(s), field, "must match %s", idPattern.String())
+	v.Checkf(ValidID(s), field, "must match %s", idPattern.String())
 }
 
 // OneOf checks that s is one of allowed.
 func (v *Validator) OneOf(field, s string, allowed ...string) {
-	for _, a := range allowed {
-		if s == a {
-			return
-		}
+	if slices.Contains(allowed, s) {
+		return
 	}
-	v.Check(false, field, "must be one of %v", allowed)
+	v.Checkf(false, field, "must be one of %v", allowed)
 }
 
 // Money parses s as an amount greater than zero and at most MaxMoney.
@@ -89,11 +88,11 @@ func (v *Validator) Money(field, s string) Money {
 	m, err := ParseMoney(s)
 	switch {
 	case s == "":
-		v.Check(false, field, "is required")
+		v.Checkf(false, field, "is required")
 	case err != nil:
-		v.Check(false, field, "%v", err)
+		v.Checkf(false, field, "%v", err)
 	default:
-		v.Check(m > 0 && m <= MaxMoney, field, "must be greater than 0 and at most %s", MaxMoney)
+		v.Checkf(m > 0 && m <= MaxMoney, field, "must be greater than 0 and at most %s", MaxMoney)
 	}
 	return m
 }
@@ -104,13 +103,13 @@ func (v *Validator) Currency(field, s string) string {
 	if s == "" {
 		s = "USD"
 	}
-	v.Check(ValidCurrency(s), field, "must be three capital letters (ISO 4217)")
+	v.Checkf(ValidCurrency(s), field, "must be three capital letters (ISO 4217)")
 	return s
 }
 
 // ItemCount checks that a request's "items" holds limits.MinItems to limits.MaxItems items.
 func (v *Validator) ItemCount(n int) {
-	v.Check(n >= limits.MinItems && n <= limits.MaxItems, "items", "must hold %d to %d items", limits.MinItems, limits.MaxItems)
+	v.Checkf(n >= limits.MinItems && n <= limits.MaxItems, "items", "must hold %d to %d items", limits.MinItems, limits.MaxItems)
 }
 
 // Item checks items[i] of a request (orders, reservations and shipments list their items
@@ -118,9 +117,9 @@ func (v *Validator) ItemCount(n int) {
 // (seen collects them) and a quantity of limits.MinQuantity to limits.MaxQuantity.
 func (v *Validator) Item(i int, productID string, quantity int, seen map[string]bool) {
 	v.String(Field("items", i, "productId"), productID, 1, limits.MaxProductIDLen)
-	v.Check(!seen[productID], Field("items", i, "productId"), "duplicates an earlier item's productId")
+	v.Checkf(!seen[productID], Field("items", i, "productId"), "duplicates an earlier item's productId")
 	seen[productID] = true
-	v.Check(quantity >= limits.MinQuantity && quantity <= limits.MaxQuantity, Field("items", i, "quantity"),
+	v.Checkf(quantity >= limits.MinQuantity && quantity <= limits.MaxQuantity, Field("items", i, "quantity"),
 		"must be %d to %d", limits.MinQuantity, limits.MaxQuantity)
 }
 

@@ -127,7 +127,7 @@ func Normalize(r CreateRequest) (CreateRequest, *platform.APIError) {
 	v.String("address.city", a.City, 1, maxCityLen)
 	v.String("address.region", a.Region, 0, maxRegionLen)
 	v.String("address.postalCode", a.PostalCode, 1, maxPostalCodeLen)
-	v.Check(countryPattern.MatchString(a.Country), "address.country", "must be two capital letters (ISO 3166-1 alpha-2)")
+	v.Checkf(countryPattern.MatchString(a.Country), "address.country", "must be two capital letters (ISO 3166-1 alpha-2)")
 	v.ItemCount(len(r.Items))
 	seen := map[string]bool{}
 	for i, it := range r.Items {

@@ -25,7 +25,7 @@ func FuzzSchedule(f *testing.F) {
 				if !known || !countryPattern.MatchString(spec.Address.Country) || spec.Address.City == "" || len(spec.Items) == 0 {
 					return platform.StoredResponse{}, false, platformtest.Broken("validation let through %+v", spec)
 				}
-				return platformtest.Created, false, nil
+				return platformtest.Created(), false, nil
 			}))
 	})
 	f.Fuzz(func(t *testing.T, body string) {

@@ -14,7 +14,7 @@ import (
 
 // mongoURI is set once by Main: one FerretDB (or MONGO_TEST_URI) serves the test binary,
 // that is one package.
-var mongoURI string
+var mongoURI string //nolint:gochecknoglobals // the test binary's one server, set by Main before any test runs: the TestMain fixture that .golangci.yml exempts in _test.go files, here in the helper package the five service packages share
 
 // Main is the TestMain of a service package whose tests use NewService:
 //

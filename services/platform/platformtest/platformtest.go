@@ -46,6 +46,7 @@ func NewServerWith(t testing.TB, opts platform.Options, register func(ctx contex
 
 // NewClient returns a Client for a server at baseURL.
 func NewClient(t testing.TB, baseURL string) *Client {
+	t.Helper()
 	return &Client{t: t, BaseURL: baseURL, HTTP: &http.Client{Timeout: 30 * time.Second}}
 }
 
@@ -95,7 +96,7 @@ func (c *Client) Do(method, path string, body any, headers ...string) Response {
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read in full below: a failed close loses nothing
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		c.t.Fatalf("read %s %s: %v", method, path, err)
@@ -168,7 +169,7 @@ func FuzzServer(f *testing.F, register func(srv *platform.Server)) http.Handler 
 func Serve(t *testing.T, h http.Handler, method, path string, body []byte) int {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(method, path, bytes.NewReader(body)))
+	h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), method, path, bytes.NewReader(body)))
 	if rec.Code >= 500 {
 		t.Fatalf("%s %s with %q = %d %s, want no 5xx", method, path, body, rec.Code, rec.Body)
 	}
@@ -189,5 +190,7 @@ func Broken(format string, args ...any) error {
 	return platform.NewError(http.StatusInternalServerError, "TEST_INVARIANT_BROKEN", fmt.Sprintf(format, args...))
 }
 
-// Created is a stub store's success answer.
-var Created = platform.StoredResponse{Status: http.StatusCreated, Body: "{}"}
+// Created returns a stub store's success answer.
+func Created() platform.StoredResponse {
+	return platform.StoredResponse{Status: http.StatusCreated, Body: "{}"}
+}
