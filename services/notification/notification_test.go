@@ -52,10 +52,11 @@ func TestFailRateIsDeterministic(t *testing.T) {
 	failed := 0
 	for i := range 1000 {
 		id := fmt.Sprintf("ntf-%d", i)
-		if d.Fails(id, "c") != d.Fails(id, "c") {
+		fails := d.Fails(id, "c")
+		if d.Fails(id, "c") != fails {
 			t.Fatalf("fails(%s) is not stable", id)
 		}
-		if d.Fails(id, "c") {
+		if fails {
 			failed++
 		}
 	}

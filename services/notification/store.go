@@ -18,37 +18,63 @@ import (
 	"github.com/ordersaga/ordersaga/services/platform"
 )
 
-// templates render the subject and body of each type; data keys are optional.
-var templates = map[string][2]*template.Template{
-	OrderConfirmed: {
-		template.Must(template.New("subject").Parse(`Your order {{.OrderID}} is confirmed`)),
-		template.Must(template.New("body").Parse(`Hello {{.CustomerID}},
+// The subject and body templates of each type; data keys are optional.
+const (
+	confirmedSubject = `Your order {{.OrderID}} is confirmed`
+	confirmedBody    = `Hello {{.CustomerID}},
 
 your order {{.OrderID}} is confirmed.{{with .Data.total}} Total: {{.}}.{{end}}{{with .Data.trackingNumber}}
 Tracking number: {{.}}.{{end}}
 
-Thank you for shopping with us.`)),
-	},
-	OrderCancelled: {
-		template.Must(template.New("subject").Parse(`Your order {{.OrderID}} was cancelled`)),
-		template.Must(template.New("body").Parse(`Hello {{.CustomerID}},
+Thank you for shopping with us.`
+	cancelledSubject = `Your order {{.OrderID}} was cancelled`
+	cancelledBody    = `Hello {{.CustomerID}},
 
 your order {{.OrderID}} was cancelled.{{with .Data.reason}} Reason: {{.}}.{{end}}
-Any reserved items were released and any payment was refunded.`)),
-	},
+Any reserved items were released and any payment was refunded.`
+)
+
+// templates returns the subject and body templates of notification type typ; ok is false
+// for a type that Normalize does not admit.
+func templates(typ string) (subject, body string, ok bool) {
+	switch typ {
+	case OrderConfirmed:
+		return confirmedSubject, confirmedBody, true
+	case OrderCancelled:
+		return cancelledSubject, cancelledBody, true
+	default:
+		return "", "", false
+	}
 }
 
-// Render returns the subject and body of the notification spec asks for.
+// Render returns the subject and body of the notification spec asks for. The templates are
+// parsed on each call (microseconds, once per notification) rather than kept in a package
+// variable.
 func Render(spec CreateRequest) (subject, body string, err error) {
-	t := templates[spec.Type]
-	var s, b bytes.Buffer
-	if err := t[0].Execute(&s, spec); err != nil {
+	subjectText, bodyText, ok := templates(spec.Type)
+	if !ok {
+		return "", "", fmt.Errorf("render: unknown notification type %q", spec.Type)
+	}
+	if subject, err = execute("subject", subjectText, spec); err != nil {
 		return "", "", fmt.Errorf("render %s subject: %w", spec.Type, err)
 	}
-	if err := t[1].Execute(&b, spec); err != nil {
+	if body, err = execute("body", bodyText, spec); err != nil {
 		return "", "", fmt.Errorf("render %s body: %w", spec.Type, err)
 	}
-	return s.String(), b.String(), nil
+	return subject, body, nil
+}
+
+// execute parses the template text named name and executes it on data.
+func execute(name, text string, data any) (string, error) {
+	t, err := template.New(name).Parse(text)
+	if err != nil {
+		return "", fmt.Errorf("parse: %w", err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("execute: %w", err)
+	}
+	return b.String(), nil
 }
 
 // Delivery decides, deterministically, whether a delivery fails (simulated, for demos and
@@ -67,8 +93,8 @@ func (d Delivery) Fails(id, customer string) bool {
 	return float64(binary.BigEndian.Uint64(sum[:8])%10000)/10000 < d.FailRate
 }
 
-// document is a notification as stored; _id is the client-assigned notification ID.
-type document struct {
+// Document is a notification as stored; _id is the client-assigned notification ID.
+type Document struct {
 	ID            string `bson:"_id"`
 	platform.Idem `bson:",inline"`
 	OrderID       string            `bson:"orderId"`
@@ -82,7 +108,7 @@ type document struct {
 	CreatedAt     time.Time         `bson:"createdAt"`
 }
 
-func (d document) view() Notification {
+func (d Document) view() Notification {
 	return Notification{NotificationID: d.ID, OrderID: d.OrderID, CustomerID: d.CustomerID, Type: d.Type, Status: d.Status,
 		Subject: d.Subject, Body: d.Body, Data: d.Data, FailureReason: d.FailureReason, CreatedAt: platform.Timestamp(d.CreatedAt)}
 }
@@ -112,7 +138,7 @@ func (s *Store) Send(ctx context.Context, id string, spec CreateRequest, key str
 	if err != nil {
 		return platform.StoredResponse{}, false, err
 	}
-	d := document{ID: id, Idem: platform.Idem{RequestHash: platform.RequestHash(spec), IdempotencyKey: key},
+	d := Document{ID: id, Idem: platform.Idem{RequestHash: platform.RequestHash(spec), IdempotencyKey: key},
 		OrderID: spec.OrderID, CustomerID: spec.CustomerID, Type: spec.Type, Status: Sent,
 		Subject: subject, Body: body, Data: spec.Data, CreatedAt: platform.Now(s.now)}
 	if s.delivery.Fails(id, spec.CustomerID) {
@@ -132,11 +158,11 @@ func (s *Store) Send(ctx context.Context, id string, spec CreateRequest, key str
 }
 
 // Get returns notification id, or a 404 NOTIFICATION_NOT_FOUND.
-func (s *Store) Get(ctx context.Context, id string) (document, error) {
-	return platform.GetByID[document](ctx, s.coll, "notification", id, notFound)
+func (s *Store) Get(ctx context.Context, id string) (Document, error) {
+	return platform.GetByID[Document](ctx, s.coll, "notification", id, notFound)
 }
 
 // List returns a page of notifications, optionally of one order.
-func (s *Store) List(ctx context.Context, p platform.ListParams) ([]document, string, error) {
-	return platform.FindPage(ctx, s.coll, platform.EqualFilters(p, "orderId"), p, func(d document) string { return d.ID })
+func (s *Store) List(ctx context.Context, p platform.ListParams) ([]Document, string, error) {
+	return platform.FindPage(ctx, s.coll, platform.EqualFilters(p, "orderId"), p, func(d Document) string { return d.ID })
 }

@@ -14,7 +14,10 @@ import (
 // FuzzCreateOrder drives PUT /v1/orders/{orderId} through the real decoder and validation
 // (the store is a stub that checks what validation let through): no panic, no 5xx.
 func FuzzCreateOrder(f *testing.F) {
-	seed, _ := json.Marshal(laptopOrder())
+	seed, err := json.Marshal(laptopOrder())
+	if err != nil {
+		f.Fatalf("encode the seed: %v", err)
+	}
 	for _, s := range []string{string(seed), `{}`, `{"customerId":"c","items":[{"productId":"p","quantity":1,"unitPrice":"0.01"}]}`,
 		`{"customerId":"c","items":[{"productId":"p","quantity":1001,"unitPrice":"1"}]}`, `{"items":[{"unitPrice":1.5}]}`,
 		`{"customerId":"c","currency":"usd","items":[]}`, `[]`, `{"customerId":"c"}{}`, "{\"customerId\":\"\x00\"}"} {

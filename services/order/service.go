@@ -31,11 +31,11 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 	srv.Route("PUT /v1/orders/{orderId}", platform.Create(srv, "orderId", Normalize, platform.OnFirstAnswer(s.store.Create, s.countCreated)))
 	srv.Route("POST /v1/orders/{orderId}/confirm", platform.Transition("orderId", s.confirm))
 	srv.Route("POST /v1/orders/{orderId}/cancel", platform.Transition("orderId", s.cancel))
-	srv.Route("GET /v1/orders/{orderId}", platform.Get("orderId", platform.GetView(s.store.Get, document.view)))
+	srv.Route("GET /v1/orders/{orderId}", platform.Get("orderId", platform.GetView(s.store.Get, Document.view)))
 	srv.Route("GET /v1/orders", platform.List(map[string]func(string) bool{
 		"customerId": func(v string) bool { return v != "" && len(v) <= 64 },
 		"status":     func(v string) bool { return v == string(Pending) || v == string(Confirmed) || v == string(Cancelled) },
-	}, platform.ListView(s.store.List, document.view)))
+	}, platform.ListView(s.store.List, Document.view)))
 	return s
 }
 

@@ -54,7 +54,7 @@ func TestCreateRejectsInvalidInput(t *testing.T) {
 		})
 	}
 	tooMany := laptopOrder()
-	items := []any{}
+	items := make([]any, 0, 51)
 	for i := range 51 {
 		items = append(items, map[string]any{"productId": "P" + strings.Repeat("x", i), "quantity": 1, "unitPrice": "1.00"})
 	}

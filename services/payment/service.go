@@ -36,10 +36,10 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 	}
 	srv.Route("PUT /v1/payments/{paymentId}", platform.Create(srv, "paymentId", Normalize, platform.OnFirstAnswer(s.store.Capture, s.countPayment)))
 	srv.Route("POST /v1/payments/{paymentId}/refund", platform.Transition("paymentId",
-		platform.CompensationView(s.store.Refund, document.view, s.refunds, "refunded", "noop")))
-	srv.Route("GET /v1/payments/{paymentId}", platform.Get("paymentId", platform.GetView(s.store.Get, document.view)))
+		platform.CompensationView(s.store.Refund, Document.view, s.refunds, "refunded", "noop")))
+	srv.Route("GET /v1/payments/{paymentId}", platform.Get("paymentId", platform.GetView(s.store.Get, Document.view)))
 	srv.Route("GET /v1/payments", platform.List(map[string]func(string) bool{"orderId": platform.ValidID},
-		platform.ListView(s.store.List, document.view)))
+		platform.ListView(s.store.List, Document.view)))
 	return s
 }
 

@@ -13,8 +13,8 @@ import (
 	"github.com/ordersaga/ordersaga/services/platform"
 )
 
-// document is a payment as stored; _id is the client-assigned payment ID.
-type document struct {
+// Document is a payment as stored; _id is the client-assigned payment ID.
+type Document struct {
 	ID             string `bson:"_id"`
 	platform.Idem  `bson:",inline"`
 	OrderID        string         `bson:"orderId,omitempty"`
@@ -30,7 +30,7 @@ type document struct {
 	UpdatedAt      time.Time      `bson:"updatedAt"`
 }
 
-func (d document) view() Payment {
+func (d Document) view() Payment {
 	p := Payment{PaymentID: d.ID, OrderID: d.OrderID, CustomerID: d.CustomerID, Status: d.Status, Currency: d.Currency,
 		Method: d.Method, DeclineReason: d.DeclineReason, Reason: d.Reason, Tombstone: d.Tombstone,
 		CreatedAt: platform.Timestamp(d.CreatedAt), UpdatedAt: platform.Timestamp(d.UpdatedAt)}
@@ -82,7 +82,7 @@ func (s *Store) SetUp(ctx context.Context) error {
 // Capture captures (or declines) payment id once; a decline is stored and sticks.
 func (s *Store) Capture(ctx context.Context, id string, spec Spec, key string) (resp platform.StoredResponse, replayed bool, err error) {
 	now := platform.Now(s.now)
-	d := document{ID: id, Idem: platform.Idem{RequestHash: platform.RequestHash(spec), IdempotencyKey: key},
+	d := Document{ID: id, Idem: platform.Idem{RequestHash: platform.RequestHash(spec), IdempotencyKey: key},
 		OrderID: spec.OrderID, CustomerID: spec.CustomerID, Amount: spec.Amount, Currency: spec.Currency,
 		Method: spec.Method, Status: Captured, CreatedAt: now, UpdatedAt: now}
 	if e := s.rules.Decline(spec); e != nil {
@@ -96,22 +96,22 @@ func (s *Store) Capture(ctx context.Context, id string, spec Spec, key string) (
 }
 
 // Get returns payment id, or a 404 PAYMENT_NOT_FOUND.
-func (s *Store) Get(ctx context.Context, id string) (document, error) {
-	return platform.GetByID[document](ctx, s.coll, "payment", id, notFound)
+func (s *Store) Get(ctx context.Context, id string) (Document, error) {
+	return platform.GetByID[Document](ctx, s.coll, "payment", id, notFound)
 }
 
 // Refund refunds the whole captured amount once: the CAPTURED → REFUNDED change is one
 // conditional update. A refunded or declined payment is returned unchanged; an unknown one
 // gets a REFUNDED tombstone, so that a late capture is refused. changed tells whether this
 // call refunded.
-func (s *Store) Refund(ctx context.Context, id, reason string) (document, bool, error) {
-	return platform.Undo[document, Status]{
+func (s *Store) Refund(ctx context.Context, id, reason string) (Document, bool, error) {
+	return platform.Undo[Document, Status]{
 		Kind: "payment", From: Captured, To: Refunded, Reason: reason, At: platform.Now(s.now),
-		Also: func(d document) bson.D { return bson.D{{Key: "refundedAmount", Value: d.Amount}} },
+		Also: func(d Document) bson.D { return bson.D{{Key: "refundedAmount", Value: d.Amount}} },
 	}.Run(ctx, s.coll, id)
 }
 
 // List returns a page of payments, optionally of one order.
-func (s *Store) List(ctx context.Context, p platform.ListParams) ([]document, string, error) {
-	return platform.FindPage(ctx, s.coll, platform.EqualFilters(p, "orderId"), p, func(d document) string { return d.ID })
+func (s *Store) List(ctx context.Context, p platform.ListParams) ([]Document, string, error) {
+	return platform.FindPage(ctx, s.coll, platform.EqualFilters(p, "orderId"), p, func(d Document) string { return d.ID })
 }

@@ -28,6 +28,15 @@ const (
 	CodeShipmentNotFound       = "SHIPMENT_NOT_FOUND"
 )
 
+// Shipping methods (see Methods).
+const (
+	methodStandard      = "STANDARD"
+	methodExpress       = "EXPRESS"
+	methodTwoDay        = "TWO_DAY"
+	methodOvernight     = "OVERNIGHT"
+	methodInternational = "INTERNATIONAL"
+)
+
 // Carrier is how a shipping method travels.
 type Carrier struct {
 	Name    string
@@ -35,24 +44,27 @@ type Carrier struct {
 	Transit int    // days from scheduling to delivery
 }
 
-// carriers maps each shipping method to how it travels; read only.
-var carriers = map[string]Carrier{
-	"STANDARD":      {Name: "USPS", Prefix: "94", Transit: 5},
-	"EXPRESS":       {Name: "UPS", Prefix: "1Z", Transit: 3},
-	"TWO_DAY":       {Name: "UPS", Prefix: "1Z", Transit: 2},
-	"OVERNIGHT":     {Name: "FedEx", Prefix: "FX", Transit: 1},
-	"INTERNATIONAL": {Name: "DHL", Prefix: "JD", Transit: 10},
-}
-
-// CarrierFor returns the carrier of a shipping method.
+// CarrierFor returns the carrier of a shipping method: how it travels.
 func CarrierFor(method string) (Carrier, bool) {
-	c, ok := carriers[method]
-	return c, ok
+	switch method {
+	case methodStandard:
+		return Carrier{Name: "USPS", Prefix: "94", Transit: 5}, true
+	case methodExpress:
+		return Carrier{Name: "UPS", Prefix: "1Z", Transit: 3}, true
+	case methodTwoDay:
+		return Carrier{Name: "UPS", Prefix: "1Z", Transit: 2}, true
+	case methodOvernight:
+		return Carrier{Name: "FedEx", Prefix: "FX", Transit: 1}, true
+	case methodInternational:
+		return Carrier{Name: "DHL", Prefix: "JD", Transit: 10}, true
+	default:
+		return Carrier{}, false
+	}
 }
 
 // Methods returns the shipping methods in a stable order.
 func Methods() []string {
-	return []string{"STANDARD", "EXPRESS", "OVERNIGHT", "TWO_DAY", "INTERNATIONAL"}
+	return []string{methodStandard, methodExpress, methodOvernight, methodTwoDay, methodInternational}
 }
 
 // DefaultCountries returns the default supported destinations (ISO 3166-1 alpha-2).
@@ -117,7 +129,7 @@ func Normalize(r CreateRequest) (CreateRequest, *platform.APIError) {
 	var v platform.Validator
 	v.ID("orderId", r.OrderID)
 	if r.Method == "" {
-		r.Method = "STANDARD"
+		r.Method = methodStandard
 	}
 	v.OneOf("method", r.Method, Methods()...)
 	a := r.Address

@@ -13,7 +13,10 @@ import (
 // FuzzSchedule drives PUT /v1/shipments/{shipmentId} through the real decoder and
 // validation with a stub store: no panic, no 5xx, nothing invalid let through.
 func FuzzSchedule(f *testing.F) {
-	seed, _ := json.Marshal(shipmentBody("EXPRESS", "GB"))
+	seed, err := json.Marshal(shipmentBody("EXPRESS", "GB"))
+	if err != nil {
+		f.Fatalf("encode the seed: %v", err)
+	}
 	for _, s := range []string{string(seed), `{}`, `{"address":"x"}`, `{"address":{"country":"gb"}}`,
 		`{"orderId":"o","method":"PICKUP"}`, `{"items":[{"quantity":0}]}`} {
 		f.Add(s)

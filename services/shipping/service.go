@@ -35,10 +35,10 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 	}
 	srv.Route("PUT /v1/shipments/{shipmentId}", platform.Create(srv, "shipmentId", Normalize, platform.OnFirstAnswer(s.store.Schedule, s.countShipment)))
 	srv.Route("POST /v1/shipments/{shipmentId}/cancel", platform.Transition("shipmentId",
-		platform.CompensationView(s.store.Cancel, document.view, s.shipments, "cancelled", "cancel_noop")))
-	srv.Route("GET /v1/shipments/{shipmentId}", platform.Get("shipmentId", platform.GetView(s.store.Get, document.view)))
+		platform.CompensationView(s.store.Cancel, Document.view, s.shipments, "cancelled", "cancel_noop")))
+	srv.Route("GET /v1/shipments/{shipmentId}", platform.Get("shipmentId", platform.GetView(s.store.Get, Document.view)))
 	srv.Route("GET /v1/shipments", platform.List(map[string]func(string) bool{"orderId": platform.ValidID},
-		platform.ListView(s.store.List, document.view)))
+		platform.ListView(s.store.List, Document.view)))
 	return s
 }
 

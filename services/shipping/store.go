@@ -15,8 +15,8 @@ import (
 	"github.com/ordersaga/ordersaga/services/platform"
 )
 
-// document is a shipment as stored; _id is the client-assigned shipment ID.
-type document struct {
+// Document is a shipment as stored; _id is the client-assigned shipment ID.
+type Document struct {
 	ID                string `bson:"_id"`
 	platform.Idem     `bson:",inline"`
 	OrderID           string    `bson:"orderId,omitempty"`
@@ -33,7 +33,7 @@ type document struct {
 	UpdatedAt         time.Time `bson:"updatedAt"`
 }
 
-func (d document) view() Shipment {
+func (d Document) view() Shipment {
 	return Shipment{ShipmentID: d.ID, OrderID: d.OrderID, Status: d.Status, Method: d.Method, Carrier: d.Carrier,
 		TrackingNumber: d.TrackingNumber, EstimatedDelivery: d.EstimatedDelivery, Address: d.Address, Items: d.Items,
 		RejectReason: d.RejectReason, Reason: d.Reason, Tombstone: d.Tombstone,
@@ -68,7 +68,7 @@ func (s *Store) SetUp(ctx context.Context) error {
 func (s *Store) Schedule(ctx context.Context, id string, spec CreateRequest, key string) (resp platform.StoredResponse, replayed bool, err error) {
 	now := platform.Now(s.now)
 	addr := spec.Address
-	d := document{ID: id, Idem: platform.Idem{RequestHash: platform.RequestHash(spec), IdempotencyKey: key},
+	d := Document{ID: id, Idem: platform.Idem{RequestHash: platform.RequestHash(spec), IdempotencyKey: key},
 		OrderID: spec.OrderID, Method: spec.Method, Address: &addr, Items: spec.Items, CreatedAt: now, UpdatedAt: now}
 	if !slices.Contains(s.countries, spec.Address.Country) {
 		e := platform.NewError(http.StatusUnprocessableEntity, CodeUnsupportedDestination,
@@ -88,19 +88,19 @@ func (s *Store) Schedule(ctx context.Context, id string, spec CreateRequest, key
 }
 
 // Get returns shipment id, or a 404 SHIPMENT_NOT_FOUND.
-func (s *Store) Get(ctx context.Context, id string) (document, error) {
-	return platform.GetByID[document](ctx, s.coll, "shipment", id, notFound)
+func (s *Store) Get(ctx context.Context, id string) (Document, error) {
+	return platform.GetByID[Document](ctx, s.coll, "shipment", id, notFound)
 }
 
 // Cancel moves a SCHEDULED shipment to CANCELLED with one conditional update. A cancelled
 // or rejected shipment is returned unchanged; an unknown one gets a CANCELLED tombstone.
 // changed tells whether this call cancelled.
-func (s *Store) Cancel(ctx context.Context, id, reason string) (document, bool, error) {
-	return platform.Undo[document, Status]{Kind: "shipment", From: Scheduled, To: Cancelled, Reason: reason, At: platform.Now(s.now)}.
+func (s *Store) Cancel(ctx context.Context, id, reason string) (Document, bool, error) {
+	return platform.Undo[Document, Status]{Kind: "shipment", From: Scheduled, To: Cancelled, Reason: reason, At: platform.Now(s.now)}.
 		Run(ctx, s.coll, id)
 }
 
 // List returns a page of shipments, optionally of one order.
-func (s *Store) List(ctx context.Context, p platform.ListParams) ([]document, string, error) {
-	return platform.FindPage(ctx, s.coll, platform.EqualFilters(p, "orderId"), p, func(d document) string { return d.ID })
+func (s *Store) List(ctx context.Context, p platform.ListParams) ([]Document, string, error) {
+	return platform.FindPage(ctx, s.coll, platform.EqualFilters(p, "orderId"), p, func(d Document) string { return d.ID })
 }
