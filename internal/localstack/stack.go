@@ -67,22 +67,25 @@ const readyTimeout = 60 * time.Second
 
 // Start builds the binaries and starts everything, waiting until each part is ready. On
 // failure it stops what it started.
-func Start(ctx context.Context, opts Options) (s *Stack, err error) {
+func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.StateDir == "" {
 		opts.StateDir = filepath.Join(opts.Root, ".local")
 	}
 	if opts.Progress == nil {
 		opts.Progress = func(string, ...any) {}
 	}
-	s = &Stack{opts: opts, URLs: map[string]string{}}
+	s := &Stack{opts: opts, URLs: map[string]string{}}
 	s.sup = newSupervisor(s.pidDir(), opts.Progress, clock.RealClock{})
-	defer func() {
-		if err != nil {
-			_ = s.Stop()
-		}
-	}()
-	if err := s.prepareStateDir(); err != nil {
+	if err := s.start(ctx); err != nil {
+		_ = s.Stop()
 		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stack) start(ctx context.Context) error {
+	if err := s.prepareStateDir(); err != nil {
+		return err
 	}
 	steps := []struct {
 		what string
@@ -96,13 +99,13 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 	for _, step := range steps {
 		begin := time.Now()
-		opts.Progress("%s ...", step.what)
+		s.opts.Progress("%s ...", step.what)
 		if err := step.do(ctx); err != nil {
-			return nil, err
+			return err
 		}
-		opts.Progress("%s: done in %s", step.what, time.Since(begin).Round(100*time.Millisecond))
+		s.opts.Progress("%s: done in %s", step.what, time.Since(begin).Round(100*time.Millisecond))
 	}
-	return s, nil
+	return nil
 }
 
 // prepareStateDir creates the state folders and empties those of a previous stack that

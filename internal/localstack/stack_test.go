@@ -3,10 +3,13 @@ package localstack
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,6 +76,53 @@ func TestDemo(t *testing.T) {
 	}
 	if left := childPIDs(t); len(left) > 0 {
 		t.Errorf("child processes left after Stop: %v", left)
+	}
+}
+
+// TestStartFailsWhenAChildCannotStart checks what `make demo` relies on to exit non-zero:
+// a child that fails its first start is an error, not restarted, and Start stops what it
+// had started (the control plane, the store, the other children) before it returns.
+func TestStartFailsWhenAChildCannotStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the control plane and the store; skipped with -short")
+	}
+	ctrllog.SetLogger(logr.Discard())
+	root, err := mongoserver.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var lines []string
+	var mu sync.Mutex
+	progress := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, fmt.Sprintf(format, args...))
+	}
+	stateDir := t.TempDir()
+	// Every service refuses to start with an unknown log level: the first one started fails.
+	stack, err := Start(ctx, Options{Root: root, StateDir: stateDir, Assets: os.Getenv("KUBEBUILDER_ASSETS"),
+		ServiceEnv: []string{"LOG_LEVEL=no-such-level"}, Progress: progress})
+	if err == nil {
+		_ = stack.Stop()
+		t.Fatal("Start succeeded with services that cannot start")
+	}
+	if !strings.Contains(err.Error(), "order exited (exit status 2) before it was ready") {
+		t.Errorf("Start: %v; want the first service's exit", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, line := range lines {
+		if strings.Contains(line, "restarting") {
+			t.Errorf("a child that never was ready was restarted: %s", line)
+		}
+	}
+	if left := childPIDs(t); len(left) > 0 {
+		t.Errorf("child processes left after a failed Start: %v", left)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(stateDir, "pids")); len(entries) > 0 {
+		t.Errorf("PID files left after a failed Start: %v", entries)
 	}
 }
 
