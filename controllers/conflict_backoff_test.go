@@ -45,7 +45,7 @@ func TestConflictsBackOff(t *testing.T) {
 		return res.RequeueAfter
 	}
 
-	var delays []time.Duration
+	delays := make([]time.Duration, 0, 4)
 	for range 4 {
 		delays = append(delays, reconcile())
 	}

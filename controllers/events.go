@@ -74,6 +74,7 @@ func stepEvent(add addFunc, old, s v1.StepStatus) {
 		}
 	case v1.StepFailed:
 		add(corev1.EventTypeWarning, EventStepFailed, "%s failed after %d attempt(s): %s", s.Name, s.Attempts, s.LastError)
+	default: // compensation and skipping have Events of their own (compensationEvent, phaseEvent)
 	}
 }
 
@@ -86,6 +87,7 @@ func compensationEvent(add addFunc, s v1.StepStatus) {
 		if c.LastError != "" && c.Attempts > 0 {
 			add(corev1.EventTypeWarning, EventCompensationRetrying, "compensation of %s attempt %d failed: %s", s.Name, c.Attempts, c.LastError)
 		}
+	default: // Pending is no news; Failed fails the saga, whose phase Event says why
 	}
 }
 

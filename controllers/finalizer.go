@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -34,8 +35,9 @@ func (r *OrderSagaReconciler) releaseFinalizer(ctx context.Context, obj *v1.Orde
 	}
 	base := obj.DeepCopy()
 	controllerutil.RemoveFinalizer(obj, Finalizer)
-	if err := r.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-		return client.IgnoreNotFound(fmt.Errorf("remove finalizer from %s/%s: %w", obj.Namespace, obj.Name, err))
+	err := r.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("remove finalizer from %s/%s: %w", obj.Namespace, obj.Name, err)
 	}
 	return nil
 }

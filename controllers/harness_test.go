@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -56,19 +56,20 @@ func shared() *testManager {
 	sharedOnce.Do(func() {
 		notIsolated, err := labels.NewRequirement(isolatedLabel, selection.DoesNotExist, nil)
 		Expect(err).NotTo(HaveOccurred())
-		sharedMgr = startManager(fakeservices.Start(), labels.NewSelector().Add(*notIsolated), nil)
+		sharedMgr = startManager(fakeservices.Start(), labels.NewSelector().Add(*notIsolated))
 	})
 	return sharedMgr
 }
 
 // startManager starts a manager whose controller sees the sagas matching selector and
-// calls the fake, through wrap when given (to inject crashes).
-func startManager(fake *fakeservices.Services, selector labels.Selector, wrap func(StepCaller) StepCaller) *testManager {
+// calls the fake.
+func startManager(fake *fakeservices.Services, selector labels.Selector) *testManager {
 	GinkgoHelper()
-	return startManagerWith(fake, selector, wrap, 0)
+	return startManagerWith(fake, selector, nil, 0)
 }
 
-// startManagerWith is startManager with a graceful shutdown timeout. A non-zero timeout
+// startManagerWith is startManager whose calls go through wrap when given (to inject
+// crashes), with a graceful shutdown timeout. A non-zero timeout
 // makes Stop a crash: reconciles still running when it passes are abandoned, as a killed
 // process abandons them, and the manager's timeout error is expected.
 func startManagerWith(fake *fakeservices.Services, selector labels.Selector, wrap func(StepCaller) StepCaller, crashAfter time.Duration) *testManager {
@@ -82,7 +83,7 @@ func startManagerWith(fake *fakeservices.Services, selector labels.Selector, wra
 		Scheme:                  testScheme,
 		Metrics:                 metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:  "0",
-		Controller:              config.Controller{SkipNameValidation: ptr.To(true)},
+		Controller:              config.Controller{SkipNameValidation: new(true)},
 		Cache:                   cache.Options{ByObject: map[client.Object]cache.ByObject{&v1.OrderSaga{}: {Label: selector}}},
 	})
 	Expect(err).NotTo(HaveOccurred())
@@ -115,12 +116,12 @@ func startFake() *fakeservices.Services {
 
 // startIsolated starts a manager of its own for one test, and returns the option that
 // puts a saga under it (and out of the shared manager's sight).
-func startIsolated(fake *fakeservices.Services, wrap func(StepCaller) StepCaller) (*testManager, testgen.OrderSagaOption) {
+func startIsolated(fake *fakeservices.Services) testgen.OrderSagaOption {
 	GinkgoHelper()
 	id := "m" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	m := startManager(fake, labels.SelectorFromSet(labels.Set{isolatedLabel: id}), wrap)
+	m := startManager(fake, labels.SelectorFromSet(labels.Set{isolatedLabel: id}))
 	DeferCleanup(m.Stop)
-	return m, testgen.WithLabels(map[string]string{isolatedLabel: id})
+	return testgen.WithLabels(map[string]string{isolatedLabel: id})
 }
 
 // Stop stops the manager and waits until it has.
@@ -165,8 +166,9 @@ func waitForPhase(obj *v1.OrderSaga, phase v1.Phase) *v1.OrderSaga {
 // calls returns "Step/direction" for every call the fake received for the saga, in order,
 // whatever the answer (a fault, a refusal or a success).
 func calls(fake *fakeservices.Services, obj *v1.OrderSaga) []string {
-	var out []string
-	for _, c := range fake.Calls(string(obj.UID)) {
+	received := fake.Calls(string(obj.UID))
+	out := make([]string, 0, len(received))
+	for _, c := range received {
 		out = append(out, c.Step+"/"+c.Direction)
 	}
 	return out
@@ -245,7 +247,7 @@ func eventReasons(obj *v1.OrderSaga) []string {
 	list := &eventsv1.EventList{}
 	Expect(k8sClient.List(ctx, list, client.InNamespace(obj.Namespace),
 		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("regarding.name", obj.Name)})).To(Succeed())
-	var out []string
+	out := make([]string, 0, len(list.Items))
 	for _, e := range list.Items {
 		out = append(out, e.Reason)
 	}
@@ -257,15 +259,16 @@ func describe(obj *v1.OrderSaga) string {
 	if obj == nil {
 		return "<no saga>"
 	}
-	out := "phase=" + string(obj.Status.Phase) + " message=" + obj.Status.Message + "\n"
+	var out strings.Builder
+	out.WriteString("phase=" + string(obj.Status.Phase) + " message=" + obj.Status.Message + "\n")
 	for _, s := range obj.Status.Steps {
-		out += "  " + string(s.Name) + " " + string(s.State) + " attempts=" + itoa(s.Attempts) + " err=" + s.LastError
+		out.WriteString("  " + string(s.Name) + " " + string(s.State) + " attempts=" + itoa(s.Attempts) + " err=" + s.LastError)
 		if c := s.Compensation; c != nil {
-			out += " comp=" + string(c.State) + "/" + itoa(c.Attempts) + " " + c.LastError
+			out.WriteString(" comp=" + string(c.State) + "/" + itoa(c.Attempts) + " " + c.LastError)
 		}
-		out += "\n"
+		out.WriteString("\n")
 	}
-	return out
+	return out.String()
 }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }

@@ -24,6 +24,12 @@ type Metrics struct {
 	running map[types.NamespacedName]struct{}
 }
 
+// Label names shared by several metrics.
+const (
+	labelStep    = "step"
+	labelOutcome = "outcome"
+)
+
 // NewMetrics creates the metrics and registers them with reg (controller-runtime's
 // metrics.Registry in the manager; a fresh registry in tests).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -35,11 +41,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16)}, []string{"phase"}),
 		stepDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "ordersaga_step_call_duration_seconds", Help: "Duration of one service call, by step, direction and outcome.",
-			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"step", "direction", "outcome"}),
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{labelStep, "direction", labelOutcome}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ordersaga_step_attempts_total", Help: "Calls of step actions, by step and outcome."}, []string{"step", "outcome"}),
+			Name: "ordersaga_step_attempts_total", Help: "Calls of step actions, by step and outcome."}, []string{labelStep, labelOutcome}),
 		compensations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ordersaga_compensations_total", Help: "Calls of compensations, by step and outcome."}, []string{"step", "outcome"}),
+			Name: "ordersaga_compensations_total", Help: "Calls of compensations, by step and outcome."}, []string{labelStep, labelOutcome}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ordersaga_sagas_in_flight", Help: "Sagas this manager saw in a non-final phase."}),
 		running: map[types.NamespacedName]struct{}{},

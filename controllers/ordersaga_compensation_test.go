@@ -27,7 +27,7 @@ var _ = Describe("A saga whose step is refused by a service", func() {
 	DescribeTable("rolls back every step that ran, in reverse order, and ends Compensated",
 		func(spec testgen.OrderSagaOption, step, code, reason string, wantCalls []string) {
 			fake := startFake()
-			_, isolated := startIsolated(fake, nil)
+			isolated := startIsolated(fake)
 
 			obj := create("order-refused", isolated, fastRetries(3), spec)
 			got := waitForPhase(obj, v1.PhaseCompensated)
@@ -69,7 +69,7 @@ var _ = Describe("A saga whose step is refused by a service", func() {
 
 	It("rolls back a refused CreateOrder and tells no customer of an order that never was", func() {
 		fake := startFake()
-		_, isolated := startIsolated(fake, nil)
+		isolated := startIsolated(fake)
 		obj := create("order-refused", isolated, fastRetries(3), testgen.WithSuspend(true))
 
 		By("cancelling the saga's order in the order service before the saga creates it: the service keeps a tombstone")
@@ -106,8 +106,11 @@ func expectRefused(got *v1.OrderSaga, step, code, reason string) {
 func cancelInModel(fake *fakeservices.Services, orderID string) {
 	GinkgoHelper()
 	w := fake.Model()
-	resp, err := w.Client().Post(w.URL(servicemodel.Order)+"/v1/orders/"+orderID+"/cancel", "application/json",
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL(servicemodel.Order)+"/v1/orders/"+orderID+"/cancel",
 		bytes.NewReader([]byte(`{"reason":"cancelled elsewhere"}`)))
+	Expect(err).NotTo(HaveOccurred())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := w.Client().Do(req)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(resp.Body.Close()).To(Succeed())
 	Expect(resp.StatusCode).To(Equal(http.StatusOK))
@@ -125,7 +128,7 @@ func resume(obj *v1.OrderSaga) {
 var _ = Describe("Transient failures", func() {
 	It("are retried with backoff until the step succeeds", func() {
 		fake := startFake()
-		_, isolated := startIsolated(fake, nil)
+		isolated := startIsolated(fake)
 		fake.Fail(fakeservices.Rule{Step: "ProcessPayment", Direction: "action", Mode: fakeservices.Unavailable, Times: 2})
 		obj := create("order-flaky", isolated, fastRetries(5))
 		got := waitForPhase(obj, v1.PhaseCompleted)
@@ -137,7 +140,7 @@ var _ = Describe("Transient failures", func() {
 
 	It("roll back when they outlive the retry policy, compensating every step before the pivot", func() {
 		fake := startFake()
-		_, isolated := startIsolated(fake, nil)
+		isolated := startIsolated(fake)
 		fake.Fail(fakeservices.Rule{Step: "ProcessPayment", Direction: "action", Mode: fakeservices.Unavailable})
 		obj := create("order-outage", isolated, fastRetries(3))
 		got := waitForPhase(obj, v1.PhaseCompensated)
@@ -160,7 +163,7 @@ var _ = Describe("Transient failures", func() {
 
 	It("include timeouts: a step that hangs past stepTimeout is compensated too", func() {
 		fake := startFake()
-		_, isolated := startIsolated(fake, nil)
+		isolated := startIsolated(fake)
 		fake.Fail(fakeservices.Rule{Step: "ScheduleShipment", Direction: "action", Mode: fakeservices.Hang})
 		obj := create("order-timeout", isolated, fastRetries(2), testgen.WithStepTimeout(200*time.Millisecond))
 		got := waitForPhase(obj, v1.PhaseCompensated)
@@ -176,7 +179,7 @@ var _ = Describe("Transient failures", func() {
 var _ = Describe("A failing notification", func() {
 	It("never rolls back the saga: it ends Completed with the failure visible", func() {
 		fake := startFake()
-		_, isolated := startIsolated(fake, nil)
+		isolated := startIsolated(fake)
 		obj := create("order-quiet", isolated, fastRetries(2), testgen.WithCustomerID(fakeservices.UndeliverableCustomer))
 		got := waitForPhase(obj, v1.PhaseCompleted)
 		Expect(stepOf(got, v1.StepSendNotification).State).To(Equal(v1.StepFailed))
@@ -196,7 +199,7 @@ var _ = Describe("A failing notification", func() {
 var _ = Describe("An order-cancelled notice that cannot be sent", func() {
 	It("gets 2 x maxAttempts attempts, then the saga ends Compensated with a Warning Event", func() {
 		fake := startFake()
-		_, isolated := startIsolated(fake, nil)
+		isolated := startIsolated(fake)
 		fake.Fail(fakeservices.Rule{Step: "NotifyCancellation", Direction: "action", Mode: fakeservices.Unavailable})
 		got := waitForPhase(create("order-unheard", isolated, fastRetries(2), declined()), v1.PhaseCompensated)
 
@@ -211,7 +214,7 @@ var _ = Describe("An order-cancelled notice that cannot be sent", func() {
 
 	It("fails at once when the notification service cannot deliver it", func() {
 		fake := startFake()
-		_, isolated := startIsolated(fake, nil)
+		isolated := startIsolated(fake)
 		obj := create("order-unheard", isolated, fastRetries(2), declined(), testgen.WithCustomerID(fakeservices.UndeliverableCustomer))
 		got := waitForPhase(obj, v1.PhaseCompensated)
 

@@ -6,7 +6,6 @@ package controllers
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -80,47 +79,73 @@ const statusWriteGrace = 2 * time.Second
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile advances one OrderSaga: the saga engine decides, this method calls and records.
-func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
-	obj := &v1.OrderSaga{}
-	if err := r.APIReader.Get(ctx, req.NamespacedName, obj); err != nil {
-		if !apierrors.IsNotFound(err) { // the saga may still be in flight: keep its metrics entry
-			return ctrl.Result{}, fmt.Errorf("get %s: %w", req.NamespacedName, err)
-		}
-		r.Metrics.forget(req.NamespacedName)
-		r.conflictBackoff().Forget(req)
-		return ctrl.Result{}, nil
+func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	obj, gone, err := r.load(ctx, req)
+	if gone || err != nil {
+		return ctrl.Result{}, err
 	}
 	if err := r.ensureFinalizer(ctx, obj); err != nil {
 		return ctrl.Result{}, err
 	}
 	before := obj.DeepCopy()
-	var last saga.Decision
-	var pending []event
-	defer func() { // one status patch, then Events, then the finalizer release or TTL delete
-		conflict, err := r.finish(ctx, before, obj, last, pending)
-		switch {
-		case conflict: // the object changed meanwhile: start over from the stored version
-			res = ctrl.Result{RequeueAfter: r.conflictBackoff().When(req)}
-		case err == nil:
-			r.conflictBackoff().Forget(req)
-		}
-		retErr = errors.Join(retErr, err)
-	}()
+	b := r.runBatch(ctx, obj, &before.Status)
+	// One status patch, then Events, then the finalizer release or TTL delete.
+	conflict, err := r.finish(ctx, before, obj, b.last, b.events)
+	switch {
+	case conflict: // the object changed meanwhile: start over from the stored version
+		return ctrl.Result{RequeueAfter: r.conflictBackoff().When(req)}, nil
+	case err != nil:
+		return ctrl.Result{}, err
+	}
+	r.conflictBackoff().Forget(req)
+	return ctrl.Result{RequeueAfter: b.requeueAfter}, nil
+}
+
+// load reads the saga from the API server. A saga that is gone takes its metrics entry
+// and conflict history with it; any other error keeps them, for the saga may be in flight.
+func (r *OrderSagaReconciler) load(ctx context.Context, req ctrl.Request) (_ *v1.OrderSaga, gone bool, _ error) {
+	obj := &v1.OrderSaga{}
+	err := r.APIReader.Get(ctx, req.NamespacedName, obj)
+	switch {
+	case err == nil:
+		return obj, false, nil
+	case apierrors.IsNotFound(err):
+		r.Metrics.forget(req.NamespacedName)
+		r.conflictBackoff().Forget(req)
+		return nil, true, nil
+	default:
+		return nil, false, fmt.Errorf("get %s: %w", req.NamespacedName, err)
+	}
+}
+
+// batch is what one reconcile did before its status write: the last decision, the
+// Events of the transitions it recorded, and when the saga wants the next reconcile.
+type batch struct {
+	last         saga.Decision
+	events       []event
+	requeueAfter time.Duration
+}
+
+// runBatch asks the engine and makes its calls back to back, recording each into obj's
+// status, until the engine waits, a checkpoint must be stored, or the batch's limits
+// are reached. stored is the status as the API server holds it.
+func (r *OrderSagaReconciler) runBatch(ctx context.Context, obj *v1.OrderSaga, stored *v1.OrderSagaStatus) batch {
+	var b batch
 	started := r.Clock.Now()
 	// A cancelled ctx means the manager is shutting down: no new call starts, and the
 	// batch so far is still written (finish writes with a context of its own).
 	for calls := 0; calls < r.MaxCallsPerReconcile && ctx.Err() == nil; {
 		view := saga.ViewOf(obj)
-		view.Stored = &before.Status
-		last = saga.Next(view, r.Clock.Now())
+		view.Stored = stored
+		b.last = saga.Next(view, r.Clock.Now())
 		var out saga.Outcome
-		if last.Kind == saga.KindCall {
+		if b.last.Kind == saga.KindCall {
 			// The first call always runs, whatever its stepTimeout: a budget that no call
 			// fits in would otherwise requeue the saga for ever without a call.
-			if calls > 0 && (!r.budgetLeft(started, obj) || r.Clock.Now().Sub(started) >= r.ProgressInterval) {
+			if calls > 0 && !r.timeLeft(started, obj) {
 				break
 			}
-			out = r.call(ctx, obj, *last.Call)
+			out = r.call(ctx, obj, *b.last.Call)
 			calls++
 			if ctx.Err() != nil {
 				// Shutdown cut the call short, so its outcome says nothing about the service.
@@ -128,15 +153,17 @@ func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 				break
 			}
 		}
-		pending = append(pending, r.record(obj, last, out)...)
-		if last.Kind == saga.KindCheckpoint {
+		b.events = append(b.events, r.record(obj, b.last, out)...)
+		if b.last.Kind == saga.KindCheckpoint {
 			break // the call is made by a later reconcile, once this record is stored
 		}
-		if last.Kind != saga.KindCall && !last.Continue() {
-			return ctrl.Result{RequeueAfter: last.Wait}, nil
+		if b.last.Kind != saga.KindCall && !b.last.Continue() {
+			b.requeueAfter = b.last.Wait
+			return b
 		}
 	}
-	return ctrl.Result{RequeueAfter: time.Millisecond}, nil // more to do: continue after the write
+	b.requeueAfter = time.Millisecond // more to do: continue after the write
+	return b
 }
 
 // record applies a decision and its outcome to the status and returns the Events of
@@ -151,10 +178,11 @@ func (r *OrderSagaReconciler) record(obj *v1.OrderSaga, d saga.Decision, out sag
 	return events
 }
 
-// budgetLeft reports whether one more call of up to stepTimeout fits in the budget.
-func (r *OrderSagaReconciler) budgetLeft(started time.Time, obj *v1.OrderSaga) bool {
+// timeLeft reports whether the batch may make one more call: one of up to stepTimeout
+// still fits in the budget, and the batch has not yet run for ProgressInterval.
+func (r *OrderSagaReconciler) timeLeft(started time.Time, obj *v1.OrderSaga) bool {
 	elapsed := r.Clock.Now().Sub(started)
-	return elapsed+saga.StepTimeout(&obj.Spec)+statusWriteGrace <= r.ReconcileBudget
+	return elapsed+saga.StepTimeout(&obj.Spec)+statusWriteGrace <= r.ReconcileBudget && elapsed < r.ProgressInterval
 }
 
 // call makes one call and measures it.
@@ -228,12 +256,16 @@ func GracefulShutdownTimeout(reconcileBudget time.Duration) time.Duration {
 // for whatever comes next with RequeueAfter, and an extra reconcile per write would cost an
 // API read each and double the API server's work per saga.
 func (r *OrderSagaReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	err := ctrl.NewControllerManagedBy(mgr).
 		For(&v1.OrderSaga{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionStarted()))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Named("ordersaga").
 		Complete(r)
+	if err != nil {
+		return fmt.Errorf("build the ordersaga controller: %w", err)
+	}
+	return nil
 }
 
 // deletionStarted passes the update that sets deletionTimestamp.

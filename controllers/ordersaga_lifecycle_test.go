@@ -21,7 +21,7 @@ import (
 var _ = Describe("A failing compensation", func() {
 	It("is retried until it succeeds", func() {
 		fake := startFake()
-		_, isolated := startIsolated(fake, nil)
+		isolated := startIsolated(fake)
 		fake.Fail(fakeservices.Rule{Step: "ReserveInventory", Direction: "compensate", Mode: fakeservices.Unavailable, Times: 2})
 		got := waitForPhase(create("order-sticky", isolated, fastRetries(3), declined()), v1.PhaseCompensated)
 		comp := stepOf(got, v1.StepReserveInventory).Compensation
@@ -34,7 +34,7 @@ var _ = Describe("A failing compensation", func() {
 
 	It("fails the saga past its cap, says so, and is re-driven by the retry annotation", func() {
 		fake := startFake()
-		_, isolated := startIsolated(fake, nil)
+		isolated := startIsolated(fake)
 		fake.Fail(fakeservices.Rule{Step: "ReserveInventory", Direction: "compensate", Mode: fakeservices.Unavailable})
 		obj := create("order-stuck", isolated, fastRetries(2), declined())
 		got := waitForPhase(obj, v1.PhaseFailed)
@@ -91,7 +91,7 @@ var _ = Describe("Suspend", func() {
 var _ = Describe("Deleting a saga", func() {
 	It("in flight compensates what may have run before the object goes", func() {
 		fake := startFake()
-		_, isolated := startIsolated(fake, nil)
+		isolated := startIsolated(fake)
 		// Payment keeps failing with a long backoff: the saga sits mid-way.
 		fake.Fail(fakeservices.Rule{Step: "ProcessPayment", Direction: "action", Mode: fakeservices.Unavailable})
 		obj := create("order-abandoned", isolated, testgen.WithRetryPolicy(10, time.Minute, time.Hour))
@@ -144,7 +144,7 @@ var _ = Describe("ttlSecondsAfterFinished", func() {
 var _ = Describe("Slow services", func() {
 	It("show the saga's progress in status while it runs, not only at the end", func() {
 		fake := startFake()
-		_, isolated := startIsolated(fake, nil)
+		isolated := startIsolated(fake)
 		// Two slow steps in a row before the pivot: no checkpoint (the pivot's) writes
 		// status between them, only the end of a batch past the progress interval does.
 		fake.Fail(fakeservices.Rule{Step: "ReserveInventory", Direction: "action", Mode: fakeservices.Slow, Delay: 2500 * time.Millisecond})

@@ -60,7 +60,7 @@ var _ = Describe("kstatus", func() {
 
 	It("reads a saga in flight as InProgress, also once its spec changed", func() {
 		fake := startFake()
-		_, isolated := startIsolated(fake, nil)
+		isolated := startIsolated(fake)
 		fake.Fail(fakeservices.Rule{Step: "ProcessPayment", Direction: "action", Mode: fakeservices.Unavailable})
 		obj := create("order-inprogress", isolated, testgen.WithRetryPolicy(100, time.Second, time.Second))
 		Eventually(func() int32 { return stepOf(get(obj), v1.StepProcessPayment).Attempts }).Should(BeNumerically(">=", 1))
@@ -79,7 +79,7 @@ var _ = Describe("kstatus", func() {
 
 	It("reads a Failed saga as Failed", func() {
 		fake := startFake()
-		_, isolated := startIsolated(fake, nil)
+		isolated := startIsolated(fake)
 		fake.Fail(fakeservices.Rule{Step: "ReserveInventory", Direction: "compensate", Mode: fakeservices.Unavailable})
 		got := waitForPhase(create("order-kfailed", isolated, fastRetries(2), declined()), v1.PhaseFailed)
 		Expect(kstatusOf(got)).To(Equal(status.FailedStatus))
@@ -117,7 +117,7 @@ func eventsOf(obj *v1.OrderSaga, reason string) []eventsv1.Event {
 var _ = Describe("The abandon annotation", func() {
 	It("releases a Failed saga being deleted, and its last status and a Warning list what is left undone", func() {
 		fake := startFake()
-		_, isolated := startIsolated(fake, nil)
+		isolated := startIsolated(fake)
 		fake.Fail(fakeservices.Rule{Step: "ProcessPayment", Direction: "compensate", Mode: fakeservices.Unavailable})
 		obj := create("order-abandoned", isolated, fastRetries(2), testgen.WithCountry(fakeservices.UnsupportedCountry))
 		failed := waitForPhase(obj, v1.PhaseFailed)
@@ -170,7 +170,7 @@ var _ = Describe("The abandon annotation", func() {
 
 	It("does nothing on a saga that is not Failed, and says so in an Event", func() {
 		fake := startFake()
-		_, isolated := startIsolated(fake, nil)
+		isolated := startIsolated(fake)
 		fake.Fail(fakeservices.Rule{Step: "ProcessPayment", Direction: "action", Mode: fakeservices.Unavailable, Times: 3})
 		obj := create("order-not-abandoned", isolated, fastRetries(5))
 		Eventually(func() int32 { return stepOf(get(obj), v1.StepProcessPayment).Attempts }).Should(BeNumerically(">=", 1))
@@ -191,7 +191,7 @@ var _ = Describe("Shutdown", func() {
 		fake := startFake()
 		id := "shutdown" + strconv.FormatInt(time.Now().UnixNano(), 36)
 		selector := labels.SelectorFromSet(labels.Set{isolatedLabel: id})
-		first := startManager(fake, selector, nil)
+		first := startManager(fake, selector)
 		DeferCleanup(first.Stop)
 		fake.Fail(fakeservices.Rule{Step: "ProcessPayment", Direction: "action", Mode: fakeservices.Hang})
 		obj := create("order-sigterm", testgen.WithLabels(map[string]string{isolatedLabel: id}))
@@ -209,7 +209,7 @@ var _ = Describe("Shutdown", func() {
 
 		By("finishing the saga under the next manager, every step once")
 		fake.Heal()
-		second := startManager(fake, selector, nil)
+		second := startManager(fake, selector)
 		DeferCleanup(second.Stop)
 		got = waitForPhase(obj, v1.PhaseCompleted)
 		for _, step := range saga.Plan() {

@@ -46,7 +46,7 @@ var _ = Describe("A manager that stops in the middle of a saga", func() {
 		uid := string(get(obj).UID)
 
 		By("starting a new manager")
-		second := startManager(fake, selector, nil)
+		second := startManager(fake, selector)
 		DeferCleanup(second.Stop)
 		waitForPhase(obj, v1.PhaseCompleted)
 
@@ -85,7 +85,7 @@ var _ = Describe("Fifty sagas at once", func() {
 		for _, obj := range objs {
 			got := waitForPhase(obj, v1.PhaseCompleted)
 			uid := string(got.UID)
-			Expect(calls(fake, got)).To(HaveLen(len(saga.Plan())), "every action called once")
+			Expect(calls(fake, got)).To(HaveLen(saga.PlanLength), "every action called once")
 			for _, step := range saga.Plan() {
 				Expect(fake.Effects(saga.Key(uid, step, saga.Action))).To(Equal(1))
 			}

@@ -47,6 +47,7 @@ func (r *OrderSagaReconciler) finish(ctx context.Context, before, obj *v1.OrderS
 		if client.IgnoreNotFound(err) != nil {
 			return false, fmt.Errorf("delete finished saga %s/%s after its TTL: %w", obj.Namespace, obj.Name, err)
 		}
+	default: // the status write was all
 	}
 	return false, nil
 }
@@ -57,5 +58,6 @@ func (r *OrderSagaReconciler) finish(ctx context.Context, before, obj *v1.OrderS
 func (r *OrderSagaReconciler) writeStatus(ctx context.Context, before, obj *v1.OrderSaga) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusWriteGrace)
 	defer cancel()
+	//nolint:wrapcheck // finish tells NotFound and Conflict apart by the API status error, then wraps the rest with the saga's name
 	return r.Status().Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 }

@@ -62,7 +62,7 @@ func TestControllers(t *testing.T) {
 
 var _ = BeforeSuite(func() {
 	logf.SetLogger(GinkgoLogr)
-	ctx, cancel = context.WithCancel(context.Background())
+	ctx, cancel = context.WithCancel(context.Background()) //nolint:fatcontext // the suite's one root context, set once before any spec
 
 	testScheme = newTestScheme()
 	testEnv, cfg = startTestEnv()

@@ -27,6 +27,8 @@ import (
 
 // The scheme builder is apimachinery's, not controller-runtime's, so that the saga engine,
 // which imports these types, stays free of controller-runtime.
+//
+//nolint:gochecknoglobals // the registration every Kubernetes API package exports (kubebuilder's layout); never mutated
 var (
 	// GroupVersion is the group and version of the OrderSaga API.
 	GroupVersion = schema.GroupVersion{Group: "saga.ordersaga.io", Version: "v1alpha1"}

@@ -62,7 +62,7 @@ func boundOf(s apiextensionsv1.JSONSchemaProps) bound {
 		Minimum: s.Minimum, Maximum: s.Maximum, Pattern: s.Pattern}
 }
 
-func n(v int64) *int64 { return &v }
+func n(v int64) *int64 { return new(v) }
 
 func f(v int64) *float64 { x := float64(v); return &x }
 

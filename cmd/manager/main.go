@@ -3,6 +3,7 @@ package main
 
 import (
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -67,10 +68,10 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.watchNamespace, "watch-namespace", "", "Only run sagas in this namespace (default: all namespaces).")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		return o, fmt.Errorf("parse flags: %w", err)
 	}
 	if o.maxConcurrent < 1 || o.maxCallsPerReconcile < 1 {
-		return o, fmt.Errorf("--max-concurrent-reconciles and --max-calls-per-reconcile must be at least 1")
+		return o, errors.New("--max-concurrent-reconciles and --max-calls-per-reconcile must be at least 1")
 	}
 	return o, nil
 }
@@ -85,7 +86,7 @@ func envOr(key, fallback string) string {
 func main() {
 	o, err := parseFlags(os.Args[1:])
 	if err != nil {
-		if err == flag.ErrHelp {
+		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
 		fmt.Fprintln(os.Stderr, err)
@@ -132,7 +133,10 @@ func run(o options) error {
 		return fmt.Errorf("add ready check: %w", err)
 	}
 	log.Info("starting manager", "version", version, "serviceURLTemplate", o.urlTemplate, "servicesNamespace", o.servicesNamespace)
-	return mgr.Start(ctrl.SetupSignalHandler())
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		return fmt.Errorf("run manager: %w", err)
+	}
+	return nil
 }
 
 func managerOptions(o options, scheme *runtime.Scheme) ctrl.Options {

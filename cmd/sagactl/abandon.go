@@ -54,7 +54,7 @@ func (a *app) abandon(ctx context.Context, f *flags) error {
 		return fmt.Errorf("set %s on ordersaga %s/%s: %w", v1.AbandonAnnotation, ns, f.name, err)
 	}
 	fmt.Fprintf(a.stdout, "ordersaga %s/%s: deleted, and set %s=%s; waiting up to %s\n", ns, f.name, v1.AbandonAnnotation, token, f.wait)
-	return waitUntilGone(ctx, c, client.ObjectKeyFromObject(obj), f.wait, a.stdout)
+	return waitUntilGone(ctx, c, client.ObjectKeyFromObject(obj), a.pollEvery(f.wait), a.stdout)
 }
 
 func (a *app) printUndone(ns, name string, undone []v1.UndoneStep) {
@@ -85,10 +85,11 @@ func (a *app) confirm(question string) bool {
 
 // waitUntilGone polls until the saga no longer exists, which is how the operator says
 // that it recorded what is left undone and released the finalizer.
-func waitUntilGone(ctx context.Context, c client.Client, key client.ObjectKey, wait time.Duration, out io.Writer) error {
+func waitUntilGone(ctx context.Context, c client.Client, key client.ObjectKey, p poll, out io.Writer) error {
+	wait := p.wait
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	tick := time.NewTicker(pollInterval)
+	tick := time.NewTicker(p.every)
 	defer tick.Stop()
 	for {
 		err := c.Get(ctx, key, &v1.OrderSaga{})

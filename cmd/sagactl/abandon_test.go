@@ -32,6 +32,7 @@ func failedHeldSaga(t *testing.T, ns, name string) *v1.OrderSaga {
 // runOperator reconciles one saga with the real reconciler until the test ends; every
 // call it makes is refused, as the stock release of failedHeldSaga still is.
 func runOperator(t *testing.T, key client.ObjectKey) {
+	t.Helper()
 	r := &controllers.OrderSagaReconciler{Client: kube, APIReader: kube, Clock: controllers.RealClock{},
 		MaxCallsPerReconcile: 16, ReconcileBudget: time.Minute, ProgressInterval: time.Second,
 		Steps: controllers.StepCallerFn(func(context.Context, *v1.OrderSaga, saga.Call) saga.Outcome {
@@ -88,20 +89,26 @@ func TestAbandon(t *testing.T) {
 					t.Errorf("\nReason: %s\nabandon printed:\n%s\nwant %q", tc.reason, got.stdout, want)
 				}
 			}
-			fresh := &v1.OrderSaga{}
-			err := kube.Get(t.Context(), client.ObjectKeyFromObject(obj), fresh)
-			switch {
-			case tc.wantGone && !apierrors.IsNotFound(err):
-				t.Errorf("\nReason: %s\nthe saga still exists (%v): %s", tc.reason, err, fresh.Status.Message)
-			case !tc.wantGone && err != nil:
-				t.Errorf("\nReason: %s\nget saga: %v", tc.reason, err)
-			case tc.wantCode == 1 && tc.stdin != "" || name == "NoAnswer":
-				if !fresh.DeletionTimestamp.IsZero() || fresh.Annotations[v1.AbandonAnnotation] != "" {
-					t.Errorf("\nReason: %s\nan unconfirmed abandon deleted (%v) or annotated (%q) the saga", tc.reason,
-						fresh.DeletionTimestamp, fresh.Annotations[v1.AbandonAnnotation])
-				}
-			}
+			unconfirmed := tc.wantCode == 1 && (tc.stdin != "" || name == "NoAnswer")
+			checkAbandonedSaga(t, tc.reason, obj, tc.wantGone, unconfirmed)
 		})
+	}
+}
+
+// checkAbandonedSaga checks what abandon left of the saga: nothing when it was released,
+// and the saga untouched (not deleted, not annotated) when the person did not confirm.
+func checkAbandonedSaga(t *testing.T, reason string, obj *v1.OrderSaga, wantGone, unconfirmed bool) {
+	t.Helper()
+	fresh := &v1.OrderSaga{}
+	err := kube.Get(t.Context(), client.ObjectKeyFromObject(obj), fresh)
+	switch {
+	case wantGone && !apierrors.IsNotFound(err):
+		t.Errorf("\nReason: %s\nthe saga still exists (%v): %s", reason, err, fresh.Status.Message)
+	case !wantGone && err != nil:
+		t.Errorf("\nReason: %s\nget saga: %v", reason, err)
+	case unconfirmed && (!fresh.DeletionTimestamp.IsZero() || fresh.Annotations[v1.AbandonAnnotation] != ""):
+		t.Errorf("\nReason: %s\nan unconfirmed abandon deleted (%v) or annotated (%q) the saga", reason,
+			fresh.DeletionTimestamp, fresh.Annotations[v1.AbandonAnnotation])
 	}
 }
 

@@ -109,8 +109,10 @@ func renderTable(w io.Writer, r checkReport) error {
 	fmt.Fprintf(&b, "Checked %s (%s), %s, %s, %s, %s, %s, %s.\n", plural(c.Sagas, "saga"), r.Scope, plural(c.Orders, "order"),
 		plural(c.Products, "product"), plural(c.Reservations, "reservation"), plural(c.Payments, "payment"),
 		plural(c.Shipments, "shipment"), plural(c.Notifications, "notification"))
-	_, err := io.WriteString(w, b.String())
-	return err
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write the report: %w", err)
+	}
+	return nil
 }
 
 // byRule lists "RULE n" per rule, by rule name.

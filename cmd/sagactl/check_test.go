@@ -32,8 +32,9 @@ func fakeServices(t *testing.T, lists map[string]string) string {
 
 // urlFlags points every service at base.
 func urlFlags(base string) []string {
-	var out []string
-	for _, svc := range []string{"order", "inventory", "payment", "shipping", "notification"} {
+	services := []string{"order", "inventory", "payment", "shipping", "notification"}
+	out := make([]string, 0, 2*len(services))
+	for _, svc := range services {
 		out = append(out, "--"+svc+"-url", base)
 	}
 	return out

@@ -40,13 +40,23 @@ type flags struct {
 	set *pflag.FlagSet
 }
 
-// commandFlags lists the flags only one command takes.
-var commandFlags = map[string][]string{
-	"check": {"all-namespaces", "output", "long-running", "services-namespace", "service-url-template",
-		"order-url", "inventory-url", "payment-url", "shipping-url", "notification-url"},
-	"retry":   {"wait"},
-	"abandon": {"yes", "wait"},
+// commandFlags lists the flags that only some commands take.
+func commandFlags() map[string][]string {
+	return map[string][]string{
+		cmdCheck: {"all-namespaces", "output", "long-running", "services-namespace", "service-url-template",
+			"order-url", "inventory-url", "payment-url", "shipping-url", "notification-url"},
+		cmdRetry:   {"wait"},
+		cmdAbandon: {"yes", "wait"},
+	}
 }
+
+// The commands.
+const (
+	cmdCheck    = "check"
+	cmdDescribe = "describe"
+	cmdRetry    = "retry"
+	cmdAbandon  = "abandon"
+)
 
 // commandList names the commands, for usage errors.
 const commandList = "check, describe, retry or abandon"
@@ -78,8 +88,9 @@ func newFlagSet(prog string, f *flags) *pflag.FlagSet {
 // commandsWith names the commands that take the command-specific flag name, sorted.
 func commandsWith(name string) []string {
 	var out []string
-	for _, cmd := range slices.Sorted(maps.Keys(commandFlags)) {
-		if slices.Contains(commandFlags[cmd], name) {
+	byCommand := commandFlags()
+	for _, cmd := range slices.Sorted(maps.Keys(byCommand)) {
+		if slices.Contains(byCommand[cmd], name) {
 			out = append(out, cmd)
 		}
 	}
@@ -121,11 +132,11 @@ func parseFlags(prog string, args []string) (*flags, error) {
 // validate checks the command, its arguments and that every flag given belongs to it.
 func (f *flags) validate(pos []string) error {
 	switch {
-	case !slices.Contains([]string{"check", "describe", "retry", "abandon"}, f.command):
+	case !slices.Contains([]string{cmdCheck, cmdDescribe, cmdRetry, cmdAbandon}, f.command):
 		return usageError("unknown command %q (want %s)", f.command, commandList)
-	case f.command == "check" && len(pos) > 0:
+	case f.command == cmdCheck && len(pos) > 0:
 		return usageError("check takes no argument, got %q", strings.Join(pos, " "))
-	case f.command != "check" && len(pos) != 1:
+	case f.command != cmdCheck && len(pos) != 1:
 		return usageError("%s takes exactly one saga NAME", f.command)
 	case f.output != "table" && f.output != "json":
 		return usageError("--output %q: want table or json", f.output)
@@ -134,9 +145,10 @@ func (f *flags) validate(pos []string) error {
 	case f.longRunning <= 0 || f.wait <= 0 || f.requestTimeout <= 0:
 		return usageError("--long-running, --wait and --request-timeout must be positive")
 	}
-	for _, cmd := range slices.Sorted(maps.Keys(commandFlags)) { // sorted: the same flag is named every time
-		for _, name := range commandFlags[cmd] {
-			if f.set.Changed(name) && !slices.Contains(commandFlags[f.command], name) {
+	byCommand := commandFlags()
+	for _, cmd := range slices.Sorted(maps.Keys(byCommand)) { // sorted: the same flag is named every time
+		for _, name := range byCommand[cmd] {
+			if f.set.Changed(name) && !slices.Contains(byCommand[f.command], name) {
 				return usageError("--%s is a flag of %s, not of %s", name, strings.Join(commandsWith(name), " and "), f.command)
 			}
 		}

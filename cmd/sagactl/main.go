@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,6 +39,15 @@ type app struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	now            func() time.Time
+	// pollInterval is how often a waiting command reads the saga; tests shorten it.
+	pollInterval time.Duration
+}
+
+// poll is how long a command waits for the operator, and how often it looks.
+type poll struct{ wait, every time.Duration }
+
+func (a *app) pollEvery(wait time.Duration) poll {
+	return poll{wait: wait, every: cmp.Or(a.pollInterval, defaultPollInterval)}
 }
 
 // run executes the command line args of the program called arg0 and returns its exit code.
@@ -65,13 +75,13 @@ func (a *app) execute(ctx context.Context, args []string) error {
 		return nil
 	}
 	switch f.command {
-	case "check":
+	case cmdCheck:
 		return a.check(ctx, f)
-	case "describe":
+	case cmdDescribe:
 		return a.describe(ctx, f)
-	case "retry":
+	case cmdRetry:
 		return a.retry(ctx, f)
-	case "abandon":
+	case cmdAbandon:
 		return a.abandon(ctx, f)
 	}
 	return usageError("unknown command %q (want %s)", f.command, commandList)

@@ -56,8 +56,7 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(filepath.Dir(kubeconfig))
-	pollInterval = 20 * time.Millisecond
+	defer func() { _ = os.RemoveAll(filepath.Dir(kubeconfig)) }() // a leftover temp dir is harmless
 	return m.Run()
 }
 
@@ -65,7 +64,7 @@ func runMain(m *testing.M) int {
 func setUp(env *envtest.Environment) error {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return err
+		return fmt.Errorf("add client-go kinds to the scheme: %w", err)
 	}
 	if err := v1.AddToScheme(scheme); err != nil {
 		return err
@@ -83,10 +82,13 @@ func setUp(env *envtest.Environment) error {
 	}
 	dir, err := os.MkdirTemp("", "sagactl-test-")
 	if err != nil {
-		return err
+		return fmt.Errorf("kubeconfig dir: %w", err)
 	}
 	kubeconfig = filepath.Join(dir, "kubeconfig")
-	return os.WriteFile(kubeconfig, b, 0o600)
+	if err := os.WriteFile(kubeconfig, b, 0o600); err != nil {
+		return fmt.Errorf("write kubeconfig: %w", err)
+	}
+	return nil
 }
 
 // kubeconfigWithNamespace writes a copy of the kubeconfig whose context names ns.
@@ -130,7 +132,7 @@ type invocation struct {
 func (inv invocation) run(t *testing.T, args ...string) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	a := &app{prog: "sagactl", stdin: strings.NewReader(inv.stdin), stdout: &out, stderr: &errOut, getenv: func(k string) string { return inv.env[k] },
+	a := &app{prog: "sagactl", stdin: strings.NewReader(inv.stdin), stdout: &out, stderr: &errOut, pollInterval: 20 * time.Millisecond, getenv: func(k string) string { return inv.env[k] },
 		now: func() time.Time {
 			if inv.now.IsZero() {
 				return time.Now()

@@ -15,8 +15,8 @@ import (
 	"github.com/ordersaga/ordersaga/internal/saga"
 )
 
-// pollInterval is how often retry reads the saga while it waits; tests may shorten it.
-var pollInterval = 250 * time.Millisecond
+// defaultPollInterval is how often retry and abandon read the saga while they wait.
+const defaultPollInterval = 250 * time.Millisecond
 
 // retry sets the re-drive annotation on a Failed saga, then waits for the phase the
 // re-drive reaches: exit 0 when Compensated, 1 otherwise.
@@ -42,7 +42,7 @@ func (a *app) retry(ctx context.Context, f *flags) error {
 		return fmt.Errorf("set %s on ordersaga %s/%s: %w", v1.RetryAnnotation, ns, f.name, err)
 	}
 	fmt.Fprintf(a.stdout, "ordersaga %s/%s: set %s=%s; waiting up to %s\n", ns, f.name, v1.RetryAnnotation, token, f.wait)
-	phase, err := waitForRedrive(ctx, c, client.ObjectKeyFromObject(obj), saga.RetryToken(token), f.wait, a.stdout)
+	phase, err := waitForRedrive(ctx, c, client.ObjectKeyFromObject(obj), saga.RetryToken(token), a.pollEvery(f.wait), a.stdout)
 	if err != nil {
 		return err
 	}
@@ -55,10 +55,11 @@ func (a *app) retry(ctx context.Context, f *flags) error {
 // waitForRedrive polls the saga until the operator has handled token and the saga is
 // terminal again, printing each phase it passes through, and returns that phase. When
 // wait runs out it says so and returns the phase it saw last.
-func waitForRedrive(ctx context.Context, c client.Client, key client.ObjectKey, token string, wait time.Duration, out io.Writer) (v1.Phase, error) {
+func waitForRedrive(ctx context.Context, c client.Client, key client.ObjectKey, token string, p poll, out io.Writer) (v1.Phase, error) {
+	wait := p.wait
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	tick := time.NewTicker(pollInterval)
+	tick := time.NewTicker(p.every)
 	defer tick.Stop()
 	last, st := "", v1.OrderSagaStatus{Phase: v1.PhaseFailed}
 	for {

@@ -28,6 +28,7 @@ func failedSaga(t *testing.T, ns, name string) *v1.OrderSaga {
 // re-drives the saga with the real engine (one status write for the re-drive, one when
 // it settles), each call answered by answer.
 func fakeController(t *testing.T, key client.ObjectKey, answer func(saga.Call) saga.Outcome) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,12 +15,20 @@ import (
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 )
 
-// compensationNames says what undoing each step does.
-var compensationNames = map[v1.StepName]string{
-	v1.StepCreateOrder:      "cancel order",
-	v1.StepReserveInventory: "release stock",
-	v1.StepProcessPayment:   "refund payment",
-	v1.StepScheduleShipment: "cancel shipment",
+// compensationName says what undoing a step does.
+func compensationName(step v1.StepName) string {
+	switch step {
+	case v1.StepCreateOrder:
+		return "cancel order"
+	case v1.StepReserveInventory:
+		return "release stock"
+	case v1.StepProcessPayment:
+		return "refund payment"
+	case v1.StepScheduleShipment:
+		return "cancel shipment"
+	default: // after the pivot nothing is undone
+		return ""
+	}
 }
 
 // renderDescribe writes the saga's timeline in the manner of `argo get`: a header, one
@@ -31,8 +40,10 @@ func renderDescribe(w io.Writer, obj *v1.OrderSaga, events []eventsv1.Event, now
 	writeSteps(&b, obj, now)
 	b.WriteString("\n")
 	writeEvents(&b, events, now)
-	_, err := io.WriteString(w, trimLines(b.String()))
-	return err
+	if _, err := io.WriteString(w, trimLines(b.String())); err != nil {
+		return fmt.Errorf("write the timeline: %w", err)
+	}
+	return nil
 }
 
 // trimLines drops the spaces tabwriter pads empty trailing cells with.
@@ -94,7 +105,7 @@ func writeSteps(b *strings.Builder, obj *v1.OrderSaga, now time.Time) {
 		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\n", stepIcon(s.State), s.Name, s.State, attempts(s.Attempts),
 			span(s.StartedAt, s.FinishedAt, now), next(s.NextAttemptAt, now), s.LastError)
 		if c := s.Compensation; c != nil {
-			writeCall(tw, "  └", compensationNames[s.Name], c, now)
+			writeCall(tw, "  └", compensationName(s.Name), c, now)
 		}
 	}
 	if n := st.CancellationNotice; n != nil {
@@ -143,8 +154,9 @@ func stepIcon(s v1.StepState) string {
 		return "↺"
 	case v1.StepSkipped:
 		return "-"
+	default: // Pending
+		return "○"
 	}
-	return "○"
 }
 
 func callIcon(s v1.CallState) string {
@@ -155,8 +167,9 @@ func callIcon(s v1.CallState) string {
 		return "✖"
 	case v1.CallRunning:
 		return "●"
+	default: // Pending
+		return "○"
 	}
-	return "○"
 }
 
 func stamp(t *metav1.MicroTime, now time.Time) string {
@@ -206,7 +219,7 @@ func attempts(n int32) string {
 	if n == 0 {
 		return ""
 	}
-	return fmt.Sprint(n)
+	return strconv.Itoa(int(n))
 }
 
 func items(obj *v1.OrderSaga) string {

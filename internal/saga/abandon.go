@@ -70,8 +70,9 @@ func resourceID(st *v1.OrderSagaStatus, name v1.StepName) string {
 		return st.PaymentID
 	case v1.StepScheduleShipment:
 		return st.ShipmentID
+	default: // the steps after the pivot are never undone, so never left undone
+		return ""
 	}
-	return ""
 }
 
 func abandon(st *v1.OrderSagaStatus, d Decision, t metav1.MicroTime) {

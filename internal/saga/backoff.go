@@ -11,19 +11,17 @@ import (
 const jitterFraction = 0.2
 
 // Backoff returns the wait after the attempt-th failed call: initial * 2^(attempt-1),
-// capped at max, less a jitter of up to 20%. The jitter is drawn from a hash of seed and
+// capped at limit, less a jitter of up to 20%. The jitter is drawn from a hash of seed and
 // attempt rather than a random source, so that equal inputs give equal decisions.
-func Backoff(initial, max time.Duration, attempt int32, seed string) time.Duration {
+func Backoff(initial, limit time.Duration, attempt int32, seed string) time.Duration {
 	if attempt < 1 {
 		attempt = 1
 	}
 	d := initial
-	for i := int32(1); i < attempt && d < max; i++ {
+	for i := int32(1); i < attempt && d < limit; i++ {
 		d *= 2
 	}
-	if d > max {
-		d = max
-	}
+	d = min(d, limit)
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(seed))
 	_, _ = h.Write([]byte(strconv.Itoa(int(attempt))))

@@ -138,12 +138,12 @@ func TestRecordBoundsStatus(t *testing.T) {
 // UTF-8 after truncation.
 func statusBoundViolations(st v1.OrderSagaStatus) []string {
 	var out []string
-	check := func(what, s string, max int) {
-		if len(s) > max {
-			out = append(out, fmt.Sprintf("%s is %d bytes, want at most %d", what, len(s), max))
+	check := func(what, s string, limit int) {
+		if len(s) > limit {
+			out = append(out, fmt.Sprintf("%s is %d bytes, want at most %d", what, len(s), limit))
 		}
 		if !utf8.ValidString(s) {
-			out = append(out, fmt.Sprintf("%s is not valid UTF-8", what))
+			out = append(out, what+" is not valid UTF-8")
 		}
 	}
 	check("status.message", st.Message, 1024)

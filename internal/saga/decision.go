@@ -72,8 +72,9 @@ func (d Decision) Continue() bool {
 	switch d.Kind {
 	case KindStart, KindRollback, KindRedrive, KindFinish, KindCheckpoint, KindIgnoreAbandon:
 		return true
+	default: // a call is recorded with its outcome; the others end the reconcile
+		return false
 	}
-	return false
 }
 
 // Call is one HTTP call to make: a step's action, its compensation, or the cancellation
@@ -124,8 +125,9 @@ type Outputs struct {
 	TrackingNumber string
 }
 
-// Error renders an outcome's failure as "CODE: message" for status.
-func (o Outcome) Error() string {
+// Failure renders an outcome's failure as "CODE: message" for status. (Not Error: an
+// Outcome is a call's result, success included, not an error value.)
+func (o Outcome) Failure() string {
 	if o.Message == "" {
 		return o.Code
 	}

@@ -1,6 +1,7 @@
 package saga
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,13 +24,13 @@ var listDeps = sync.OnceValues(func() (map[string][]string, error) {
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GOFLAGS=")
 	out, err := cmd.Output()
 	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 			return nil, fmt.Errorf("go list -deps %s: %w\n%s", sagaPackage, err, ee.Stderr)
 		}
 		return nil, fmt.Errorf("go list -deps %s: %w", sagaPackage, err)
 	}
 	deps := map[string][]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	for line := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
 		deps[f[0]] = f[1:]
 	}

@@ -36,6 +36,7 @@ func decide(v View, st *v1.OrderSagaStatus, now time.Time, suspended bool) Decis
 		return Decision{Kind: KindDone}
 	case v1.PhaseCompleted, v1.PhaseCompensated:
 		return afterFinish(v, st, now)
+	default: // in flight: deletion and suspension come first
 	}
 	if v.Deleting && st.Phase != v1.PhaseCompensating && !pivotMayHaveRun(st) {
 		return Decision{Kind: KindRollback, Reason: v1.ReasonDeleted,
@@ -53,8 +54,9 @@ func decide(v View, st *v1.OrderSagaStatus, now time.Time, suspended bool) Decis
 		return Decision{Kind: KindStart, Total: total}
 	case v1.PhaseCompensating:
 		return nextCompensation(v, st, now)
+	default:
+		return nextForward(v, st, now)
 	}
-	return nextForward(v, st, now)
 }
 
 // afterFinish lets a deleted saga go, and deletes a finished one whose TTL has passed.
@@ -88,6 +90,7 @@ func nextForward(v View, st *v1.OrderSagaStatus, now time.Time) Decision {
 			if wait := untilNext(s.NextAttemptAt, now); wait > 0 {
 				return Decision{Kind: KindWait, Wait: wait, Reason: v1.ReasonStepBackoff}
 			}
+		default: // Pending: its first attempt
 		}
 		d := call(v, name, Action, s.Attempts+1, forwardLimit(v.Policy, name))
 		if name == Pivot && !pivotMayHaveRun(v.durable()) {

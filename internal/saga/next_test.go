@@ -14,7 +14,7 @@ import (
 // steps before it succeeded, every step that ran has a Pending compensation, the rest
 // were skipped. Cases then change the compensations they are about.
 func rollingBack(failed v1.StepName, opts ...statusOption) v1.OrderSagaStatus {
-	var steps []v1.StepStatus
+	steps := make([]v1.StepStatus, 0, PlanLength)
 	for _, s := range okUpTo(failed) {
 		steps = append(steps, compensated(s, pendingCall()))
 	}

@@ -6,8 +6,11 @@ import (
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 )
 
+// PlanLength is the number of steps of the plan.
+const PlanLength = 6
+
 // Plan returns the saga's steps in the order they run. Compensations run in reverse.
-func Plan() [6]v1.StepName {
+func Plan() [PlanLength]v1.StepName {
 	return [...]v1.StepName{
 		v1.StepCreateOrder,
 		v1.StepReserveInventory,
@@ -36,7 +39,7 @@ func indexOf(step v1.StepName) int {
 			return i
 		}
 	}
-	return len(Plan())
+	return PlanLength
 }
 
 // Direction says whether a call does a step or undoes it.

@@ -60,37 +60,11 @@ func TestRandomScripts(t *testing.T) {
 	rng := rand.New(rand.NewSource(20261128))
 	for i := range 500 {
 		s := randomScript(rng)
-		p := Policy{MaxAttempts: int32(1 + rng.Intn(4)), InitialBackoff: time.Second, MaxBackoff: 30 * time.Second}
+		p := Policy{MaxAttempts: 1 + rng.Int31n(4), InitialBackoff: time.Second, MaxBackoff: 30 * time.Second}
 		v := view(withPolicy(p), func(v *View) { v.UID = fmt.Sprintf("uid-%d", i) })
 
 		var problems []string
-		pivotDone := false
-		var lastComp v1.StepName
-		r := runObserved(v, s, func(v View, d Decision, out Outcome) {
-			if d.Kind == KindCall {
-				c := d.Call
-				switch {
-				case c.Step == v1.StepConfirmOrder && c.Direction == Action && out.Kind == Succeeded:
-					pivotDone = true
-				case pivotDone && (c.Direction == Compensate || c.Step == NotifyCancellation):
-					problems = append(problems, fmt.Sprintf("%s %s called after ConfirmOrder succeeded", c.Step, c.Direction))
-				}
-				if c.Direction == Compensate {
-					if lastComp != "" && indexOf(c.Step) > indexOf(lastComp) {
-						problems = append(problems, fmt.Sprintf("compensation of %s after compensation of %s: not reverse plan order", c.Step, lastComp))
-					}
-					lastComp = c.Step
-				}
-				limit := p.MaxAttempts
-				if c.Direction == Compensate || c.Step == NotifyCancellation {
-					limit *= CompensationAttemptsFactor
-				}
-				if c.Step != Pivot && c.Attempt > limit {
-					problems = append(problems, fmt.Sprintf("%s %s attempt %d > limit %d", c.Step, c.Direction, c.Attempt, limit))
-				}
-			}
-			problems = append(problems, statusBoundViolations(v.Status)...)
-		})
+		r := runObserved(v, s, callChecker(p, &problems))
 		if !r.ended {
 			problems = append(problems, fmt.Sprintf("did not end within %d iterations", maxIterations))
 		} else if !r.view.Status.Phase.IsTerminal() && r.end.Kind != KindHold {
@@ -103,6 +77,40 @@ func TestRandomScripts(t *testing.T) {
 		if len(problems) > 0 {
 			t.Errorf("script %d (maxAttempts %d, redrives %d, deleteAfterCalls %d): calls %v\n%s",
 				i, p.MaxAttempts, s.redrives, s.deleteAfterCalls, r.calls, strings.Join(problems, "\n"))
+		}
+	}
+}
+
+// callChecker returns an observer of one run that adds to problems every call that breaks
+// the engine's rules: nothing undone after the pivot succeeded, compensations in reverse
+// plan order, attempts within their limit, and status within its bounds.
+func callChecker(p Policy, problems *[]string) func(View, Decision, Outcome) {
+	pivotDone := false
+	var lastComp v1.StepName
+	return func(v View, d Decision, out Outcome) {
+		*problems = append(*problems, statusBoundViolations(v.Status)...)
+		if d.Kind != KindCall {
+			return
+		}
+		c := d.Call
+		switch {
+		case c.Step == v1.StepConfirmOrder && c.Direction == Action && out.Kind == Succeeded:
+			pivotDone = true
+		case pivotDone && (c.Direction == Compensate || c.Step == NotifyCancellation):
+			*problems = append(*problems, fmt.Sprintf("%s %s called after ConfirmOrder succeeded", c.Step, c.Direction))
+		}
+		if c.Direction == Compensate {
+			if lastComp != "" && indexOf(c.Step) > indexOf(lastComp) {
+				*problems = append(*problems, fmt.Sprintf("compensation of %s after compensation of %s: not reverse plan order", c.Step, lastComp))
+			}
+			lastComp = c.Step
+		}
+		limit := p.MaxAttempts
+		if c.Direction == Compensate || c.Step == NotifyCancellation {
+			limit *= CompensationAttemptsFactor
+		}
+		if c.Step != Pivot && c.Attempt > limit {
+			*problems = append(*problems, fmt.Sprintf("%s %s attempt %d > limit %d", c.Step, c.Direction, c.Attempt, limit))
 		}
 	}
 }

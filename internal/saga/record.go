@@ -38,6 +38,7 @@ func Record(st *v1.OrderSagaStatus, d Decision, out Outcome, now time.Time) {
 		abandon(st, d, t)
 	case KindIgnoreAbandon:
 		st.LastHandledAbandon = d.RetryToken
+	default: // Wait, Hold, Done, Release and Delete change no step; the conditions below still follow
 	}
 	if d.Kind == KindHold && d.Message != "" {
 		invalid(st, d.Message, t)
@@ -57,7 +58,7 @@ func start(st *v1.OrderSagaStatus, total string, t metav1.MicroTime) {
 	st.Phase = v1.PhaseRunning
 	st.StartedAt = &t
 	st.Total = total
-	st.Steps = make([]v1.StepStatus, 0, len(Plan()))
+	st.Steps = make([]v1.StepStatus, 0, PlanLength)
 	for _, name := range Plan() {
 		st.Steps = append(st.Steps, v1.StepStatus{Name: name, State: v1.StepPending})
 	}
@@ -105,7 +106,7 @@ func recordAction(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTim
 		setSucceeded(st, metav1.ConditionUnknown, v1.ReasonProgressing, st.Message, t)
 		return
 	}
-	s.LastError = Truncate(out.Error(), v1.MaxErrorLength)
+	s.LastError = Truncate(out.Failure(), v1.MaxErrorLength)
 	if out.Kind != BusinessFailure && !c.Final { // an outcome of unknown kind is treated as transient
 		s.State = v1.StepRunning
 		next := metav1.NewMicroTime(t.Add(c.RetryAfter))
@@ -163,12 +164,12 @@ func recordRetryable(cs *v1.CallStatus, c Call, out Outcome, t metav1.MicroTime)
 		cs.State, cs.FinishedAt = v1.CallSucceeded, &t
 	case out.Kind != BusinessFailure && !c.Final:
 		cs.State = v1.CallRunning
-		cs.LastError = Truncate(out.Error(), v1.MaxErrorLength)
+		cs.LastError = Truncate(out.Failure(), v1.MaxErrorLength)
 		next := metav1.NewMicroTime(t.Add(c.RetryAfter))
 		cs.NextAttemptAt = &next
 	default:
 		cs.State, cs.FinishedAt = v1.CallFailed, &t
-		cs.LastError = Truncate(out.Error(), v1.MaxErrorLength)
+		cs.LastError = Truncate(out.Failure(), v1.MaxErrorLength)
 	}
 	return cs
 }
@@ -199,10 +200,10 @@ func beginRollback(st *v1.OrderSagaStatus, cause v1.FailureStatus, all bool, t m
 
 func failSaga(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTime) {
 	reason := v1.ReasonCompensationExhausted
-	msg := fmt.Sprintf("compensation of %s gave up after %d attempts (%s)", c.Step, c.Attempt, out.Error())
+	msg := fmt.Sprintf("compensation of %s gave up after %d attempts (%s)", c.Step, c.Attempt, out.Failure())
 	if out.Kind == BusinessFailure {
 		reason = v1.ReasonCompensationRejected
-		msg = fmt.Sprintf("compensation of %s was refused (%s)", c.Step, out.Error())
+		msg = fmt.Sprintf("compensation of %s was refused (%s)", c.Step, out.Failure())
 	}
 	st.Phase, st.FinishedAt = v1.PhaseFailed, &t
 	st.Message = Truncate(msg+"; fix the cause, then set the "+v1.RetryAnnotation+
@@ -314,15 +315,17 @@ func ReasonFor(out Outcome) string {
 // maxMessage bounds status.message and condition messages (the CRD allows 1024).
 const maxMessage = 1024
 
-// Truncate bounds s to at most max bytes without splitting a UTF-8 character, marking
+// Truncate bounds s to at most limit bytes without splitting a UTF-8 character, marking
 // the cut with an ellipsis when there is room for one.
-func Truncate(s string, max int) string {
-	if len(s) <= max {
+func Truncate(s string, limit int) string {
+	if len(s) <= limit {
 		return s
 	}
-	cut := max - len("…")
+	cut := limit - len("…")
 	if cut < 0 {
-		for cut = max; cut > 0 && !utf8RuneStart(s[cut]); cut-- {
+		cut = limit
+		for cut > 0 && !utf8RuneStart(s[cut]) {
+			cut--
 		}
 		return s[:cut]
 	}

@@ -2,6 +2,7 @@ package saga
 
 import (
 	"fmt"
+	"maps"
 	"testing"
 	"time"
 
@@ -69,7 +70,7 @@ func runObserved(v View, s script, observe func(View, Decision, Outcome)) runRes
 	now := t0
 	n := map[callKey]int32{}
 	redrives := 0
-	for i := 0; i < maxIterations; i++ {
+	for range maxIterations {
 		if s.deleteAfterCalls > 0 && len(r.calls) >= s.deleteAfterCalls {
 			v.Deleting = true
 		}
@@ -99,6 +100,7 @@ func runObserved(v View, s script, observe func(View, Decision, Outcome)) runRes
 		case KindHold, KindRelease, KindDelete:
 			r.end, r.ended, r.view = d, true, v
 			return r
+		default: // status-only decisions: recorded below, then the engine is asked again
 		}
 		Record(&v.Status, d, out, now)
 		if observe != nil {
@@ -128,6 +130,7 @@ func (s script) answer(k callKey, uid string) Outcome {
 		o.PaymentID = "pay-" + uid
 	case v1.StepScheduleShipment:
 		o.ShipmentID, o.TrackingNumber = "shp-"+uid, "TRK-1"
+	default: // ConfirmOrder and SendNotification return no identifier
 	}
 	return Outcome{Kind: Succeeded, Outputs: o}
 }
@@ -366,9 +369,7 @@ func TestScenarioBackoff(t *testing.T) {
 func mergeOutcomes(ms ...map[callKey]Outcome) map[callKey]Outcome {
 	out := map[callKey]Outcome{}
 	for _, m := range ms {
-		for k, v := range m {
-			out[k] = v
-		}
+		maps.Copy(out, m)
 	}
 	return out
 }

@@ -116,8 +116,8 @@ func TestOutcomeError(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, tc.out.Error()); diff != "" {
-				t.Errorf("\nReason: %s\nOutcome.Error(): -want, +got:\n%s", tc.reason, diff)
+			if diff := cmp.Diff(tc.want, tc.out.Failure()); diff != "" {
+				t.Errorf("\nReason: %s\nOutcome.Failure(): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}
