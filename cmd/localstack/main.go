@@ -26,8 +26,9 @@ import (
 func main() {
 	ctrllog.SetLogger(logr.Discard()) // the control plane's library logs are noise here; each process logs to .local/logs
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "localstack:", err)
 		os.Exit(1)
 	}
@@ -40,7 +41,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("localstack "+args[0], flag.ContinueOnError)
 	wait := fs.Duration("wait", 3*time.Minute, "demo: how long the samples may take")
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		return fmt.Errorf("parse flags: %w", err)
 	}
 	root, err := mongoserver.RepoRoot()
 	if err != nil {

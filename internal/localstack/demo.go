@@ -92,7 +92,7 @@ func (s *Stack) Env() []string {
 }
 
 func (s *Stack) run(ctx context.Context, out io.Writer, bin string, args ...string) error {
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := exec.CommandContext(ctx, bin, args...) //nolint:gosec // G204: kubectl of the envtest assets or sagactl the stack built
 	cmd.Env = s.Env()
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
@@ -123,7 +123,7 @@ func waitForSamples(ctx context.Context, c client.Client, out io.Writer, wait ti
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("wait for the samples: %w", ctx.Err())
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

@@ -40,11 +40,12 @@ type process struct {
 // start runs bin with args and env (added to the stack's environment), appending its
 // output to logPath, so that the log of a restarted child tells its whole story.
 func start(name, bin string, args, env []string, logPath string) (*process, error) {
-	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600) //nolint:gosec // G304: a log path of the stack's own state folder
 	if err != nil {
 		return nil, fmt.Errorf("open log of %s: %w", name, err)
 	}
-	cmd := exec.Command(bin, args...)
+	// Not CommandContext: a child outlives the context that started it; stop ends it.
+	cmd := exec.Command(bin, args...) //nolint:gosec,noctx // G204: a binary the stack built, with the stack's own arguments
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	// Setpgid puts the child in its own group; Pdeathsig stops it if the stack dies
@@ -142,13 +143,17 @@ func waitHTTP(ctx context.Context, r runner, url string, timeout time.Duration) 
 }
 
 // freePort returns a loopback port nothing listens on now.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freePort(ctx context.Context) (int, error) {
+	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
 	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		return 0, fmt.Errorf("find a free port: %s is not a TCP address", l.Addr())
+	}
+	return addr.Port, nil
 }
 
 var errStopped = errors.New("the stack is stopped")

@@ -118,7 +118,7 @@ func (s *Stack) prepareStateDir() error {
 		}
 	}
 	for _, dir := range []string{filepath.Join(s.opts.StateDir, "bin"), filepath.Join(s.opts.StateDir, "logs"), s.pidDir()} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
@@ -142,7 +142,7 @@ func (s *Stack) PIDFile(name string) string { return filepath.Join(s.pidDir(), n
 // build runs `make build`, the very command the Dockerfile runs, into the state folder;
 // the Go build cache makes it take seconds when warm.
 func (s *Stack) build(ctx context.Context) error {
-	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "build", "BIN_DIR="+filepath.Join(s.opts.StateDir, "bin"))
+	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "build", "BIN_DIR="+filepath.Join(s.opts.StateDir, "bin")) //nolint:gosec // G204: the repository's Makefile
 	cmd.Dir = s.opts.Root
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -154,8 +154,9 @@ func (s *Stack) build(ctx context.Context) error {
 func (s *Stack) startControlPlane(ctx context.Context) error {
 	assets := s.opts.Assets
 	if assets == "" {
-		cmd := exec.CommandContext(ctx, filepath.Join(s.opts.Root, "hack", "envtest.sh"))
-		cmd.Stderr = os.Stderr // a first run builds the binaries and says so
+		cmd := exec.CommandContext(ctx, filepath.Join(s.opts.Root, "hack", "envtest.sh")) //nolint:gosec // G204: the repository's own script
+		// A first run builds the binaries and says so.
+		cmd.Stderr = os.Stderr
 		out, err := cmd.Output()
 		if err != nil {
 			return fmt.Errorf("hack/envtest.sh: %w", err)
@@ -222,7 +223,7 @@ func (s *Stack) startMongo(ctx context.Context) error {
 
 func (s *Stack) startServices(ctx context.Context) error {
 	for _, name := range stepclient.Services() {
-		port, err := freePort()
+		port, err := freePort(ctx)
 		if err != nil {
 			return err
 		}
@@ -241,11 +242,11 @@ func (s *Stack) startServices(ctx context.Context) error {
 
 // startManager starts the manager, pointed at the services' loopback URLs.
 func (s *Stack) startManager(ctx context.Context) error {
-	probe, err := freePort()
+	probe, err := freePort(ctx)
 	if err != nil {
 		return err
 	}
-	metrics, err := freePort()
+	metrics, err := freePort(ctx)
 	if err != nil {
 		return err
 	}
@@ -325,16 +326,20 @@ func (s *Stack) Stop() error {
 
 // WriteEnv writes the shell file that points kubectl and scripts at the stack.
 func (s *Stack) WriteEnv(path string) error {
-	lines := []string{
-		"# Written by the local stack (make run-local). Use: . " + path,
-		"export KUBECONFIG=" + shellQuote(s.Kubeconfig),
-		"export MONGO_URI=" + shellQuote(s.MongoURI),
-		"export PATH=" + shellQuote(filepath.Dir(s.Kubectl)+":"+filepath.Join(s.opts.StateDir, "bin")) + ":\"$PATH\"",
-	}
+	lines := make([]string, 0, 4+len(stepclient.Services()))
+	lines = append(lines,
+		"# Written by the local stack (make run-local). Use: . "+path,
+		"export KUBECONFIG="+shellQuote(s.Kubeconfig),
+		"export MONGO_URI="+shellQuote(s.MongoURI),
+		"export PATH="+shellQuote(filepath.Dir(s.Kubectl)+":"+filepath.Join(s.opts.StateDir, "bin"))+":\"$PATH\"",
+	)
 	for _, name := range stepclient.Services() {
 		lines = append(lines, "export "+strings.ToUpper(name)+"_URL="+shellQuote(s.URLs[name]))
 	}
-	return os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write the env file: %w", err)
+	}
+	return nil
 }
 
 func shellQuote(v string) string { return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'" }

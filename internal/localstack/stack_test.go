@@ -45,15 +45,7 @@ func TestDemo(t *testing.T) {
 		}
 	}()
 
-	for name, url := range stack.URLs {
-		resp, err := http.Get(url + "/healthz")
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Errorf("%s /healthz: %v %v", name, resp, err)
-		}
-		if resp != nil {
-			_ = resp.Body.Close()
-		}
-	}
+	expectHealthy(ctx, t, stack.URLs)
 	var out bytes.Buffer
 	if err := stack.Demo(ctx, &out, 3*time.Minute); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
@@ -123,6 +115,26 @@ func TestStartFailsWhenAChildCannotStart(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(stateDir, "pids")); len(entries) > 0 {
 		t.Errorf("PID files left after a failed Start: %v", entries)
+	}
+}
+
+// expectHealthy checks that every service answers /healthz with 200.
+func expectHealthy(ctx context.Context, t *testing.T, urls map[string]string) {
+	t.Helper()
+	for name, url := range urls {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/healthz", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("%s /healthz: %v", name, err)
+			continue
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s /healthz: %s", name, resp.Status)
+		}
 	}
 }
 

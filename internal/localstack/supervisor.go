@@ -59,7 +59,7 @@ type supervisor struct {
 	clock   clock.Clock
 	backoff *flowcontrol.Backoff
 	// life ends when shutdown begins, and with it every backoff and readiness wait.
-	life context.Context
+	life context.Context //nolint:containedctx // the supervisor's lifetime, not a request's: the watchers outlive every caller's context
 	end  context.CancelFunc
 	// wg counts the goroutines and calls that may start a process, for shutdown to wait.
 	wg sync.WaitGroup
@@ -202,8 +202,9 @@ func (sv *supervisor) currentRuns() map[string]runner {
 
 // pids returns the process IDs of the children's current runs.
 func (sv *supervisor) pids() []int {
-	var out []int
-	for _, r := range sv.currentRuns() {
+	runs := sv.currentRuns()
+	out := make([]int, 0, len(runs))
+	for _, r := range runs {
 		out = append(out, r.pid())
 	}
 	slices.Sort(out)
@@ -412,7 +413,7 @@ func (sv *supervisor) unstaged(stages [][]string) []string {
 // shell's $(cat ...)) never sees it half written.
 func writeFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", tmp, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

@@ -149,7 +149,7 @@ func TestCrashLoopBacksOffExponentiallyUpToTheCap(t *testing.T) {
 	// The last restart waits for a clock that shutdown makes irrelevant.
 	h.sv.shutdown()
 	h.clock.Step(time.Hour)
-	if n := crasher.launches.Load(); n != int32(len(delays)) {
+	if n := int(crasher.launches.Load()); n != len(delays) {
 		t.Errorf("%d launches, want %d: the first and one per step of the clock", n, len(delays))
 	}
 	h.expectNoPIDFile("crasher")

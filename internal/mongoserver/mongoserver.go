@@ -144,7 +144,7 @@ func (s *Server) Stop() error {
 }
 
 func startFerret(ctx context.Context, launcher string, opts Options) (*Server, error) {
-	addr, err := listenAddr(opts.Addr)
+	addr, err := listenAddr(ctx, opts.Addr)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func startFerret(ctx context.Context, launcher string, opts Options) (*Server, e
 	s := &Server{URI: "mongodb://" + addr + "/", addr: addr, dataDir: dir, ownDir: ownDir,
 		exited: make(chan struct{}), output: &tailBuffer{max: 8 << 10}}
 	// Not CommandContext: the server must outlive a start-up context; Stop ends it.
-	s.cmd = exec.Command(launcher, "--listen", addr, "--data-dir", dir)
+	s.cmd = exec.Command(launcher, "--listen", addr, "--data-dir", dir) //nolint:gosec,noctx // G204: the launcher hack/ferretdb.sh built, or the caller's own
 	var out io.Writer = s.output
 	if opts.Log != nil {
 		out = io.MultiWriter(s.output, opts.Log)
@@ -183,8 +183,9 @@ func startFerret(ctx context.Context, launcher string, opts Options) (*Server, e
 
 func (s *Server) waitReady(ctx context.Context, addr string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
+	dialer := &net.Dialer{Timeout: 200 * time.Millisecond}
 	for {
-		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		conn, err := dialer.DialContext(ctx, "tcp", addr)
 		if err == nil {
 			_ = conn.Close()
 			return nil
@@ -203,11 +204,11 @@ func (s *Server) waitReady(ctx context.Context, addr string, timeout time.Durati
 }
 
 // listenAddr returns fixed, or a free loopback address when fixed is empty.
-func listenAddr(fixed string) (string, error) {
+func listenAddr(ctx context.Context, fixed string) (string, error) {
 	if fixed != "" {
 		return fixed, nil
 	}
-	return freeAddr()
+	return freeAddr(ctx)
 }
 
 // dataDir returns fixed, created if missing, or a new temporary directory (own is true).
@@ -219,18 +220,18 @@ func dataDir(fixed string) (dir string, own bool, err error) {
 		}
 		return dir, true, nil
 	}
-	if err := os.MkdirAll(fixed, 0o755); err != nil {
+	if err := os.MkdirAll(fixed, 0o750); err != nil {
 		return "", false, fmt.Errorf("create ferretdb data dir: %w", err)
 	}
 	return fixed, false, nil
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freeAddr(ctx context.Context) (string, error) {
+	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("find a free port: %w", err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().String(), nil
 }
 
@@ -241,8 +242,9 @@ func buildLauncher(ctx context.Context) (string, error) {
 		return "", err
 	}
 	var stdout bytes.Buffer
-	cmd := exec.CommandContext(ctx, filepath.Join(root, "hack", "ferretdb.sh"))
-	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr // the script reports what it builds and how long
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "hack", "ferretdb.sh")) //nolint:gosec // G204: the repository's own script
+	// The script reports on stderr what it builds and how long that takes.
+	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("hack/ferretdb.sh: %w", err)
 	}
