@@ -445,8 +445,11 @@ func (g gen) saga() *v1.OrderSaga {
 	}
 	if g.present() {
 		initial := g.duration(time.Millisecond, time.Hour)
-		spec.RetryPolicy = &v1.RetryPolicy{MaxAttempts: int32(g.pick(1, 100)), //nolint:gosec // G115: at most 100 InitialBackoff: initial,
-			MaxBackoff: g.duration(initial.Duration, time.Hour)}
+		spec.RetryPolicy = &v1.RetryPolicy{
+			MaxAttempts:    int32(g.pick(1, 100)), //nolint:gosec // G115: at most 100
+			InitialBackoff: initial,
+			MaxBackoff:     g.duration(initial.Duration, time.Hour),
+		}
 	}
 	if g.present() {
 		spec.StepTimeout = g.duration(100*time.Millisecond, 5*time.Minute)
