@@ -151,7 +151,7 @@ func report(what string, r loadResult) {
 		what, loadSagas, loadConcurrency, float64(loadSagas)/r.wall.Seconds(), r.wall.Round(10*time.Millisecond),
 		percentile(r.endToEnd, 50), percentile(r.endToEnd, 99),
 		percentile(r.controller, 50), percentile(r.controller, 99), byPhase(r.sagas))
-	var routes []string
+	routes := make([]string, 0, len(r.routes))
 	for route, mean := range r.routes {
 		routes = append(routes, fmt.Sprintf("%s %s", route, time.Duration(mean*float64(time.Second)).Round(100*time.Microsecond)))
 	}

@@ -49,7 +49,7 @@ func saga(name, product string, qty int, price string) sagaSpec {
 // sagaManifest returns the saga as the object kubectl applies, so that a test can also
 // break it in ways the sagaSpec cannot express.
 func sagaManifest(s sagaSpec) map[string]any {
-	items := []any{}
+	items := make([]any, 0, len(s.lines))
 	for _, l := range s.lines {
 		items = append(items, map[string]any{"productId": l.product, "quantity": l.qty, "unitPrice": l.price})
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -86,7 +87,10 @@ func call(ctx context.Context, method, service, path string, body any) (int, []b
 	}
 	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	if err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("%s %s %s: read the answer: %w", method, service, path, err)
+	}
+	return resp.StatusCode, b, nil
 }
 
 // getJSON reads path of service into out and returns the HTTP status; 404 leaves out alone.
@@ -105,9 +109,7 @@ func listAll[T any](ctx context.Context, service, path string, query url.Values)
 	GinkgoHelper()
 	var all []T
 	q := url.Values{"limit": {"500"}}
-	for k, v := range query {
-		q[k] = v
-	}
+	maps.Copy(q, query)
 	for {
 		var page struct {
 			Items         []T    `json:"items"`
@@ -139,6 +141,8 @@ func setProduct(ctx context.Context, id, price string, stock int) {
 }
 
 // stockUp puts every product of sagas in the catalog with stock units and returns their IDs.
+//
+//nolint:unparam // each scenario chooses its stock; today they all start from 5 units
 func stockUp(ctx context.Context, sagas []sagaSpec, price string, stock int) []string {
 	GinkgoHelper()
 	ids := products(sagas)
