@@ -83,7 +83,7 @@ func TestLateTakeAfterReleaseIsGivenBack(t *testing.T) {
 		repair  func(t *testing.T, f fixture)
 	}{
 		"RunGivesItBack":       {crashAt: -1},
-		"SweepRepairsACrash":   {crashAt: 1, repair: func(t *testing.T, f fixture) { f.sweep(t) }},
+		"SweepRepairsACrash":   {crashAt: 1, repair: sweepAgain},
 		"ReleaseRepairsACrash": {crashAt: 1, repair: releaseAgain},
 	}
 	for name, tc := range cases {
@@ -108,6 +108,11 @@ func TestLateTakeAfterReleaseIsGivenBack(t *testing.T) {
 			assertUntouched(t, f, map[string]int{"LAP-001": 50, "PHN-001": 100})
 		})
 	}
+}
+
+func sweepAgain(t *testing.T, f fixture) {
+	t.Helper()
+	f.sweep(t)
 }
 
 func releaseAgain(t *testing.T, f fixture) {
@@ -145,10 +150,10 @@ func TestUpgradeFromTokensOnly(t *testing.T) {
 	}
 	t0 := platformtest.T0()
 	docs := []any{
-		reservation{ID: "res-kept", Items: []Item{{"LAP-001", 2}}, Status: Reserved, CreatedAt: t0, UpdatedAt: t0},
-		reservation{ID: "res-back", Items: []Item{{"LAP-001", 1}}, Status: Released, ReleaseMode: modeReserved, CreatedAt: t0, UpdatedAt: t0},
-		reservation{ID: "res-late", Items: []Item{{"PHN-001", 3}}, Status: Failed, CreatedAt: t0, UpdatedAt: t0},
-		reservation{ID: "res-open", Items: []Item{{"TAB-001", 1}}, Status: Pending, CreatedAt: t0, UpdatedAt: t0},
+		ReservationDocument{ID: "res-kept", Items: []Item{{"LAP-001", 2}}, Status: Reserved, CreatedAt: t0, UpdatedAt: t0},
+		ReservationDocument{ID: "res-back", Items: []Item{{"LAP-001", 1}}, Status: Released, ReleaseMode: modeReserved, CreatedAt: t0, UpdatedAt: t0},
+		ReservationDocument{ID: "res-late", Items: []Item{{"PHN-001", 3}}, Status: Failed, CreatedAt: t0, UpdatedAt: t0},
+		ReservationDocument{ID: "res-open", Items: []Item{{"TAB-001", 1}}, Status: Pending, CreatedAt: t0, UpdatedAt: t0},
 	}
 	if _, err := f.DB.Collection("reservations").InsertMany(ctx, docs); err != nil {
 		t.Fatalf("write legacy reservations: %v", err)

@@ -58,7 +58,7 @@ func (f fixture) stock(t testing.TB, id string) int {
 // tokens returns the stock-move tokens left on product id.
 func (f fixture) tokens(t testing.TB, id string) []string {
 	t.Helper()
-	var p product
+	var p ProductDocument
 	if err := f.DB.Collection("products").FindOne(t.Context(), bson.D{{Key: "_id", Value: id}}).Decode(&p); err != nil {
 		t.Fatalf("read product %s: %v", id, err)
 	}
@@ -92,7 +92,7 @@ func (f fixture) held(t testing.TB, id string) int {
 }
 
 func reserveBody(order string, items ...Item) map[string]any {
-	list := []any{}
+	list := make([]any, 0, len(items))
 	for _, it := range items {
 		list = append(list, map[string]any{"productId": it.ProductID, "quantity": it.Quantity})
 	}

@@ -99,6 +99,7 @@ func TestCrashMidReserveIsRepaired(t *testing.T) {
 	crash := errors.New("simulated crash")
 	body := reserveBody("ord-1", Item{"LAP-001", 2}, Item{"PHN-001", 3})
 	crashAfterFirstTake := func(t *testing.T) fixture {
+		t.Helper()
 		f := newFixture(t)
 		f.store.beforeTake = func(i int) error {
 			if i == 1 {

@@ -56,15 +56,15 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 		reservations: srv.Metrics().Counter("inventory_reservations_total", "Reservation outcomes (first answers, not replays).", "outcome"),
 		releases:     srv.Metrics().Counter("inventory_releases_total", "Releases that gave stock back, were no-ops or left a tombstone.", "outcome"),
 	}
-	srv.Route("GET /v1/products", platform.List(nil, platform.ListView(s.store.Products, product.view)))
-	srv.Route("GET /v1/products/{productId}", platform.Get("productId", platform.GetView(s.store.Product, product.view)))
+	srv.Route("GET /v1/products", platform.List(nil, platform.ListView(s.store.Products, ProductDocument.view)))
+	srv.Route("GET /v1/products/{productId}", platform.Get("productId", platform.GetView(s.store.Product, ProductDocument.view)))
 	srv.Route("PUT /v1/products/{productId}", s.putProduct)
 	srv.Route("PUT /v1/reservations/{reservationId}", platform.Create(srv, "reservationId", NormalizeReserve, platform.OnFirstAnswer(s.reserve, s.countReservation)))
 	srv.Route("POST /v1/reservations/{reservationId}/release", platform.Transition("reservationId",
-		platform.CompensationView(s.release, reservation.view, s.releases, "released", "noop")))
-	srv.Route("GET /v1/reservations/{reservationId}", platform.Get("reservationId", platform.GetView(s.store.Reservation, reservation.view)))
+		platform.CompensationView(s.release, ReservationDocument.view, s.releases, "released", "noop")))
+	srv.Route("GET /v1/reservations/{reservationId}", platform.Get("reservationId", platform.GetView(s.store.Reservation, ReservationDocument.view)))
 	srv.Route("GET /v1/reservations", platform.List(map[string]func(string) bool{"orderId": platform.ValidID},
-		platform.ListView(s.store.Reservations, reservation.view)))
+		platform.ListView(s.store.Reservations, ReservationDocument.view)))
 	return s
 }
 
@@ -147,7 +147,7 @@ func (s *Service) countReservation(resp platform.StoredResponse) {
 	s.reservations.WithLabelValues(outcome).Inc()
 }
 
-func (s *Service) release(ctx context.Context, id, reason string) (reservation, bool, error) {
+func (s *Service) release(ctx context.Context, id, reason string) (ReservationDocument, bool, error) {
 	ctx, cancel := detached(ctx)
 	defer cancel()
 	return s.store.Release(ctx, id, reason)

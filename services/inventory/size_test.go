@@ -68,7 +68,7 @@ func TestHotProductDocumentStaysSmall(t *testing.T) {
 func (f fixture) takeOne(t testing.TB, id, product string) {
 	t.Helper()
 	t0 := platformtest.T0()
-	d := reservation{ID: id, OrderID: "ord-" + id, Items: []Item{{product, 1}}, Status: Pending, CreatedAt: t0, UpdatedAt: t0}
+	d := ReservationDocument{ID: id, OrderID: "ord-" + id, Items: []Item{{product, 1}}, Status: Pending, CreatedAt: t0, UpdatedAt: t0}
 	before, err := f.store.productsByID(t.Context(), d.Items)
 	if err != nil {
 		t.Fatalf("read products for %s: %v", id, err)

@@ -18,7 +18,7 @@ import (
 // Caveat: it runs at start-up, before the routes open; replicas of the previous version
 // must be stopped first (their sweeper removes tokens without changing gen).
 func (s *Store) upgrade(ctx context.Context) error {
-	noGen := bson.D{{Key: "gen", Value: bson.D{{Key: "$exists", Value: false}}}}
+	noGen := bson.D{{Key: "gen", Value: bson.D{{Key: "$exists", Value: false}}}} //nolint:goconst // BSON field name, literal by the house rule in .golangci.yml (goconst ignore-map-keys does not reach bson.D keys)
 	n, err := s.products.CountDocuments(ctx, noGen, options.Count().SetLimit(1))
 	if err != nil {
 		return fmt.Errorf("look for products to upgrade: %w", err)
@@ -26,13 +26,13 @@ func (s *Store) upgrade(ctx context.Context) error {
 	if n == 0 {
 		return nil
 	}
-	cur, err := s.reservations.Find(ctx, bson.D{{Key: "tombstone", Value: bson.D{{Key: "$ne", Value: true}}}})
+	cur, err := s.reservations.Find(ctx, bson.D{{Key: "tombstone", Value: bson.D{{Key: "$ne", Value: true}}}}) //nolint:goconst // BSON query operator, literal by the house rule in .golangci.yml (goconst ignore-map-keys does not reach bson.D keys)
 	if err != nil {
 		return fmt.Errorf("read reservations to upgrade: %w", err)
 	}
-	defer cur.Close(ctx)
+	defer func() { _ = cur.Close(ctx) }() // read to the end or abandoned on an error already returned: a failed close loses nothing
 	for cur.Next(ctx) {
-		var d reservation
+		var d ReservationDocument
 		if err := cur.Decode(&d); err != nil {
 			return fmt.Errorf("read reservation to upgrade: %w", err)
 		}
@@ -49,7 +49,7 @@ func (s *Store) upgrade(ctx context.Context) error {
 	if err := cur.Err(); err != nil {
 		return fmt.Errorf("read reservations to upgrade: %w", err)
 	}
-	if _, err := s.products.UpdateMany(ctx, noGen, bson.D{{Key: "$set", Value: bson.D{{Key: "gen", Value: int64(0)}}}}); err != nil {
+	if _, err := s.products.UpdateMany(ctx, noGen, bson.D{{Key: "$set", Value: bson.D{{Key: "gen", Value: int64(0)}}}}); err != nil { //nolint:goconst // BSON update operator, literal by the house rule in .golangci.yml (goconst ignore-map-keys does not reach bson.D keys)
 		return fmt.Errorf("give products a gen: %w", err)
 	}
 	return nil
@@ -58,7 +58,7 @@ func (s *Store) upgrade(ctx context.Context) error {
 // legacyMoveState is the state that every move of reservation d had before the ledger,
 // or "" where the product tokens still tell (a reservation in progress: the old sweeper
 // only removed the tokens of settled ones).
-func legacyMoveState(d reservation) moveState {
+func legacyMoveState(d ReservationDocument) moveState {
 	switch {
 	case d.Status == Reserved, d.Status == Releasing && d.ReleaseMode == modeReserved:
 		return moveTaken
