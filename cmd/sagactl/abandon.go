@@ -22,18 +22,11 @@ import (
 // the operator to record the list and release the finalizer. Deletion comes first because
 // the operator refuses the annotation on a saga that is not being deleted.
 func (a *app) abandon(ctx context.Context, f *flags) error {
-	c, ns, err := connect(f)
+	c, obj, err := loadFailedSaga(ctx, f, "abandon only gives up on")
 	if err != nil {
 		return err
 	}
-	obj, err := getSaga(ctx, c, ns, f.name)
-	if err != nil {
-		return err
-	}
-	if obj.Status.Phase != v1.PhaseFailed {
-		return failure("ordersaga %s/%s is %s, not Failed: abandon only gives up on a saga whose compensation gave up",
-			ns, f.name, orDash(string(obj.Status.Phase)))
-	}
+	ns := obj.Namespace
 	undone := saga.LeftUndone(string(obj.UID), &obj.Status)
 	a.printUndone(ns, f.name, undone)
 	if !f.yes && !a.confirm(fmt.Sprintf("Abandon ordersaga %s/%s and leave this undone? [y/N] ", ns, f.name)) {

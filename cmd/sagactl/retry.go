@@ -21,18 +21,11 @@ const defaultPollInterval = 250 * time.Millisecond
 // retry sets the re-drive annotation on a Failed saga, then waits for the phase the
 // re-drive reaches: exit 0 when Compensated, 1 otherwise.
 func (a *app) retry(ctx context.Context, f *flags) error {
-	c, ns, err := connect(f)
+	c, obj, err := loadFailedSaga(ctx, f, "retry only re-drives")
 	if err != nil {
 		return err
 	}
-	obj, err := getSaga(ctx, c, ns, f.name)
-	if err != nil {
-		return err
-	}
-	if obj.Status.Phase != v1.PhaseFailed {
-		return failure("ordersaga %s/%s is %s, not Failed: retry only re-drives a saga whose compensation gave up",
-			ns, f.name, orDash(string(obj.Status.Phase)))
-	}
+	ns := obj.Namespace
 	token := a.now().UTC().Format(time.RFC3339Nano)
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{v1.RetryAnnotation: token}}})
 	if err != nil {
@@ -50,6 +43,24 @@ func (a *app) retry(ctx context.Context, f *flags) error {
 		return &exitError{code: exitFailure}
 	}
 	return nil
+}
+
+// loadFailedSaga connects and reads the saga the command names. It refuses (exit 1) a saga
+// that is not Failed, saying what the command does ("retry only re-drives").
+func loadFailedSaga(ctx context.Context, f *flags, does string) (client.Client, *v1.OrderSaga, error) {
+	c, ns, err := connect(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	obj, err := getSaga(ctx, c, ns, f.name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if obj.Status.Phase != v1.PhaseFailed {
+		return nil, nil, failure("ordersaga %s/%s is %s, not Failed: %s a saga whose compensation gave up",
+			ns, f.name, orDash(string(obj.Status.Phase)), does)
+	}
+	return c, obj, nil
 }
 
 // waitForRedrive polls the saga until the operator has handled token and the saga is
