@@ -251,7 +251,7 @@ func GracefulShutdownTimeout(reconcileBudget time.Duration) time.Duration {
 }
 
 // SetupWithManager registers the reconciler with mgr. It reconciles on what people change
-// — the spec (generation), annotations (the retry annotation), deletion — and not on the
+// — the spec (generation), annotations (retry, abandon), deletion — and not on the
 // controller's own status and finalizer writes: the reconcile that wrote them already asked
 // for whatever comes next with RequeueAfter, and an extra reconcile per write would cost an
 // API read each and double the API server's work per saga.
