@@ -1,0 +1,33 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// TestShutdownOptions: a rolling update neither kills a batch's status write nor waits
+// for the old leader's lease to expire. The manager waits for reconciles in flight at
+// least the reconcile budget plus the status-write grace, and releases the lease at once.
+func TestShutdownOptions(t *testing.T) {
+	for _, budget := range []string{"60s", "5s", "3m"} {
+		o, err := parseFlags([]string{"--reconcile-budget", budget, "--leader-elect"})
+		if err != nil {
+			t.Fatalf("parseFlags: %v", err)
+		}
+		opts := managerOptions(o, runtime.NewScheme())
+		if opts.GracefulShutdownTimeout == nil || *opts.GracefulShutdownTimeout < o.reconcileBudget+2*time.Second {
+			t.Errorf("budget %s: GracefulShutdownTimeout = %v, want at least the budget plus the 2s status-write grace", budget, opts.GracefulShutdownTimeout)
+		}
+		if !opts.LeaderElectionReleaseOnCancel || !opts.LeaderElection {
+			t.Errorf("budget %s: LeaderElection %v, LeaderElectionReleaseOnCancel %v; want both", budget, opts.LeaderElection, opts.LeaderElectionReleaseOnCancel)
+		}
+	}
+}
+
+func TestBadFlagsAreRefused(t *testing.T) {
+	if _, err := parseFlags([]string{"--max-concurrent-reconciles", "0"}); err == nil {
+		t.Error("parseFlags accepted --max-concurrent-reconciles 0")
+	}
+}
