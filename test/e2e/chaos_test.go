@@ -47,9 +47,7 @@ var _ = Describe("Chaos", Label("e2e"), func() {
 				Expect(s.Status.Failure).To(HaveField("Reason", reason), s.Name)
 			}
 		}
-		expectConsistent(ctx, sagas)
-		expectStock(ctx, 5, sagas, ids...)
-		expectCheckClean(ctx)
+		expectSettledClean(ctx, sagas, 5, ids...)
 	}, SpecTimeout(4*time.Minute))
 
 	It("keeps 100 sagas whole, rolled back or not, under 20 % errors and 50 ms latency on every service", func(ctx SpecContext) {
@@ -76,9 +74,7 @@ var _ = Describe("Chaos", Label("e2e"), func() {
 		GinkgoWriter.Printf("flaky: %v; %.0f errors injected\n", byPhase(sagas), faultsInjected(ctx)-injected)
 		Expect(faultsInjected(ctx)-injected).To(BeNumerically(">", 50), "faults were injected")
 		expectOutcomes(sagas)
-		expectConsistent(ctx, sagas)
-		expectStock(ctx, 5, sagas, ids...)
-		expectCheckClean(ctx)
+		expectSettledClean(ctx, sagas, 5, ids...)
 	}, SpecTimeout(6*time.Minute))
 })
 

@@ -52,7 +52,5 @@ func crashWhileRunning(ctx context.Context, ns, victim string, n int, r retry) {
 	allFaultsOff(ctx)
 
 	expectOutcomes(sagas)
-	expectConsistent(ctx, sagas)
-	expectStock(ctx, 5, sagas, ids...)
-	expectCheckClean(ctx)
+	expectSettledClean(ctx, sagas, 5, ids...)
 }

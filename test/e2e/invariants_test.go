@@ -194,10 +194,20 @@ func expectOutcomes(sagas []v1.OrderSaga) {
 	Expect(wrong).To(BeEmpty(), "outcomes %v", byPhase(sagas))
 }
 
-// expectStock checks that each product's stock is its initial stock less exactly the
-// units of the Completed sagas: every unit a rolled-back saga took came back, once.
+// expectSettledClean checks the end of a scenario once its faults are off: the services
+// agree with every saga, each product's stock moved by exactly what Completed sagas took,
+// and `sagactl check` finds nothing.
 //
 //nolint:unparam // each scenario chooses its stock; today they all start from 5 units
+func expectSettledClean(ctx context.Context, sagas []v1.OrderSaga, initialStock int, productIDs ...string) {
+	GinkgoHelper()
+	expectConsistent(ctx, sagas)
+	expectStock(ctx, initialStock, sagas, productIDs...)
+	expectCheckClean(ctx)
+}
+
+// expectStock checks that each product's stock is its initial stock less exactly the
+// units of the Completed sagas: every unit a rolled-back saga took came back, once.
 func expectStock(ctx context.Context, initial int, sagas []v1.OrderSaga, productIDs ...string) {
 	GinkgoHelper()
 	sold := map[string]int{}

@@ -54,9 +54,7 @@ var _ = Describe("Restarts", Label("e2e"), func() {
 		sagas := waitAllTerminal(ctx, ns, n, 3*time.Minute)
 		allFaultsOff(ctx)
 		expectOutcomes(sagas)
-		expectConsistent(ctx, sagas)
-		expectStock(ctx, 5, sagas, ids...)
-		expectCheckClean(ctx)
+		expectSettledClean(ctx, sagas, 5, ids...)
 	}, SpecTimeout(5*time.Minute))
 })
 
