@@ -2,6 +2,7 @@ package sagasim
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -150,21 +151,9 @@ func (s *sim) checkAbandoned(ctx context.Context, name string, obj *v1.OrderSaga
 	for _, u := range obj.Status.Abandoned.LeftUndone {
 		listed[u.Name] = true
 	}
-	held := map[v1.StepName]string{}
-	if w.order != nil && w.order.Status != consistency.OrderCancelled {
-		held[v1.StepCreateOrder] = "order " + w.order.Status
-	}
-	if r := w.reservation; r != nil && r.Status == consistency.ReservationReserved {
-		held[v1.StepReserveInventory] = "reservation " + r.Status
-	}
-	if p := w.payment; p != nil && p.Status == consistency.PaymentCaptured {
-		held[v1.StepProcessPayment] = "payment " + p.Status
-	}
-	if sh := w.shipment; sh != nil && sh.Status == consistency.ShipmentScheduled {
-		held[v1.StepScheduleShipment] = "shipment " + sh.Status
-	}
-	for step, what := range held {
-		if !listed[step] {
+	held := w.held()
+	for _, step := range saga.Plan() {
+		if what, ok := held[step]; ok && !listed[step] {
 			s.violatef(invAbandoned, "%s: abandoned, and its %s is left, but status.abandoned does not list %s", name, what, step)
 		}
 	}
@@ -256,6 +245,25 @@ func worldOf(snap consistency.Snapshot, uid string) sagaWorld {
 	return w
 }
 
+// held names, by the step that made it, what the services still hold for the saga: an
+// order not cancelled, stock reserved, money kept, a shipment scheduled.
+func (w sagaWorld) held() map[v1.StepName]string {
+	held := map[v1.StepName]string{}
+	if o := w.order; o != nil && o.Status != consistency.OrderCancelled {
+		held[v1.StepCreateOrder] = "order " + o.Status
+	}
+	if r := w.reservation; r != nil && r.Status != consistency.ReservationReleased && r.Status != consistency.ReservationFailed {
+		held[v1.StepReserveInventory] = "reservation " + r.Status
+	}
+	if p := w.payment; p != nil && (p.Status == consistency.PaymentCaptured || p.Status == consistency.PaymentRefunded && p.RefundedAmount != p.Amount) {
+		held[v1.StepProcessPayment] = fmt.Sprintf("payment %s (%s refunded of %s)", p.Status, p.RefundedAmount, p.Amount)
+	}
+	if sh := w.shipment; sh != nil && sh.Status == consistency.ShipmentScheduled {
+		held[v1.StepScheduleShipment] = "shipment " + sh.Status
+	}
+	return held
+}
+
 func find[T any](xs []T, match func(T) bool) *T {
 	if i := slices.IndexFunc(xs, match); i >= 0 {
 		return &xs[i]
@@ -311,17 +319,11 @@ func (s *sim) checkCompletedStatus(name string, obj *v1.OrderSaga) {
 // held, no shipment scheduled, no confirmation sent; and status shows every step that may
 // have run as compensated.
 func (s *sim) checkCompensated(name string, obj *v1.OrderSaga, w sagaWorld) {
-	if w.order != nil && w.order.Status != consistency.OrderCancelled {
-		s.violatef(invCompensated, "%s: Compensated, but its order is %s, want CANCELLED or none", name, w.order.Status)
-	}
-	if p := w.payment; p != nil && p.Status == consistency.PaymentCaptured || p != nil && p.Status == consistency.PaymentRefunded && p.RefundedAmount != p.Amount {
-		s.violatef(invCompensated, "%s: Compensated, but its payment keeps money: %+v", name, *p)
-	}
-	if r := w.reservation; r != nil && r.Status != consistency.ReservationReleased && r.Status != consistency.ReservationFailed {
-		s.violatef(invCompensated, "%s: Compensated, but its reservation is %s, want RELEASED, FAILED or none", name, r.Status)
-	}
-	if sh := w.shipment; sh != nil && sh.Status == consistency.ShipmentScheduled {
-		s.violatef(invCompensated, "%s: Compensated, but its shipment is SCHEDULED", name)
+	held := w.held()
+	for _, step := range saga.Plan() {
+		if what, ok := held[step]; ok {
+			s.violatef(invCompensated, "%s: Compensated, but its %s is left (%s not undone)", name, what, step)
+		}
 	}
 	if len(w.confirmation) > 0 {
 		s.violatef(invCompensated, "%s: Compensated, but the customer was told the order is confirmed", name)

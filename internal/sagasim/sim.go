@@ -226,14 +226,7 @@ func (s *sim) redriveFailed(ctx context.Context) {
 // abandon gives up on a Failed saga as `sagactl abandon` does: delete it, then set the
 // abandon annotation.
 func (s *sim) abandon(ctx context.Context, name string) {
-	if obj, ok := s.api.get(ctx, name); ok && obj.DeletionTimestamp.IsZero() {
-		if err := s.api.store.Delete(ctx, obj); err != nil {
-			s.trace.addf("%s: user delete refused: %v", name, err)
-		} else {
-			s.api.remember(ctx, name)
-			s.trace.addf("%s: user deletes it to abandon it", name)
-		}
-	}
+	s.userDelete(ctx, name, " to abandon it")
 	s.userChange(ctx, name, "sets the abandon annotation", func(o *v1.OrderSaga) {
 		setAnnotation(o, v1.AbandonAnnotation, "abandon-"+s.api.nextToken())
 	})
@@ -295,17 +288,7 @@ func (s *sim) externalChange(ctx context.Context, name, when string) {
 	}
 	switch {
 	case what < 3:
-		obj, ok := s.api.get(ctx, name)
-		if !ok || !obj.DeletionTimestamp.IsZero() {
-			return
-		}
-		if err := s.api.store.Delete(ctx, obj); err != nil {
-			s.trace.addf("%s: user delete refused: %v", name, err)
-			return
-		}
-		s.api.remember(ctx, name)
-		s.trace.addf("%s: user deletes it%s", name, suffix)
-		s.enqueue(name, s.clock.Now())
+		s.userDelete(ctx, name, suffix)
 	case what < 5:
 		s.userChange(ctx, name, "toggles suspend"+suffix, func(o *v1.OrderSaga) { o.Spec.Suspend = !o.Spec.Suspend })
 	case what < 7:
@@ -330,6 +313,22 @@ func (s *sim) externalChange(ctx context.Context, name, when string) {
 			s.trace.addf("%s: user changes a label%s", name, suffix)
 		}
 	}
+}
+
+// userDelete deletes a saga that is not being deleted yet, as kubectl delete would, and
+// wakes it; suffix ends the trace line.
+func (s *sim) userDelete(ctx context.Context, name, suffix string) {
+	obj, ok := s.api.get(ctx, name)
+	if !ok || !obj.DeletionTimestamp.IsZero() {
+		return
+	}
+	if err := s.api.store.Delete(ctx, obj); err != nil {
+		s.trace.addf("%s: user delete refused: %v", name, err)
+		return
+	}
+	s.api.remember(ctx, name)
+	s.trace.addf("%s: user deletes it%s", name, suffix)
+	s.enqueue(name, s.clock.Now())
 }
 
 // userChange applies a change that passes the controller's predicates and so wakes the saga.
