@@ -1,6 +1,7 @@
 package saga
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -28,15 +29,8 @@ func abandonDecision(v View, st *v1.OrderSagaStatus) (Decision, bool) {
 	default:
 		return Decision{Kind: KindIgnoreAbandon, RetryToken: token, Message: fmt.Sprintf(
 			"ignored the %s annotation: it releases only a Failed saga that is being deleted, and this saga is %s. Nothing was done",
-			v1.AbandonAnnotation, cmpPhase(st.Phase))}, true
+			v1.AbandonAnnotation, cmp.Or(st.Phase, v1.PhasePending))}, true
 	}
-}
-
-func cmpPhase(p v1.Phase) v1.Phase {
-	if p == "" {
-		return v1.PhasePending
-	}
-	return p
 }
 
 // LeftUndone lists the steps whose compensation did not succeed, in plan order, with what
