@@ -241,15 +241,46 @@ func stepOf(obj *v1.OrderSaga, name v1.StepName) v1.StepStatus {
 	return v1.StepStatus{}
 }
 
-// eventReasons returns the reasons of the Events about the saga.
-func eventReasons(obj *v1.OrderSaga) []string {
+// setAnnotation sets one annotation on the saga as a person would.
+func setAnnotation(obj *v1.OrderSaga, key, value string) {
+	GinkgoHelper()
+	latest := get(obj)
+	patch := client.MergeFrom(latest.DeepCopy())
+	if latest.Annotations == nil {
+		latest.Annotations = map[string]string{}
+	}
+	latest.Annotations[key] = value
+	Expect(k8sClient.Patch(ctx, latest, patch)).To(Succeed())
+}
+
+// eventsAbout returns the Events about the saga.
+func eventsAbout(obj *v1.OrderSaga) []eventsv1.Event {
 	GinkgoHelper()
 	list := &eventsv1.EventList{}
 	Expect(k8sClient.List(ctx, list, client.InNamespace(obj.Namespace),
 		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("regarding.name", obj.Name)})).To(Succeed())
-	out := make([]string, 0, len(list.Items))
-	for _, e := range list.Items {
+	return list.Items
+}
+
+// eventReasons returns the reasons of the Events about the saga.
+func eventReasons(obj *v1.OrderSaga) []string {
+	GinkgoHelper()
+	events := eventsAbout(obj)
+	out := make([]string, 0, len(events))
+	for _, e := range events {
 		out = append(out, e.Reason)
+	}
+	return out
+}
+
+// eventsOf returns the Events about the saga with the given reason.
+func eventsOf(obj *v1.OrderSaga, reason string) []eventsv1.Event {
+	GinkgoHelper()
+	var out []eventsv1.Event
+	for _, e := range eventsAbout(obj) {
+		if e.Reason == reason {
+			out = append(out, e)
+		}
 	}
 	return out
 }

@@ -59,9 +59,7 @@ var _ = Describe("A failing compensation", func() {
 
 		By("re-driving once the cause is fixed")
 		fake.Heal()
-		patch := client.MergeFrom(got.DeepCopy())
-		got.Annotations = map[string]string{v1.RetryAnnotation: "2026-11-28T12:00:00Z"}
-		Expect(k8sClient.Patch(ctx, got, patch)).To(Succeed())
+		setAnnotation(got, v1.RetryAnnotation, "2026-11-28T12:00:00Z")
 		got = waitForPhase(obj, v1.PhaseCompensated)
 		Expect(got.Status.LastHandledRetry).To(Equal("2026-11-28T12:00:00Z"))
 		Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionSucceeded).Reason).To(Equal(v1.ReasonPaymentDeclined))

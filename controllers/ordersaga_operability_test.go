@@ -11,7 +11,6 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -86,33 +85,6 @@ var _ = Describe("kstatus", func() {
 		expectObservedGeneration(got)
 	})
 })
-
-// setAnnotation sets one annotation on the saga as a person would.
-func setAnnotation(obj *v1.OrderSaga, key, value string) {
-	GinkgoHelper()
-	latest := get(obj)
-	patch := client.MergeFrom(latest.DeepCopy())
-	if latest.Annotations == nil {
-		latest.Annotations = map[string]string{}
-	}
-	latest.Annotations[key] = value
-	Expect(k8sClient.Patch(ctx, latest, patch)).To(Succeed())
-}
-
-// eventsOf returns the Events about the saga with the given reason.
-func eventsOf(obj *v1.OrderSaga, reason string) []eventsv1.Event {
-	GinkgoHelper()
-	list := &eventsv1.EventList{}
-	Expect(k8sClient.List(ctx, list, client.InNamespace(obj.Namespace),
-		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("regarding.name", obj.Name)})).To(Succeed())
-	var out []eventsv1.Event
-	for _, e := range list.Items {
-		if e.Reason == reason {
-			out = append(out, e)
-		}
-	}
-	return out
-}
 
 var _ = Describe("The abandon annotation", func() {
 	It("releases a Failed saga being deleted, and its last status and a Warning list what is left undone", func() {
