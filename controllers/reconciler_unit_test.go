@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -18,6 +20,9 @@ import (
 	"github.com/ordersaga/ordersaga/internal/saga"
 	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 )
+
+// Unit tests of the reconciler on controller-runtime's fake client, for what envtest cannot
+// provoke on demand: status writes that keep conflicting, and reads that time out.
 
 // TestConflictsBackOff checks that a saga whose status writes keep conflicting is retried
 // after the workqueue's growing per-item delay, and that a write that lands resets it.
@@ -71,4 +76,48 @@ func newSchemeForUnitTests(t *testing.T) *runtime.Scheme {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestInFlightEntryDroppedOnlyWhenGone: a failed read of a saga in flight (an API server
+// that times out) keeps it in ordersaga_sagas_in_flight; only NotFound drops it.
+func TestInFlightEntryDroppedOnlyWhenGone(t *testing.T) {
+	obj := testgen.OrderSaga("order-in-flight", testgen.WithNamespace("shop"))
+	failReads := false
+	c := fake.NewClientBuilder().WithScheme(newSchemeForUnitTests(t)).WithObjects(obj).WithStatusSubresource(obj).
+		WithInterceptorFuncs(interceptor.Funcs{Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, o client.Object, opts ...client.GetOption) error {
+			if failReads {
+				return apierrors.NewServerTimeout(schema.GroupResource{Group: v1.GroupVersion.Group, Resource: "ordersagas"}, "get", 1)
+			}
+			return c.Get(ctx, key, o, opts...)
+		}}).Build()
+	r := &OrderSagaReconciler{Client: c, APIReader: c, Clock: RealClock{}, MaxCallsPerReconcile: 1, ReconcileBudget: time.Minute,
+		ProgressInterval: time.Second, Metrics: NewMetrics(prometheus.NewRegistry()),
+		Steps: StepCallerFn(func(context.Context, *v1.OrderSaga, saga.Call) saga.Outcome {
+			return saga.Outcome{Kind: saga.Succeeded}
+		})}
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)}
+	inFlight := func() float64 { return testutil.ToFloat64(r.Metrics.inFlight) }
+
+	if _, err := r.Reconcile(t.Context(), req); err != nil || inFlight() != 1 {
+		t.Fatalf("after the first batch: err %v, in flight %v; want nil, 1", err, inFlight())
+	}
+	failReads = true
+	if _, err := r.Reconcile(t.Context(), req); err == nil || inFlight() != 1 {
+		t.Errorf("after a read that timed out: err %v, in flight %v; want the error, and still 1", err, inFlight())
+	}
+	failReads = false
+	latest := &v1.OrderSaga{} // gone for good: without the finalizer the first reconcile added
+	if err := c.Get(t.Context(), req.NamespacedName, latest); err != nil {
+		t.Fatal(err)
+	}
+	latest.Finalizers = nil
+	if err := c.Update(t.Context(), latest); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(t.Context(), latest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(t.Context(), req); err != nil || inFlight() != 0 {
+		t.Errorf("after the saga is gone: err %v, in flight %v; want nil, 0", err, inFlight())
+	}
 }
