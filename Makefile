@@ -7,7 +7,11 @@ SHELL := /usr/bin/env bash -o pipefail
 export GOTOOLCHAIN := local
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-IMG ?= ghcr.io/ordersaga/ordersaga:$(VERSION)
+IMAGE_REPOSITORY ?= ghcr.io/ordersaga/ordersaga
+IMG ?= $(IMAGE_REPOSITORY):$(VERSION)
+# IMAGE_ARCHIVE is what `make image` writes: an OCI layout and a docker-archive in one tarball.
+IMAGE_ARCHIVE ?= $(BIN_DIR)/ordersaga-image.tar
+REGISTRY ?=
 CONTAINER_TOOL ?= docker
 GO_LDFLAGS := -s -w -X main.version=$(VERSION)
 GO_BUILD := CGO_ENABLED=0 go build -ldflags "$(GO_LDFLAGS)"
@@ -111,8 +115,20 @@ bench: ## Measure sagas/s, p50/p99 latency and API writes per saga on envtest wi
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager, services and sagactl binaries into $(BIN_DIR)/ (the Dockerfile and the local stack run this).
+build: ## Build the image's static programs into $(BIN_DIR)/: manager, services, sagactl and the FerretDB launcher.
 	$(GO_BUILD) -o $(BIN_DIR)/ ./cmd/manager ./cmd/services ./cmd/sagactl
+	@# The launcher is its own module (hack/ferretdb), built once and cached; see hack/ferretdb.sh.
+	cp "$$(hack/ferretdb.sh)" $(BIN_DIR)/ferretdb
+
+.PHONY: image
+image: build ## Build the image without a daemon (FROM scratch, non-root) into $(IMAGE_ARCHIVE), tagged $(IMG).
+	go run ./hack/image -product -bin $(BIN_DIR) -ref $(IMG) -version $(VERSION) \
+		-revision "$$(git rev-parse HEAD 2>/dev/null)" -o $(IMAGE_ARCHIVE)
+
+.PHONY: image-push
+image-push: image ## Push the image to $(REGISTRY)/ordersaga:$(VERSION) (credentials from ~/.docker/config.json).
+	@test -n "$(REGISTRY)" || { echo "set REGISTRY, for example make image-push REGISTRY=registry.example.com/team"; exit 2; }
+	go run ./hack/image -push -ref $(REGISTRY)/ordersaga:$(VERSION) $(IMAGE_ARCHIVE)
 
 .PHONY: run
 run: manifests generate ## Run the manager against the cluster in ~/.kube/config (or $KUBECONFIG).

@@ -9,6 +9,9 @@ import (
 	"os"
 	"time"
 
+	// The image is FROM scratch, without CA certificates: TLS (to an external MongoDB, a service
+	// URL) falls back to the Mozilla roots compiled in.
+	_ "golang.org/x/crypto/x509roots/fallback"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"

@@ -16,6 +16,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	// The image is FROM scratch, without CA certificates: TLS (to an external MongoDB, a service
+	// URL) falls back to the Mozilla roots compiled in.
+	_ "golang.org/x/crypto/x509roots/fallback"
 )
 
 // Exit codes.

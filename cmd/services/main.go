@@ -20,6 +20,9 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	// The image is FROM scratch, without CA certificates: TLS (to an external MongoDB, a service
+	// URL) falls back to the Mozilla roots compiled in.
+	_ "golang.org/x/crypto/x509roots/fallback"
 
 	"github.com/ordersaga/ordersaga/services/platform"
 )
