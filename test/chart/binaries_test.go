@@ -68,7 +68,8 @@ func checkManagerArgs(t *testing.T, bin string, deps []appsv1.Deployment) {
 // every environment value has the right type) and with an unusable --mongo-uri, so that the
 // service's own validation (amounts, payment methods, country codes, fault settings) runs
 // and the process stops at the connection with exit 1 instead of a usage error (exit 2).
-// The rendered MONGO_URI itself is checked with the MongoDB driver's parser.
+// The rendered MONGO_URI itself is checked with the MongoDB driver's parser: it logs in with
+// the Secret's password, or with FerretDB, which has no users, with no credentials.
 func TestServicesAcceptRenderedConfig(t *testing.T) {
 	bin, err := buildBinary(t, "services")
 	if err != nil {
@@ -83,7 +84,7 @@ func TestServicesAcceptRenderedConfig(t *testing.T) {
 						continue
 					}
 					seen[ctr.Args[0]] = true
-					checkServiceContainer(t, bin, ctr)
+					checkServiceContainer(t, bin, ctr, !v.ferretDB())
 				}
 			}
 			if len(seen) != 5 {
@@ -93,7 +94,7 @@ func TestServicesAcceptRenderedConfig(t *testing.T) {
 	}
 }
 
-func checkServiceContainer(t *testing.T, bin string, ctr corev1.Container) {
+func checkServiceContainer(t *testing.T, bin string, ctr corev1.Container, wantAuth bool) {
 	t.Helper()
 	env := containerEnv(t, ctr)
 	name := strings.Join(ctr.Args, " ")
@@ -113,12 +114,16 @@ func checkServiceContainer(t *testing.T, bin string, ctr corev1.Container) {
 			uri = v
 		}
 	}
-	if uri == "" {
+	opts := options.Client().ApplyURI(uri)
+	switch err := opts.Validate(); {
+	case uri == "":
 		t.Errorf("services %s: no MONGO_URI", name)
-	} else if err := options.Client().ApplyURI(uri).Validate(); err != nil {
+	case err != nil:
 		t.Errorf("services %s: MONGO_URI %q: %v", name, uri, err)
-	} else if !strings.Contains(uri, fakeSecret) {
+	case wantAuth && (opts.Auth == nil || opts.Auth.Password != fakeSecret):
 		t.Errorf("services %s: MONGO_URI %q does not carry the password from the Secret", name, uri)
+	case !wantAuth && opts.Auth != nil:
+		t.Errorf("services %s: MONGO_URI %q carries credentials, but FerretDB has no authentication", name, uri)
 	}
 }
 

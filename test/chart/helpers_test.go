@@ -34,8 +34,8 @@ func variants(t *testing.T) []variant {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) < 4 {
-		t.Fatalf("want the four documented alternatives in %s/ci, found %d files", chartDir, len(files))
+	if len(files) < 5 {
+		t.Fatalf("want the five documented alternatives in %s/ci, found %d files", chartDir, len(files))
 	}
 	out := append(make([]variant, 0, 1+len(files)), variant{name: "defaults"})
 	for _, f := range files {
@@ -176,6 +176,29 @@ func releaseName(v variant) string {
 		return "ordersaga"
 	}
 	return "os-" + v.name
+}
+
+// fullname is the prefix of the object names of v's release: the release name, plus the
+// chart name when the release name does not contain it.
+func fullname(v variant) string {
+	if v.name == "defaults" {
+		return releaseName(v)
+	}
+	return releaseName(v) + "-ordersaga"
+}
+
+// ferretDB reports whether v runs FerretDB instead of MongoDB (mongodb.engine=ferretdb).
+func (v variant) ferretDB() bool { return v.name == "ferretdb" }
+
+// templateValues runs helm template on the chart with values (YAML) as the only values file;
+// it returns what helm printed and its error instead of failing the test.
+func templateValues(t *testing.T, values string) result {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "values.yaml")
+	if err := os.WriteFile(file, []byte(values), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return run(t, helmEnv(t), tool(t, "helm"), "template", "values-check", chartDir, "--values", file)
 }
 
 // decode splits a multi-document YAML stream into objects, skipping empty documents.

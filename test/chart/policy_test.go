@@ -29,7 +29,7 @@ func TestChartDefaultsAreSecure(t *testing.T) {
 				checkPodSecurity(t, o.GetKind()+" "+o.GetName(), spec)
 			}
 			if pods < 7 {
-				t.Errorf("found %d pod templates, want at least 7 (operator, 5 services, MongoDB)", pods)
+				t.Errorf("found %d pod templates, want at least 7 (operator, 5 services, the store)", pods)
 			}
 		})
 	}
@@ -74,9 +74,10 @@ func checkContainerSecurity(t *testing.T, where string, c corev1.Container) {
 	}
 }
 
-// TestChartWiring checks what the services and MongoDB promise in every variant: the
-// probes, port 8080, fault injection off by default, labels, the NetworkPolicies, and
-// MongoDB's size, probes and replica-set Job.
+// TestChartWiring checks what the services and the store promise in every variant: the
+// probes, port 8080, fault injection off by default, labels, the NetworkPolicies, MongoDB's
+// size, probes and replica-set Job, or FerretDB's launcher, and the store's credentials in
+// the services' environment.
 func TestChartWiring(t *testing.T) {
 	t.Parallel()
 	for _, v := range variants(t) {
@@ -87,6 +88,10 @@ func TestChartWiring(t *testing.T) {
 			for _, d := range deployments(t, objs) {
 				if c := d.Spec.Template.Spec.Containers[0]; c.Command[0] == "/services" {
 					checkService(t, v, d.Name, c)
+					checkStoreCredentials(t, v, d.Name, c)
+					if c.Args[0] == "inventory" {
+						checkInventoryPinning(t, v, d)
+					}
 				}
 			}
 			wantPolicies := 2
@@ -141,44 +146,162 @@ func checkServiceProbes(t *testing.T, name string, c corev1.Container) {
 	}
 }
 
+// checkStoreCredentials checks that a service logs in to MongoDB with the Secret's password,
+// and to FerretDB, which has no users, with no credentials at all.
+func checkStoreCredentials(t *testing.T, v variant, name string, c corev1.Container) {
+	t.Helper()
+	uri, hasUser, hasPassword := envValue(c, "MONGO_URI"), envValue(c, "MONGO_USERNAME") != "", envSecret(c, "MONGO_PASSWORD")
+	if v.ferretDB() {
+		if strings.Contains(uri, "@") || hasUser || hasPassword {
+			t.Errorf("%s: FerretDB has no authentication, but MONGO_URI is %q (MONGO_USERNAME set: %t, MONGO_PASSWORD from a Secret: %t)", name, uri, hasUser, hasPassword)
+		}
+		return
+	}
+	if !strings.Contains(uri, "$(MONGO_USERNAME):$(MONGO_PASSWORD)@") || !hasUser || !hasPassword {
+		t.Errorf("%s: MONGO_URI %q does not log in with MONGO_USERNAME and MONGO_PASSWORD from the Secret", name, uri)
+	}
+}
+
+// checkInventoryPinning checks the inventory Deployment: on FerretDB, whose conditional
+// updates are not atomic, one pod that serializes its own writes and is replaced rather than
+// rolled (two never overlap); on MongoDB, the replicas asked for and the binary's default.
+func checkInventoryPinning(t *testing.T, v variant, d appsv1.Deployment) {
+	t.Helper()
+	mode := envValue(d.Spec.Template.Spec.Containers[0], "INVENTORY_WRITE_SERIALIZATION")
+	if !v.ferretDB() {
+		if mode != "" {
+			t.Errorf("%s: INVENTORY_WRITE_SERIALIZATION=%q with MongoDB, want it unset (the binary's default)", d.Name, mode)
+		}
+		return
+	}
+	if replicas := deref(d.Spec.Replicas, -1); replicas != 1 || mode != "process" || d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+		t.Errorf("%s on FerretDB: replicas %d, INVENTORY_WRITE_SERIALIZATION=%q, strategy %q; want 1, process, Recreate",
+			d.Name, replicas, mode, d.Spec.Strategy.Type)
+	}
+}
+
+// checkMongoDB checks the store's StatefulSet (MongoDB, or FerretDB in its place), the
+// replica-set Job and the Secret.
 func checkMongoDB(t *testing.T, v variant, objs []*unstructured.Unstructured) {
 	t.Helper()
 	sets := find(objs, "StatefulSet")
-	if len(sets) != 1 {
-		t.Fatalf("%d StatefulSets, want 1", len(sets))
+	o := sets[fullname(v)+"-mongodb"]
+	if len(sets) != 1 || o == nil {
+		t.Fatalf("StatefulSets %v, want %s-mongodb only", keys(sets), fullname(v))
 	}
-	for _, o := range sets {
-		var sts appsv1.StatefulSet
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &sts); err != nil {
-			t.Fatal(err)
-		}
-		replicas := *sts.Spec.Replicas
-		wantReplicas, wantJobs := int32(1), 0
-		if v.name == "replica-set" {
-			wantReplicas, wantJobs = 3, 1
-		}
-		if replicas != wantReplicas {
-			t.Errorf("MongoDB replicas %d, want %d", replicas, wantReplicas)
-		}
-		if got := len(find(objs, "Job")); got != wantJobs {
-			t.Errorf("%d Jobs, want %d (the replica-set init Job)", got, wantJobs)
-		}
-		probe := sts.Spec.Template.Spec.Containers[0].ReadinessProbe
-		if probe == nil || probe.Exec == nil || !slices.Contains(probe.Exec.Command, "mongosh") ||
-			!slices.Contains(probe.Exec.Command, `db.adminCommand("ping")`) {
-			t.Errorf("MongoDB readiness probe %v, want mongosh --eval 'db.adminCommand(\"ping\")'", probe)
-		}
-		if n := len(sts.Spec.VolumeClaimTemplates); n != 1 {
-			t.Errorf("%d volumeClaimTemplates, want 1", n)
-		}
+	var sts appsv1.StatefulSet
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &sts); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sts.Spec.VolumeClaimTemplates); n != 1 {
+		t.Fatalf("%d volumeClaimTemplates, want 1", n)
+	}
+	if v.ferretDB() {
+		checkFerretDB(t, objs, sts)
+	} else {
+		checkMongod(t, v, objs, sts)
 	}
 	secrets := find(objs, "Secret")
-	if v.name == "existing-secret" && len(secrets) != 0 {
+	switch {
+	case v.ferretDB() && len(secrets) != 0:
+		t.Errorf("FerretDB renders Secrets %v, want none (it has no authentication)", keys(secrets))
+	case v.name == "existing-secret" && len(secrets) != 0:
 		t.Errorf("existingSecret renders Secrets %v, want none", keys(secrets))
-	}
-	if v.name != "existing-secret" && len(secrets) != 1 {
+	case !v.ferretDB() && v.name != "existing-secret" && len(secrets) != 1:
 		t.Errorf("Secrets %v, want the one MongoDB Secret", keys(secrets))
 	}
+}
+
+// checkMongod checks MongoDB's StatefulSet: its members, the replica-set Job and the probe.
+func checkMongod(t *testing.T, v variant, objs []*unstructured.Unstructured, sts appsv1.StatefulSet) {
+	t.Helper()
+	replicas := *sts.Spec.Replicas
+	wantReplicas, wantJobs := int32(1), 0
+	if v.name == "replica-set" {
+		wantReplicas, wantJobs = 3, 1
+	}
+	if replicas != wantReplicas {
+		t.Errorf("MongoDB replicas %d, want %d", replicas, wantReplicas)
+	}
+	if got := len(find(objs, "Job")); got != wantJobs {
+		t.Errorf("%d Jobs, want %d (the replica-set init Job)", got, wantJobs)
+	}
+	probe := sts.Spec.Template.Spec.Containers[0].ReadinessProbe
+	if probe == nil || probe.Exec == nil || !slices.Contains(probe.Exec.Command, "mongosh") ||
+		!slices.Contains(probe.Exec.Command, `db.adminCommand("ping")`) {
+		t.Errorf("MongoDB readiness probe %v, want mongosh --eval 'db.adminCommand(\"ping\")'", probe)
+	}
+}
+
+// checkFerretDB checks FerretDB's StatefulSet: one pod running the launcher from the chart's
+// own image as the image's nonroot user, with fsGroup so that the claim is writable, and no
+// replica-set Job.
+func checkFerretDB(t *testing.T, objs []*unstructured.Unstructured, sts appsv1.StatefulSet) {
+	t.Helper()
+	spec := sts.Spec.Template.Spec
+	if *sts.Spec.Replicas != 1 || len(spec.Containers) != 1 || len(spec.InitContainers) != 0 || len(find(objs, "Job")) != 0 {
+		t.Fatalf("FerretDB: %d replicas, %d containers, %d init containers, %d Jobs; want 1, 1, 0, 0",
+			*sts.Spec.Replicas, len(spec.Containers), len(spec.InitContainers), len(find(objs, "Job")))
+	}
+	c := spec.Containers[0]
+	if want := operatorImage(t, objs); c.Image != want || !slices.Equal(c.Command, []string{"/ferretdb"}) {
+		t.Errorf("FerretDB runs %v from %s, want /ferretdb from the chart's image %s", c.Command, c.Image, want)
+	}
+	psc := spec.SecurityContext
+	if psc == nil || deref(psc.RunAsUser, -1) != 65532 || deref(psc.RunAsGroup, -1) != 65532 || deref(psc.FSGroup, -1) != 65532 {
+		t.Errorf("FerretDB pod securityContext %+v, want uid, gid and fsGroup 65532", psc)
+	}
+	checkFerretDBServer(t, spec, c, sts.Spec.VolumeClaimTemplates[0].Name)
+}
+
+// checkFerretDBServer checks the launcher's flags (listening on 27017, its SQLite files on
+// the claim), /tmp on an emptyDir, its port and its TCP readiness probe.
+func checkFerretDBServer(t *testing.T, spec corev1.PodSpec, c corev1.Container, claim string) {
+	t.Helper()
+	mounts := map[string]string{}
+	for _, m := range c.VolumeMounts {
+		mounts[m.Name] = m.MountPath
+	}
+	wantArgs := []string{"--listen=0.0.0.0:27017", "--data-dir=" + mounts[claim], "--log-level=warn"}
+	if mounts[claim] == "" || !slices.Equal(c.Args, wantArgs) {
+		t.Errorf("FerretDB args %v with mounts %v, want %v (the data dir is the claim's mount)", c.Args, mounts, wantArgs)
+	}
+	tmp := slices.IndexFunc(spec.Volumes, func(vol corev1.Volume) bool { return vol.Name == "tmp" })
+	if mounts["tmp"] != "/tmp" || tmp < 0 || spec.Volumes[tmp].EmptyDir == nil {
+		t.Errorf("FerretDB: /tmp is not an emptyDir (mounts %v)", mounts)
+	}
+	if p := c.ReadinessProbe; p == nil || p.TCPSocket == nil || p.TCPSocket.Port.String() != "mongodb" {
+		t.Errorf("FerretDB readiness probe %v, want a TCP connect to port mongodb", p)
+	}
+	if len(c.Ports) != 1 || c.Ports[0].ContainerPort != 27017 || c.Ports[0].Name != "mongodb" {
+		t.Errorf("FerretDB ports %v, want mongodb 27017", c.Ports)
+	}
+}
+
+// operatorImage is the image of the operator's container: the chart's own image.
+func operatorImage(t *testing.T, objs []*unstructured.Unstructured) string {
+	t.Helper()
+	return managerContainer(t, objs).Image
+}
+
+// managerContainer is the operator's /manager container.
+func managerContainer(t *testing.T, objs []*unstructured.Unstructured) corev1.Container {
+	t.Helper()
+	for _, d := range deployments(t, objs) {
+		if c := d.Spec.Template.Spec.Containers[0]; c.Command[0] == "/manager" {
+			return c
+		}
+	}
+	t.Fatal("no /manager container")
+	return corev1.Container{}
+}
+
+// deref is *p, or none when p is nil.
+func deref[T any](p *T, none T) T {
+	if p == nil {
+		return none
+	}
+	return *p
 }
 
 func envValue(c corev1.Container, name string) string {
@@ -188,6 +311,13 @@ func envValue(c corev1.Container, name string) string {
 		}
 	}
 	return ""
+}
+
+// envSecret reports whether the variable name comes from a Secret.
+func envSecret(c corev1.Container, name string) bool {
+	return slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
+		return e.Name == name && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil
+	})
 }
 
 // podSpec returns the pod template spec of a Deployment, StatefulSet or Job.

@@ -87,6 +87,52 @@ ordersaga.watchNamespace is the namespace the operator runs sagas in when rbac.s
 {{- end -}}
 
 {{/*
+ordersaga.ferretdb is "true" when mongodb.engine is ferretdb, else empty: FerretDB v1 on
+SQLite serves the store in MongoDB's place.
+*/}}
+{{- define "ordersaga.ferretdb" -}}
+{{- if eq .Values.mongodb.engine "ferretdb" -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/*
+ordersaga.ferretdb.image is the image of the FerretDB launcher: mongodb.ferretdb.image, each
+empty field taken from the OrderSaga image.
+*/}}
+{{- define "ordersaga.ferretdb.image" -}}
+{{- $img := .Values.mongodb.ferretdb.image -}}
+{{- $tag := default (default .Chart.AppVersion .Values.image.tag) $img.tag -}}
+{{- printf "%s:%s" (default .Values.image.repository $img.repository) $tag -}}
+{{- end -}}
+
+{{/*
+ordersaga.validate fails the rendering on values the chart refuses, naming the value to
+change; it renders nothing. mongodb-statefulset.yaml includes it.
+*/}}
+{{- define "ordersaga.validate" -}}
+{{- if include "ordersaga.ferretdb" . -}}
+{{- $why := "FerretDB's conditional updates are not atomic, so the inventory service must run as ONE replica that serializes its own writes (--write-serialization=process)" -}}
+{{- if .Values.mongodb.replicaSet.enabled -}}
+{{- fail "mongodb.replicaSet.enabled=true cannot be used with mongodb.engine=ferretdb: FerretDB runs one server, not a replica set. Set mongodb.replicaSet.enabled=false, or mongodb.engine=mongodb." -}}
+{{- end -}}
+{{- if gt (int .Values.services.inventory.replicas) 1 -}}
+{{- fail (printf "services.inventory.replicas=%v cannot be used with mongodb.engine=ferretdb: %s. Set services.inventory.replicas=1, or mongodb.engine=mongodb." .Values.services.inventory.replicas $why) -}}
+{{- end -}}
+{{- range .Values.services.inventory.extraEnv -}}
+{{- if eq .name "INVENTORY_WRITE_SERIALIZATION" -}}
+{{- fail (printf "services.inventory.extraEnv sets INVENTORY_WRITE_SERIALIZATION, which mongodb.engine=ferretdb pins to process: %s. Remove it, or set mongodb.engine=mongodb." $why) -}}
+{{- end -}}
+{{- end -}}
+{{- range $key := list "rootPassword" "existingSecret" -}}
+{{- if index $.Values.mongodb.auth $key -}}
+{{- fail (printf "mongodb.auth.%s cannot be used with mongodb.engine=ferretdb: FerretDB v1 on SQLite has no authentication, so no password would protect the data. Unset mongodb.auth.%s (the NetworkPolicy is then the only guard), or set mongodb.engine=mongodb." $key $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 ordersaga.mongodb.fullname is the name of the StatefulSet, its pods' prefix and the Secret.
 */}}
 {{- define "ordersaga.mongodb.fullname" -}}
@@ -149,23 +195,28 @@ stable DNS names through the headless Service.
 {{- end -}}
 
 {{/*
-ordersaga.mongodb.uri is the services' MONGO_URI. It refers to $(MONGO_USERNAME) and
-$(MONGO_PASSWORD), which the container's env defines before it, so the password never
-appears in the pod spec.
+ordersaga.mongodb.uri is the services' MONGO_URI. With MongoDB it refers to $(MONGO_USERNAME)
+and $(MONGO_PASSWORD), which the container's env defines before it, so the password never
+appears in the pod spec. FerretDB has no users: its URI carries no credentials.
 */}}
 {{- define "ordersaga.mongodb.uri" -}}
+{{- if include "ordersaga.ferretdb" . -}}
+{{- printf "mongodb://%s/" (include "ordersaga.mongodb.hosts" .) -}}
+{{- else -}}
 {{- $query := "authSource=admin" -}}
 {{- if .Values.mongodb.replicaSet.enabled -}}
 {{- $query = printf "%s&replicaSet=%s" $query .Values.mongodb.replicaSet.name -}}
 {{- end -}}
 {{- printf "mongodb://$(MONGO_USERNAME):$(MONGO_PASSWORD)@%s/?%s" (include "ordersaga.mongodb.hosts" .) $query -}}
 {{- end -}}
+{{- end -}}
 
 {{/*
 ordersaga.mongodb.authEnv are the env entries MONGO_USERNAME and MONGO_PASSWORD (from the
-Secret).
+Secret); nothing with FerretDB, which has no users.
 */}}
 {{- define "ordersaga.mongodb.authEnv" -}}
+{{- if not (include "ordersaga.ferretdb" .) -}}
 - name: MONGO_USERNAME
   value: {{ .Values.mongodb.auth.rootUser | quote }}
 - name: MONGO_PASSWORD
@@ -173,6 +224,7 @@ Secret).
     secretKeyRef:
       name: {{ include "ordersaga.mongodb.secretName" . }}
       key: {{ include "ordersaga.mongodb.passwordKey" . }}
+{{- end -}}
 {{- end -}}
 
 {{/*
