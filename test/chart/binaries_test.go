@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -124,6 +125,34 @@ func checkServiceContainer(t *testing.T, bin string, ctr corev1.Container, wantA
 		t.Errorf("services %s: MONGO_URI %q does not carry the password from the Secret", name, uri)
 	case !wantAuth && opts.Auth != nil:
 		t.Errorf("services %s: MONGO_URI %q carries credentials, but FerretDB has no authentication", name, uri)
+	}
+}
+
+// TestSagactlAcceptsRenderedTestArgs runs the `helm test` pod's rendered command line, in
+// every variant, through the real sagactl with a kubeconfig that does not exist: the flags
+// must parse and validate, so that sagactl gets as far as loading its cluster configuration
+// (in the pod, the in-cluster one) and stops there with exit 2, instead of a usage error.
+func TestSagactlAcceptsRenderedTestArgs(t *testing.T) {
+	bin, err := buildBinary(t, "sagactl")
+	if err != nil {
+		t.Fatalf("build ./cmd/sagactl: %v", err)
+	}
+	for _, v := range variants(t) {
+		t.Run(v.name, func(t *testing.T) {
+			objs := render(t, v, "ctl-"+v.name)
+			pod := find(objs, "Pod")[fullname(v)+"-helm-test"]
+			if pod == nil {
+				t.Fatalf("no test Pod %s-helm-test", fullname(v))
+			}
+			spec, _ := podSpec(t, pod)
+			ctr := spec.Containers[0]
+			missing := filepath.Join(t.TempDir(), "no-kubeconfig")
+			r := runBinary(t, containerEnv(t, ctr), bin, append(slices.Clone(ctr.Args), "--kubeconfig="+missing)...)
+			var exit *exec.ExitError
+			if !errors.As(r.err, &exit) || exit.ExitCode() != 2 || !strings.Contains(r.stderr, "load kubeconfig") {
+				t.Errorf("sagactl %s: %v, want exit 2 at loading the kubeconfig (arguments accepted)\n%s%s", strings.Join(ctr.Args, " "), r.err, r.stdout, r.stderr)
+			}
+		})
 	}
 }
 

@@ -61,7 +61,8 @@ func TestChartCRDsAreTheGeneratedOnes(t *testing.T) {
 
 // TestChartGrantsOnlyTheGeneratedRBAC checks that the manager's ClusterRole (cluster scope)
 // or Role (namespace scope) has exactly the rules controller-gen derived from the
-// +kubebuilder:rbac markers, and that the only other role is leader election's.
+// +kubebuilder:rbac markers, and that the only other roles are leader election's and the
+// `helm test` pod's, which may only read OrderSagas.
 func TestChartGrantsOnlyTheGeneratedRBAC(t *testing.T) {
 	t.Parallel()
 	generated := generatedRules(t)
@@ -69,14 +70,14 @@ func TestChartGrantsOnlyTheGeneratedRBAC(t *testing.T) {
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
 		{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	}
+	helmTest := []rbacv1.PolicyRule{
+		{APIGroups: []string{"saga.ordersaga.io"}, Resources: []string{"ordersagas"}, Verbs: []string{"get", "list", "watch"}},
+	}
 	for _, v := range variants(t) {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
 			objs := render(t, v, "rbac-"+v.name)
-			fullname := releaseName(v)
-			if v.name != "defaults" {
-				fullname += "-ordersaga"
-			}
+			prefix := fullname(v)
 			managerKind := "ClusterRole"
 			if v.name == "namespace-scoped-rbac" {
 				managerKind = "Role"
@@ -85,32 +86,36 @@ func TestChartGrantsOnlyTheGeneratedRBAC(t *testing.T) {
 				}
 			}
 			roles := find(objs, managerKind)
-			manager := roles[fullname+"-manager"]
+			manager := roles[prefix+"-manager"]
 			if manager == nil {
-				t.Fatalf("no %s %s-manager among %v", managerKind, fullname, keys(roles))
+				t.Fatalf("no %s %s-manager among %v", managerKind, prefix, keys(roles))
 			}
 			if diff := cmp.Diff(generated, rulesOf(t, manager)); diff != "" {
 				t.Errorf("%s rules differ from config/rbac/role.yaml (-generated +chart):\n%s", managerKind, diff)
 			}
-			checkOtherRoles(t, objs, managerKind+"/"+fullname+"-manager", "Role/"+fullname+"-leader-election", leaderElection)
+			checkOtherRoles(t, objs, managerKind+"/"+prefix+"-manager", map[string][]rbacv1.PolicyRule{
+				"Role/" + prefix + "-leader-election": leaderElection,
+				"Role/" + prefix + "-helm-test":       helmTest,
+			})
 		})
 	}
 }
 
-// checkOtherRoles checks that besides the manager's role (kind/name) the only ClusterRole
-// or Role is leader election's, with exactly its rules.
-func checkOtherRoles(t *testing.T, objs []*unstructured.Unstructured, manager, leader string, leaderRules []rbacv1.PolicyRule) {
+// checkOtherRoles checks that besides the manager's role (kind/name) every ClusterRole or
+// Role is one of others (by kind/name), with exactly its rules.
+func checkOtherRoles(t *testing.T, objs []*unstructured.Unstructured, manager string, others map[string][]rbacv1.PolicyRule) {
 	t.Helper()
 	for _, kind := range []string{"ClusterRole", "Role"} {
 		for name, role := range find(objs, kind) {
-			switch kind + "/" + name {
-			case manager:
-			case leader:
-				if diff := cmp.Diff(leaderRules, rulesOf(t, role)); diff != "" {
-					t.Errorf("leader-election Role rules (-want +got):\n%s", diff)
-				}
-			default:
+			want, ok := others[kind+"/"+name]
+			switch {
+			case kind+"/"+name == manager:
+			case !ok:
 				t.Errorf("unexpected %s %s grants %v", kind, name, rulesOf(t, role))
+			default:
+				if diff := cmp.Diff(want, rulesOf(t, role)); diff != "" {
+					t.Errorf("%s %s rules (-want +got):\n%s", kind, name, diff)
+				}
 			}
 		}
 	}

@@ -19,8 +19,9 @@ import (
 // TestHelmInstall installs the chart with its defaults into the envtest control plane the way
 // docs/install.md says (`helm install ordersaga charts/ordersaga -n shop --create-namespace`),
 // checks the objects it creates and that the operator's URL template names the chart's own
-// Services, upgrades it (the MongoDB password must survive), and uninstalls it (the Secret
-// must stay, with the data volumes). No pod runs in envtest.
+// Services, runs `helm test` far enough to see the API server accept its hooks, upgrades it
+// (the MongoDB password must survive), and uninstalls it (the Secret must stay, with the data
+// volumes). No pod runs in envtest.
 func TestHelmInstall(t *testing.T) {
 	c := testCluster(t)
 	ctx := context.Background()
@@ -59,6 +60,18 @@ func TestHelmInstall(t *testing.T) {
 	exists(&networkingv1.NetworkPolicy{}, release+"-mongodb", true)
 
 	checkServiceURLs(t, c, ns, release)
+
+	// No kubelet runs the test pod here, so helm test creates its hooks and then times out
+	// waiting for the pod to finish.
+	r := run(t, helmEnv(t), tool(t, "helm"), append([]string{"test", release, "--timeout", "5s"}, kube...)...)
+	if r.err == nil {
+		t.Errorf("helm test succeeded, but no pod can run in envtest:\n%s", r.stdout)
+	}
+	for _, obj := range []client.Object{&corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}, &corev1.Pod{}} {
+		if err := c.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: release + "-helm-test"}, obj); err != nil {
+			t.Errorf("after helm test, %T %s-helm-test: %v\nhelm test: %v\n%s", obj, release, err, r.err, r.stderr)
+		}
+	}
 
 	secret := &corev1.Secret{}
 	exists(secret, release+"-mongodb", true)

@@ -7,7 +7,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -28,8 +32,8 @@ func TestChartDefaultsAreSecure(t *testing.T) {
 				pods++
 				checkPodSecurity(t, o.GetKind()+" "+o.GetName(), spec)
 			}
-			if pods < 7 {
-				t.Errorf("found %d pod templates, want at least 7 (operator, 5 services, the store)", pods)
+			if pods < 8 {
+				t.Errorf("found %d pod templates, want at least 8 (operator, 5 services, the store, the helm test pod)", pods)
 			}
 		})
 	}
@@ -320,15 +324,19 @@ func envSecret(c corev1.Container, name string) bool {
 	})
 }
 
-// podSpec returns the pod template spec of a Deployment, StatefulSet or Job.
+// podSpec returns the pod spec of a Pod, or the pod template spec of a Deployment,
+// StatefulSet or Job.
 func podSpec(t *testing.T, o *unstructured.Unstructured) (corev1.PodSpec, bool) {
 	t.Helper()
+	path := []string{"spec", "template", "spec"}
 	switch o.GetKind() {
 	case "Deployment", "StatefulSet", "Job":
+	case "Pod":
+		path = []string{"spec"}
 	default:
 		return corev1.PodSpec{}, false
 	}
-	m, found, err := unstructured.NestedMap(o.Object, "spec", "template", "spec")
+	m, found, err := unstructured.NestedMap(o.Object, path...)
 	if err != nil || !found {
 		t.Fatalf("%s %s: no pod template: %v", o.GetKind(), o.GetName(), err)
 	}
@@ -337,4 +345,168 @@ func podSpec(t *testing.T, o *unstructured.Unstructured) (corev1.PodSpec, bool) 
 		t.Fatalf("%s %s: %v", o.GetKind(), o.GetName(), err)
 	}
 	return spec, true
+}
+
+// TestHelmTestHook checks the `helm test` hook in every variant: a ServiceAccount, a Role, a
+// RoleBinding and a Pod, each a test hook kept until the next test starts
+// (before-hook-creation, so a failed pod's logs stay readable); the Pod runs `sagactl check`
+// on the release namespace with the operator's service URLs, through the in-cluster config
+// of its own ServiceAccount; and the NetworkPolicies let it reach the services' port 8080 and
+// nothing else of the chart's. With tests.enabled=false there is no hook and no allowance.
+func TestHelmTestHook(t *testing.T) {
+	t.Parallel()
+	for _, v := range variants(t) {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			ns := "hook-" + v.name
+			objs := render(t, v, ns)
+			name := fullname(v) + "-helm-test"
+			checkTestHooks(t, objs, name)
+			var pod corev1.Pod
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(find(objs, "Pod")[name].Object, &pod); err != nil {
+				t.Fatal(err)
+			}
+			checkTestPod(t, ns, objs, pod)
+			checkTestPodRBAC(t, ns, find(objs, "RoleBinding")[name], pod.Spec.ServiceAccountName)
+			checkTestPodNetwork(t, objs, pod)
+		})
+	}
+	t.Run("disabled", func(t *testing.T) {
+		t.Parallel()
+		objs := render(t, variant{name: "defaults"}, "hook-off", "--set", "tests.enabled=false")
+		for _, o := range objs {
+			if o.GetAnnotations()["helm.sh/hook"] != "" {
+				t.Errorf("tests.enabled=false renders the hook %s %s", o.GetKind(), o.GetName())
+			}
+		}
+		testPod := map[string]string{"app.kubernetes.io/name": "ordersaga", "app.kubernetes.io/instance": "ordersaga", "app.kubernetes.io/component": "helm-test"}
+		for _, np := range networkPolicies(t, objs) {
+			if admits(np, testPod, 8080) {
+				t.Errorf("tests.enabled=false, yet NetworkPolicy %s admits helm-test pods", np.Name)
+			}
+		}
+	})
+}
+
+// checkTestHooks checks that the ServiceAccount, Role, RoleBinding and Pod called name are
+// test hooks that the next test deletes (and nothing before it).
+func checkTestHooks(t *testing.T, objs []*unstructured.Unstructured, name string) {
+	t.Helper()
+	for _, kind := range []string{"ServiceAccount", "Role", "RoleBinding", "Pod"} {
+		o := find(objs, kind)[name]
+		if o == nil {
+			t.Fatalf("no %s %s among the %ss %v", kind, name, kind, keys(find(objs, kind)))
+		}
+		if a := o.GetAnnotations(); a["helm.sh/hook"] != "test" || a["helm.sh/hook-delete-policy"] != "before-hook-creation" {
+			t.Errorf("%s %s annotations %v, want helm.sh/hook: test and helm.sh/hook-delete-policy: before-hook-creation", kind, name, a)
+		}
+	}
+}
+
+// checkTestPod checks the test pod's command: `sagactl check` on the sagas of ns, with the
+// operator's URL template and per-service URLs, as a pod that runs once with its own token.
+func checkTestPod(t *testing.T, ns string, objs []*unstructured.Unstructured, pod corev1.Pod) {
+	t.Helper()
+	if pod.Labels["app.kubernetes.io/component"] != "helm-test" || pod.Spec.RestartPolicy != corev1.RestartPolicyNever ||
+		pod.Spec.AutomountServiceAccountToken == nil || !*pod.Spec.AutomountServiceAccountToken {
+		t.Errorf("test pod: component %q, restartPolicy %q, automountServiceAccountToken %v; want helm-test, Never, true",
+			pod.Labels["app.kubernetes.io/component"], pod.Spec.RestartPolicy, pod.Spec.AutomountServiceAccountToken)
+	}
+	c := pod.Spec.Containers[0]
+	want := []string{"check", "--namespace=" + ns}
+	for _, arg := range managerContainer(t, objs).Args {
+		if v, ok := strings.CutPrefix(arg, "--service-url-template="); ok {
+			want = append(want, "--service-url-template="+v)
+		}
+		if v, ok := strings.CutPrefix(arg, "--service-urls="); ok {
+			for pair := range strings.SplitSeq(v, ",") {
+				svc, url, _ := strings.Cut(pair, "=")
+				want = append(want, "--"+svc+"-url="+url)
+			}
+		}
+	}
+	if len(pod.Spec.Containers) != 1 || !slices.Equal(c.Command, []string{"/sagactl"}) || !slices.Equal(c.Args, want) {
+		t.Errorf("test pod runs %v %v, want /sagactl %v (the operator's service URLs)", c.Command, c.Args, want)
+	}
+	if c.Image != operatorImage(t, objs) {
+		t.Errorf("test pod image %s, want the chart's image %s", c.Image, operatorImage(t, objs))
+	}
+}
+
+// checkTestPodRBAC checks that the RoleBinding gives the pod's ServiceAccount, in ns, the
+// Role of the same name (TestChartGrantsOnlyTheGeneratedRBAC checks that Role's rules).
+func checkTestPodRBAC(t *testing.T, ns string, o *unstructured.Unstructured, serviceAccount string) {
+	t.Helper()
+	var rb rbacv1.RoleBinding
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &rb); err != nil {
+		t.Fatal(err)
+	}
+	wantSubjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: serviceAccount, Namespace: ns}}
+	if rb.Name != serviceAccount || rb.RoleRef.Kind != "Role" || rb.RoleRef.Name != rb.Name || !slices.Equal(rb.Subjects, wantSubjects) {
+		t.Errorf("RoleBinding %s binds %v to %v, want Role %s to ServiceAccount %s/%s", rb.Name, rb.RoleRef, rb.Subjects, rb.Name, ns, serviceAccount)
+	}
+}
+
+// checkTestPodNetwork checks that, where NetworkPolicies are rendered, the services' policy
+// admits the test pod on port 8080, MongoDB's does not, and none selects the test pod itself
+// (its egress, to the API server and the services, stays open).
+func checkTestPodNetwork(t *testing.T, objs []*unstructured.Unstructured, pod corev1.Pod) {
+	t.Helper()
+	for _, np := range networkPolicies(t, objs) {
+		if selects(t, np.Spec.PodSelector, pod.Labels) {
+			t.Errorf("NetworkPolicy %s selects the test pod, which would cut its egress", np.Name)
+		}
+		switch {
+		case strings.HasSuffix(np.Name, "-services") && !admits(np, pod.Labels, 8080):
+			t.Errorf("NetworkPolicy %s does not let the test pod (labels %v) reach port 8080", np.Name, pod.Labels)
+		case strings.HasSuffix(np.Name, "-mongodb") && admits(np, pod.Labels, 27017):
+			t.Errorf("NetworkPolicy %s lets the test pod reach the store", np.Name)
+		}
+	}
+}
+
+// networkPolicies converts the rendered NetworkPolicies.
+func networkPolicies(t *testing.T, objs []*unstructured.Unstructured) []networkingv1.NetworkPolicy {
+	t.Helper()
+	found := find(objs, "NetworkPolicy")
+	out := make([]networkingv1.NetworkPolicy, 0, len(found))
+	for _, o := range found {
+		var np networkingv1.NetworkPolicy
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &np); err != nil {
+			t.Fatalf("NetworkPolicy %s: %v", o.GetName(), err)
+		}
+		out = append(out, np)
+	}
+	return out
+}
+
+// admits reports whether an ingress rule of np lets a pod with podLabels, in the policy's
+// own namespace, in on TCP port.
+func admits(np networkingv1.NetworkPolicy, podLabels map[string]string, port int) bool {
+	for _, rule := range np.Spec.Ingress {
+		if len(rule.Ports) > 0 && !slices.ContainsFunc(rule.Ports, func(p networkingv1.NetworkPolicyPort) bool {
+			return p.Port != nil && p.Port.IntValue() == port
+		}) {
+			continue
+		}
+		for _, peer := range rule.From {
+			if peer.PodSelector == nil || peer.NamespaceSelector != nil || peer.IPBlock != nil {
+				continue
+			}
+			if sel, err := metav1.LabelSelectorAsSelector(peer.PodSelector); err == nil && sel.Matches(labels.Set(podLabels)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// selects reports whether the label selector sel matches podLabels.
+func selects(t *testing.T, sel metav1.LabelSelector, podLabels map[string]string) bool {
+	t.Helper()
+	s, err := metav1.LabelSelectorAsSelector(&sel)
+	if err != nil {
+		t.Fatalf("selector %v: %v", sel, err)
+	}
+	return s.Matches(labels.Set(podLabels))
 }

@@ -24,6 +24,7 @@ func TestSchemaRefusesWrongValues(t *testing.T) {
 		"VolumeSizeNotAQuantity":    {values: "mongodb:\n  persistence:\n    size: lots\n", want: "/mongodb/persistence/size"},
 		"UnknownStoreEngine":        {values: "mongodb:\n  engine: postgres\n", want: "/mongodb/engine"},
 		"UnknownFerretDBLogLevel":   {values: "mongodb:\n  ferretdb:\n    logLevel: loud\n", want: "/mongodb/ferretdb/logLevel"},
+		"TestsSwitchString":         {values: "tests:\n  enabled: \"no\"\n", want: "/tests/enabled"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

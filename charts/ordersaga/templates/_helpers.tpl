@@ -228,6 +228,14 @@ Secret); nothing with FerretDB, which has no users.
 {{- end -}}
 
 {{/*
+ordersaga.serviceURLTemplate is the base URL of the chart's services, as the manager's and
+sagactl's --service-url-template: {service} and {namespace} are placeholders they fill in.
+*/}}
+{{- define "ordersaga.serviceURLTemplate" -}}
+http://{{ include "ordersaga.fullname" . }}-{service}.{namespace}.svc.cluster.local:8080
+{{- end -}}
+
+{{/*
 ordersaga.serviceURLs renders operator.serviceURLs as the manager's --service-urls value.
 */}}
 {{- define "ordersaga.serviceURLs" -}}
