@@ -114,7 +114,7 @@ func TestCheck(t *testing.T) {
 func TestCheckJSON(t *testing.T) {
 	ns := newNamespace(t)
 	createSaga(t, ns, "stuck", time.Now().Add(-time.Hour), script("ord-stuck", nil)) // Completed: its order is missing
-	got := invocation{}.run(t, append([]string{"check", "-o", "json", "--kubeconfig", kubeconfigWithNamespace(t, ns)},
+	got := invocation{}.run(t, append([]string{"check", "-o", "json", "--kubeconfig", kubeconfigWithNamespace(t, kubeconfig, ns)},
 		urlFlags(fakeServices(t, map[string]string{"/v1/products": negativeStock}))...)...)
 	if got.code != 1 {
 		t.Fatalf("exit code = %d, want 1; stderr: %s", got.code, got.stderr)

@@ -37,16 +37,24 @@ func TestUsage(t *testing.T) {
 		wantStderr string
 	}{
 		"NoCommand":          {reason: "A command is required.", args: nil, wantCode: 2, wantStderr: "missing command"},
-		"UnknownCommand":     {reason: "Only three commands exist.", args: []string{"frobnicate"}, wantCode: 2, wantStderr: `unknown command "frobnicate"`},
+		"UnknownCommand":     {reason: "Only five commands exist.", args: []string{"frobnicate"}, wantCode: 2, wantStderr: `unknown command "frobnicate"`},
 		"DescribeNeedsName":  {reason: "describe takes a NAME.", args: []string{"describe"}, wantCode: 2, wantStderr: "describe takes exactly one saga NAME"},
 		"RetryOneName":       {reason: "retry takes one NAME.", args: []string{"retry", "a", "b"}, wantCode: 2, wantStderr: "retry takes exactly one saga NAME"},
 		"CheckNoArgument":    {reason: "check takes no NAME.", args: []string{"check", "x"}, wantCode: 2, wantStderr: "check takes no argument"},
 		"BadOutput":          {reason: "Two output formats exist.", args: []string{"check", "-o", "yaml"}, wantCode: 2, wantStderr: `--output "yaml": want table or json`},
 		"FlagOfOtherCommand": {reason: "--wait belongs to abandon and retry.", args: []string{"describe", "x", "--wait", "5s"}, wantCode: 2, wantStderr: "--wait is a flag of abandon and retry, not of describe"},
 		"AllAndNamespace":    {reason: "-A and -n contradict.", args: []string{"check", "-A", "-n", "x"}, wantCode: 2, wantStderr: "exclude each other"},
+		"CanINeedsResource":  {reason: "can-i takes VERB and RESOURCE.", args: []string{"can-i", "get"}, wantCode: 2, wantStderr: "can-i takes exactly two arguments, VERB and RESOURCE[.GROUP]"},
+		"CanIThreeArguments": {reason: "can-i takes no resource name.", args: []string{"can-i", "get", "secrets", "x"}, wantCode: 2, wantStderr: "can-i takes exactly two arguments"},
+		"CanIEmptyArgument":  {reason: "An empty VERB is no verb.", args: []string{"can-i", "", "secrets"}, wantCode: 2, wantStderr: "can-i takes exactly two arguments"},
+		"CanICheckFlag":      {reason: "--output belongs to check only.", args: []string{"can-i", "get", "secrets", "-o", "json"}, wantCode: 2, wantStderr: "--output is a flag of check, not of can-i"},
+		"CanIWait":           {reason: "--wait belongs to abandon and retry.", args: []string{"can-i", "get", "secrets", "--wait", "5s"}, wantCode: 2, wantStderr: "--wait is a flag of abandon and retry, not of can-i"},
+		"CanIAllAndNs":       {reason: "-A and -n contradict for can-i too.", args: []string{"can-i", "get", "secrets", "-A", "-n", "x"}, wantCode: 2, wantStderr: "exclude each other"},
+		"AllNamespacesOnly":  {reason: "-A belongs to can-i and check.", args: []string{"describe", "x", "-A"}, wantCode: 2, wantStderr: "--all-namespaces is a flag of can-i and check, not of describe"},
 		"UnknownFlag":        {reason: "pflag's error is shown.", args: []string{"check", "--frob"}, wantCode: 2, wantStderr: "unknown flag: --frob"},
 		"Help":               {reason: "--help prints usage to stdout.", args: []string{"--help"}, wantCode: 0, wantStdout: "sagactl describe NAME"},
 		"HelpCommand":        {reason: "help is --help.", args: []string{"help"}, wantCode: 0, wantStdout: "--all-namespaces"},
+		"HelpCanI":           {reason: "The usage shows can-i.", args: []string{"can-i", "--help"}, wantCode: 0, wantStdout: "sagactl can-i VERB RESOURCE[.GROUP] [-n NAMESPACE | -A]"},
 		"CommandHelp":        {reason: "check --help is help too.", args: []string{"check", "-h"}, wantCode: 0, wantStdout: "Exit status"},
 	}
 	for name, tc := range cases {

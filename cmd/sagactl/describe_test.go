@@ -126,7 +126,7 @@ func TestDescribeInFlight(t *testing.T) {
 func TestKubeconfigFromEnvironment(t *testing.T) {
 	ns := newNamespace(t)
 	createSaga(t, ns, "order-3001", t0, script("ord-3001", nil))
-	t.Setenv("KUBECONFIG", kubeconfigWithNamespace(t, ns))
+	t.Setenv("KUBECONFIG", kubeconfigWithNamespace(t, kubeconfig, ns))
 	got := invocation{now: t0}.run(t, "describe", "order-3001")
 	if got.code != 0 || !strings.Contains(got.stdout, "Namespace: "+ns+"\n") || !strings.Contains(got.stdout, "Phase:     Completed\n") {
 		t.Errorf("describe = %d\nstdout:\n%s\nstderr: %s", got.code, got.stdout, got.stderr)

@@ -36,6 +36,8 @@ type flags struct {
 	wait time.Duration
 	// abandon
 	yes bool
+	// can-i
+	verb, resource string
 
 	set *pflag.FlagSet
 }
@@ -47,6 +49,7 @@ func commandFlags() map[string][]string {
 			"order-url", "inventory-url", "payment-url", "shipping-url", "notification-url"},
 		cmdRetry:   {"wait"},
 		cmdAbandon: {"yes", "wait"},
+		cmdCanI:    {"all-namespaces"},
 	}
 }
 
@@ -56,10 +59,11 @@ const (
 	cmdDescribe = "describe"
 	cmdRetry    = "retry"
 	cmdAbandon  = "abandon"
+	cmdCanI     = "can-i"
 )
 
 // commandList names the commands, for usage errors.
-const commandList = "check, describe, retry or abandon"
+const commandList = "check, describe, retry, abandon or can-i"
 
 func newFlagSet(prog string, f *flags) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(prog, pflag.ContinueOnError)
@@ -70,7 +74,7 @@ func newFlagSet(prog string, f *flags) *pflag.FlagSet {
 	fs.StringVar(&f.context, "context", "", "The kubeconfig context to use (default: the current context).")
 	fs.StringVarP(&f.namespace, "namespace", "n", "", "Namespace of the sagas (default: the context's namespace, else default).")
 	fs.DurationVar(&f.requestTimeout, "request-timeout", 10*time.Second, "Timeout of each request to the API server or a service.")
-	fs.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "check: read the sagas of every namespace.")
+	fs.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "check: read the sagas of every namespace; can-i: ask about all namespaces.")
 	fs.StringVarP(&f.output, "output", "o", "table", "check: output format, table or json.")
 	fs.DurationVar(&f.longRunning, "long-running", consistency.DefaultLongRunning, "check: a saga not terminal after this long is LONG_RUNNING_SAGA.")
 	fs.StringVar(&f.servicesNamespace, "services-namespace", "", "check: namespace of the services in the URL template (default: the saga namespace).")
@@ -131,13 +135,13 @@ func parseFlags(prog string, args []string) (*flags, error) {
 
 // validate checks the command, its arguments and that every flag given belongs to it.
 func (f *flags) validate(pos []string) error {
-	switch {
-	case !slices.Contains([]string{cmdCheck, cmdDescribe, cmdRetry, cmdAbandon}, f.command):
+	if !slices.Contains([]string{cmdCheck, cmdDescribe, cmdRetry, cmdAbandon, cmdCanI}, f.command) {
 		return usageError("unknown command %q (want %s)", f.command, commandList)
-	case f.command == cmdCheck && len(pos) > 0:
-		return usageError("check takes no argument, got %q", strings.Join(pos, " "))
-	case f.command != cmdCheck && len(pos) != 1:
-		return usageError("%s takes exactly one saga NAME", f.command)
+	}
+	if err := f.takeArguments(pos); err != nil {
+		return err
+	}
+	switch {
 	case f.output != "table" && f.output != "json":
 		return usageError("--output %q: want table or json", f.output)
 	case f.allNamespaces && f.namespace != "":
@@ -153,7 +157,26 @@ func (f *flags) validate(pos []string) error {
 			}
 		}
 	}
-	if len(pos) == 1 {
+	return nil
+}
+
+// takeArguments checks the number of the command's arguments and keeps them: none for check,
+// VERB and RESOURCE for can-i, a saga NAME for the others.
+func (f *flags) takeArguments(pos []string) error {
+	switch f.command {
+	case cmdCheck:
+		if len(pos) > 0 {
+			return usageError("check takes no argument, got %q", strings.Join(pos, " "))
+		}
+	case cmdCanI:
+		if len(pos) != 2 || slices.Contains(pos, "") {
+			return usageError("can-i takes exactly two arguments, VERB and RESOURCE[.GROUP]")
+		}
+		f.verb, f.resource = pos[0], pos[1]
+	default:
+		if len(pos) != 1 {
+			return usageError("%s takes exactly one saga NAME", f.command)
+		}
 		f.name = pos[0]
 	}
 	return nil
@@ -195,6 +218,10 @@ Usage:
   %[1]s abandon NAME [-n NAMESPACE] [--yes] [--wait 60s]
       Give up on a Failed saga: list what it leaves undone, ask, then delete it and set
       %[4]s so that the operator records the list and releases it.
+  %[1]s can-i VERB RESOURCE[.GROUP] [-n NAMESPACE | -A]
+      Ask the API server (SelfSubjectAccessReview) whether this identity may do VERB on
+      RESOURCE: print yes or no, and the reason if any. In the operator's pod it tells what
+      the ServiceAccount may do: kubectl exec deploy/ordersaga-operator -- /sagactl can-i get secrets
 
 Flags:
 %[3]s
@@ -202,8 +229,8 @@ Service URLs (check): --<service>-url, else $ORDER_URL ... $NOTIFICATION_URL, el
 http://<service>.<services-namespace>.svc.cluster.local:8080 (--service-url-template).
 
 Exit status: 0 success; 1 a critical finding, no such saga, a refused retry or abandon, a
-retry that did not end Compensated, or an abandon not confirmed or not done within --wait;
-2 bad usage, or the API server or a service could not be read.
+retry that did not end Compensated, an abandon not confirmed or not done within --wait, or
+can-i answered no; 2 bad usage, or the API server or a service could not be read.
 
 Named kubectl-saga on the PATH, this binary is the kubectl plugin "kubectl saga".
 `, p, v1.RetryAnnotation, f.set.FlagUsages(), v1.AbandonAnnotation)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/clientcmd"
@@ -34,6 +35,9 @@ func connect(f *flags) (client.Client, string, error) {
 		return nil, "", fmt.Errorf("build scheme: %w", err)
 	}
 	if err := eventsv1.AddToScheme(scheme); err != nil {
+		return nil, "", fmt.Errorf("build scheme: %w", err)
+	}
+	if err := authorizationv1.AddToScheme(scheme); err != nil { // can-i's SelfSubjectAccessReview
 		return nil, "", fmt.Errorf("build scheme: %w", err)
 	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme})

@@ -1,7 +1,8 @@
 // Command sagactl operates OrderSagas: `check` compares the sagas with the services' data,
 // `describe NAME` shows one saga's timeline, `retry NAME` re-drives a Failed saga,
-// `abandon NAME` gives up on one and releases it. Named
-// kubectl-saga on the PATH, it is the kubectl plugin `kubectl saga`.
+// `abandon NAME` gives up on one and releases it, `can-i VERB RESOURCE` asks the API server
+// what the identity it runs as may do. Named kubectl-saga on the PATH, it is the kubectl
+// plugin `kubectl saga`.
 package main
 
 import (
@@ -25,7 +26,7 @@ import (
 // Exit codes.
 const (
 	exitOK      = 0
-	exitFailure = 1 // a critical finding, no such saga, a refused retry or abandon, a retry that did not compensate
+	exitFailure = 1 // a critical finding, no such saga, a refused retry or abandon, a retry that did not compensate, can-i's no
 	exitUsage   = 2 // bad usage, or the API server or a service could not be read
 )
 
@@ -87,6 +88,8 @@ func (a *app) execute(ctx context.Context, args []string) error {
 		return a.retry(ctx, f)
 	case cmdAbandon:
 		return a.abandon(ctx, f)
+	case cmdCanI:
+		return a.canI(ctx, f)
 	}
 	return usageError("unknown command %q (want %s)", f.command, commandList)
 }

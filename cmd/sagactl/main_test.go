@@ -32,6 +32,8 @@ var (
 	// kubeconfig is the path of a kubeconfig file for the API server, with no namespace in
 	// its context.
 	kubeconfig string
+	// testEnv is the envtest environment, for tests that add users of their own.
+	testEnv *envtest.Environment
 )
 
 func TestMain(m *testing.M) { os.Exit(runMain(m)) }
@@ -52,6 +54,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
+	testEnv = env
 	if err := setUp(env); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -91,19 +94,19 @@ func setUp(env *envtest.Environment) error {
 	return nil
 }
 
-// kubeconfigWithNamespace writes a copy of the kubeconfig whose context names ns.
-func kubeconfigWithNamespace(t *testing.T, ns string) string {
+// kubeconfigWithNamespace writes a copy of the kubeconfig file path whose context names ns.
+func kubeconfigWithNamespace(t *testing.T, path, ns string) string {
 	t.Helper()
-	cfg, err := clientcmd.LoadFromFile(kubeconfig)
+	cfg, err := clientcmd.LoadFromFile(path)
 	if err != nil {
 		t.Fatalf("load kubeconfig: %v", err)
 	}
 	cfg.Contexts[cfg.CurrentContext].Namespace = ns
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+	out := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, out); err != nil {
 		t.Fatalf("write kubeconfig: %v", err)
 	}
-	return path
+	return out
 }
 
 // newNamespace creates a namespace for one test (envtest never deletes namespaces).
