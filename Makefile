@@ -84,10 +84,18 @@ lint: ## Run golangci-lint (.golangci.yml: linters, the cognitive-complexity gat
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: test
-test: lint verify-generated vet ## Run every test: unit, envtest controller and API, services on a Mongo wire server, chart, demo, then e2e.
+test: lint verify-generated vet ## Run every test: unit, envtest controller and API, services on a Mongo wire server, chart, demo, e2e, then the chart on a real cluster where it can.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
 	@# The e2e suite runs alone: its timing-sensitive chaos scenarios must not share the two cores with other suites.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./test/e2e
+	@# The chart on a real cluster needs Linux and root; in CI (CI set) it must run, never skip.
+	@if reason=$$(hack/cluster.sh can-run 2>&1); then $(MAKE) --no-print-directory test-cluster; \
+	elif [ -n "$${CI:-}" ]; then echo "CI is set, and the cluster tests cannot run here: $$reason" >&2; exit 1; \
+	else echo "cluster tests skipped (make test-cluster): $$reason"; fi
+
+.PHONY: test-cluster
+test-cluster: ## The chart on a real single-node cluster (Linux, root): image, helm install, the e2e specs on real pods, upgrade, uninstall.
+	hack/test-cluster.sh
 
 .PHONY: test-e2e
 test-e2e: ## Run the end-to-end and chaos suite on the local stack (real kubectl, services, faults; ~3-4 min warm).

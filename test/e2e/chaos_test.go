@@ -86,17 +86,13 @@ func setFaultsEverywhere(ctx context.Context, f faults) {
 	}
 }
 
-// isDown records the processes ("manager" or a service) a spec has stopped or killed.
+// isDown records the processes ("manager" or a service) a spec has stopped or crashed.
 var isDown = map[string]bool{}
 
-// restart starts a stopped process again and waits until it is ready.
+// restart starts a stopped or crashed process again and waits until it is ready.
 func restart(ctx context.Context, name string) {
 	GinkgoHelper()
-	if name == "manager" {
-		Expect(stack.StartManager(ctx)).To(Succeed())
-	} else {
-		Expect(stack.StartService(ctx, name)).To(Succeed())
-	}
+	sys.bringBack(ctx, name)
 	isDown[name] = false
 }
 

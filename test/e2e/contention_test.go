@@ -15,7 +15,7 @@ import (
 
 // Twenty shoppers want the last ten units at once: exactly ten get one, the other ten are
 // rolled back, and the stock never shows less than zero.
-var _ = Describe("Contention", Label("e2e"), func() {
+var _ = Describe("Contention", Label("e2e", labelCluster), func() {
 	It("sells exactly the stock to 20 concurrent sagas and never oversells", func(ctx SpecContext) {
 		ns := newNamespace(ctx, "e2e-contention")
 		setProduct(ctx, "E2E-CNT-1", "5.00", 10)

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -25,7 +23,7 @@ const (
 // of the first few), the faults the services run with, and the tails of the stack's logs.
 func dumpDiagnostics(ctx context.Context) {
 	w := GinkgoWriter
-	w.Printf("\n===== diagnostics of the failed spec (state in %s) =====\n", stateDir)
+	w.Printf("\n===== diagnostics of the failed spec =====\n")
 	for _, ns := range specNamespaces {
 		out, errOut, _ := kubectl(ctx, "get", "osaga", "-n", ns, "-o", "wide")
 		w.Printf("\n$ kubectl get osaga -n %s -o wide\n%s%s", ns, out, errOut)
@@ -45,20 +43,7 @@ func dumpDiagnostics(ctx context.Context) {
 	}
 	out, errOut, _ := sagactl(ctx, "check", "-A")
 	w.Printf("\n$ sagactl check -A\n%s%s", out, errOut)
-	logs, _ := filepath.Glob(filepath.Join(stateDir, "logs", "*.log"))
-	for _, path := range logs {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			w.Printf("\n----- %s: %v\n", path, err)
-			continue
-		}
-		n := logTailLines
-		if strings.HasSuffix(path, "manager.log") {
-			n = managerTail
-		}
-		w.Printf("\n----- %s: warnings and errors (last %d) -----\n%s\n", path, problemLines, tail(problems(string(b)), problemLines))
-		w.Printf("----- %s: last %d lines -----\n%s\n", path, n, tail(string(b), n))
-	}
+	sys.dumpLogs(ctx)
 	w.Printf("===== end of diagnostics =====\n")
 }
 
@@ -82,6 +67,17 @@ func sagasToDescribe(ctx context.Context, ns string) []string {
 		slices.Sort(names)
 	}
 	return names[:min(len(names), describeAtMost)]
+}
+
+// printLogTail prints a log's warnings and errors and its last lines (more of the
+// manager's, which tells what each saga did).
+func printLogTail(name, log string, manager bool) {
+	n := logTailLines
+	if manager {
+		n = managerTail
+	}
+	GinkgoWriter.Printf("\n----- %s: warnings and errors (last %d) -----\n%s\n", name, problemLines, tail(problems(log), problemLines))
+	GinkgoWriter.Printf("----- %s: last %d lines -----\n%s\n", name, n, tail(log, n))
 }
 
 // problems returns the lines of a JSON log (the services' slog, the manager's zap) at

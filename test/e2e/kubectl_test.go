@@ -1,13 +1,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -21,20 +18,9 @@ import (
 // specNamespaces are the namespaces the running spec created; a failure dumps them.
 var specNamespaces []string
 
-// run runs bin with args in the stack's environment (KUBECONFIG, the services' URLs) and
-// returns its stdout and stderr. err is non-nil when it exits non-zero.
-func run(ctx context.Context, bin string, args ...string) (string, string, error) {
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = stack.Env()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	return stdout.String(), stderr.String(), err
-}
-
-// kubectl runs the real kubectl binary against the stack.
+// kubectl runs the real kubectl binary against the system.
 func kubectl(ctx context.Context, args ...string) (string, string, error) {
-	return run(ctx, stack.Kubectl, args...)
+	return runIn(ctx, sys.env(), sys.kubectl(), args...)
 }
 
 // kubectlOK runs kubectl and fails the spec unless it succeeds; it returns stdout.
@@ -45,9 +31,9 @@ func kubectlOK(ctx context.Context, args ...string) string {
 	return out
 }
 
-// sagactl runs the sagactl binary the stack built, as a user would.
+// sagactl runs the sagactl binary of this build, as a user would.
 func sagactl(ctx context.Context, args ...string) (string, string, error) {
-	return run(ctx, filepath.Join(stateDir, "bin", "sagactl"), args...)
+	return sys.sagactl(ctx, args...)
 }
 
 // expectCheckClean runs `sagactl check -A` and fails the spec unless it exits 0.
@@ -66,8 +52,9 @@ func newNamespace(ctx context.Context, name string) string {
 	return name
 }
 
-// applyYAML writes doc to a temporary file and runs `kubectl apply -n ns -f file`.
-func applyYAML(ctx context.Context, ns, doc string) (string, string, error) {
+// applyYAML writes doc to a temporary file and runs `kubectl apply -n ns -f file` with the
+// extra flags.
+func applyYAML(ctx context.Context, ns, doc string, extra ...string) (string, string, error) {
 	f, err := os.CreateTemp(GinkgoT().TempDir(), "saga-*.yaml")
 	if err != nil {
 		return "", "", fmt.Errorf("create temp file: %w", err)
@@ -78,7 +65,7 @@ func applyYAML(ctx context.Context, ns, doc string) (string, string, error) {
 	if err := f.Close(); err != nil {
 		return "", "", fmt.Errorf("close %s: %w", f.Name(), err)
 	}
-	return kubectl(ctx, "apply", "-n", ns, "-f", f.Name())
+	return kubectl(ctx, append([]string{"apply", "-n", ns, "-f", f.Name()}, extra...)...)
 }
 
 // applySagas applies sagas in one `kubectl apply` and fails the spec unless all are created.

@@ -15,7 +15,7 @@ import (
 const scheduleRoute = "PUT /v1/shipments/{shipmentId}"
 
 // What a person does to a saga in flight with kubectl: delete it, suspend and resume it.
-var _ = Describe("Lifecycle", Label("e2e"), func() {
+var _ = Describe("Lifecycle", Label("e2e", labelCluster), func() {
 	It("rolls back a saga deleted mid-way, then lets it go; stock restored", func(ctx SpecContext) {
 		ns := newNamespace(ctx, "e2e-delete")
 		setProduct(ctx, "E2E-DEL-1", "40.00", 10)

@@ -120,9 +120,9 @@ func runLoad(ctx context.Context, ns, prefix string, r retry, f faults) loadResu
 // phase, with the time it was seen, until ctx ends.
 func watchTerminal(ctx context.Context, ns string) <-chan terminalEvent {
 	GinkgoHelper()
-	cmd := exec.CommandContext(ctx, stack.Kubectl, "get", "osaga", "-n", ns, "--watch", "--no-headers",
+	cmd := exec.CommandContext(ctx, sys.kubectl(), "get", "osaga", "-n", ns, "--watch", "--no-headers",
 		"-o", "custom-columns=NAME:.metadata.name,PHASE:.status.phase")
-	cmd.Env = stack.Env()
+	cmd.Env = sys.env()
 	stdout, err := cmd.StdoutPipe()
 	Expect(err).NotTo(HaveOccurred())
 	Expect(cmd.Start()).To(Succeed())

@@ -14,7 +14,7 @@ import (
 
 // These specs are what a shop sees for one order: the happy path and the three business
 // failures, each rolled back with nothing lost.
-var _ = Describe("One order", Label("e2e"), func() {
+var _ = Describe("One order", Label("e2e", labelCluster), func() {
 	It("completes: kubectl shows it Completed with its order and total, and every service agrees", func(ctx SpecContext) {
 		ns := newNamespace(ctx, "e2e-complete")
 		setProduct(ctx, "E2E-CPL-1", "25.50", 10)

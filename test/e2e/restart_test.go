@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -70,7 +69,7 @@ func restartVictims() []string {
 }
 
 // pidFile is where the stack keeps the process ID of name, as README shows it.
-func pidFile(name string) string { return filepath.Join(stateDir, "pids", name) }
+func pidFile(name string) string { return stack.PIDFile(name) }
 
 // readPID returns the process ID in name's PID file, or 0 while there is none.
 func readPID(name string) int {
@@ -91,7 +90,7 @@ func killFromPIDFile(ctx context.Context, name string) int {
 	GinkgoHelper()
 	pid := readPID(name)
 	Expect(pid).NotTo(BeZero(), "PID file %s", pidFile(name))
-	out, errOut, err := run(ctx, "sh", "-c", fmt.Sprintf("kill -9 $(cat '%s')", pidFile(name)))
+	out, errOut, err := runIn(ctx, sys.env(), "sh", "-c", fmt.Sprintf("kill -9 $(cat '%s')", pidFile(name)))
 	Expect(err).NotTo(HaveOccurred(), "kill -9 %s\n%s%s", name, out, errOut)
 	return pid
 }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -64,8 +63,6 @@ type faults struct {
 // services are the five services, in saga order.
 var services = []string{"order", "inventory", "payment", "shipping", "notification"}
 
-var httpClient = &http.Client{Timeout: 15 * time.Second}
-
 // call makes one request to a service and returns the status and body.
 func call(ctx context.Context, method, service, path string, body any) (int, []byte, error) {
 	var rd io.Reader
@@ -76,12 +73,12 @@ func call(ctx context.Context, method, service, path string, body any) (int, []b
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, stack.URLs[service]+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, sys.serviceURL(service)+path, rd)
 	if err != nil {
 		return 0, nil, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := httpClient.Do(req)
+	resp, err := sys.httpClient().Do(req)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s %s %s: %w", method, service, path, err)
 	}

@@ -49,7 +49,7 @@ var badInputs = []badInput{
 
 // The API server refuses invalid orders before anything runs: kubectl names the field,
 // and no request reaches a service (their request counters do not move).
-var _ = Describe("Bad input", Label("e2e"), func() {
+var _ = Describe("Bad input", Label("e2e", labelCluster), func() {
 	It("is refused by kubectl apply with the field named, and nothing reaches the services", func(ctx SpecContext) {
 		ns := newNamespace(ctx, "e2e-bad-input")
 		// One read of our own, so that the request counters exist even when this spec runs
