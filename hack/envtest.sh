@@ -43,36 +43,8 @@ try_download() {
 build_from_proxy() {
 	log "building kube-apiserver and kubectl v${K8S_VERSION} and etcd v${ETCD_VERSION} from the Go module proxy"
 	log "  why: no cached binaries and no download; about 11 min on 2 cores with empty Go caches, under 1 min warm"
-	local work
-	work=$(mktemp -d)
-	trap 'rm -rf "${work}"' RETURN
-	(
-		cd "${work}"
-		tool_go_env go mod init ordersaga.local/envtest-build >/dev/null 2>&1
-		local gomod
-		gomod=$(tool_go_env go mod download -json "k8s.io/kubernetes@v${K8S_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-		# k8s.io/kubernetes requires its staging modules at v0.0.0 and fixes that with ./staging
-		# replaces, which do not apply to a dependent module; pin each to the release instead.
-		local staging
-		staging=$(awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print $1}' "${gomod}" | sort -u)
-		for m in ${staging}; do
-			echo "replace ${m} => ${m} v0${K8S_VERSION#1}" >>go.mod
-		done
-		tool_go_env go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@v${K8S_VERSION}" \
-			"k8s.io/kubernetes/cmd/kubectl@v${K8S_VERSION}" "go.etcd.io/etcd/server/v3@v${ETCD_VERSION}" >&2
-		local minor="${K8S_VERSION#*.}"
-		minor="${minor%%.*}"
-		local ld="-s -w"
-		for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-			ld="${ld} -X ${pkg}.gitVersion=v${K8S_VERSION} -X ${pkg}.gitMajor=1 -X ${pkg}.gitMinor=${minor} -X ${pkg}.gitTreeState=clean"
-		done
-		mkdir -p out
-		tool_go_env go build -ldflags "${ld}" -o out/ k8s.io/kubernetes/cmd/kube-apiserver \
-			k8s.io/kubernetes/cmd/kubectl go.etcd.io/etcd/server/v3 >&2
-		mv out/server out/etcd
-		mkdir -p "${ASSETS}"
-		mv out/kube-apiserver out/kubectl out/etcd "${ASSETS}/"
-	)
+	go_wrapper_build "${ASSETS}" "$(k8s_ldflags "${K8S_VERSION}")" "k8s.io/kubernetes/cmd/kube-apiserver@v${K8S_VERSION}" \
+		"k8s.io/kubernetes/cmd/kubectl@v${K8S_VERSION}" "go.etcd.io/etcd/server/v3@v${ETCD_VERSION}"
 }
 
 if have_assets "${ASSETS}"; then
