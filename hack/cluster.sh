@@ -373,15 +373,20 @@ import() {
 	done
 }
 
-# fresh_state empties the state folder except containerd's image store. The marker keeps a
-# mistaken CLUSTER_DIR (say, a home folder) from being emptied.
-fresh_state() {
-	if [ -n "$(find "${CLUSTER_DIR}" -mindepth 1 -maxdepth 1 ! -name lock -print -quit)" ] && [ ! -e "${CLUSTER_DIR}/.ordersaga-cluster" ]; then
+# check_cluster_dir refuses a state folder that up would empty by mistake (the marker file says
+# it is one) or that the node could not see.
+check_cluster_dir() {
+	if [ -n "$(find "${CLUSTER_DIR}" -mindepth 1 -maxdepth 1 ! -name lock -print -quit 2>/dev/null)" ] &&
+		[ ! -e "${CLUSTER_DIR}/.ordersaga-cluster" ]; then
 		die "${CLUSTER_DIR} is not empty and was not made by hack/cluster.sh; set CLUSTER_DIR to another folder"
 	fi
 	case "${CLUSTER_DIR}/" in
 	/var/* | /run/*) die "CLUSTER_DIR must not be under /var or /run: the node's mount namespace hides those" ;;
 	esac
+}
+
+# fresh_state empties the state folder except containerd's image store.
+fresh_state() {
 	find "${CLUSTER_DIR}" -mindepth 1 -maxdepth 1 ! -name containerd ! -name lock ! -name .ordersaga-cluster -exec rm -rf {} +
 	mkdir -p "${PKI}" "${LOGS}" "${RUN}" "${CONFIG}/cni" "${NODE}/pv"
 	touch "${CLUSTER_DIR}/.ordersaga-cluster"
@@ -408,6 +413,7 @@ up_failed() {
 
 up() {
 	need_root up
+	check_cluster_dir
 	lock
 	if running; then
 		log "the cluster is already up (hack/cluster.sh status)"
