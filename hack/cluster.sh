@@ -53,7 +53,7 @@ POD_CIDR=10.244.0.0/16
 SERVICE_CIDR=10.96.0.0/16
 CGROUP_ROOT=ordersaga-cluster
 API_PORT=16443
-# Started in this order; stopped in the reverse one.
+# In the order up starts them.
 COMPONENTS="node containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy api-bridge-node api-bridge"
 
 die() {
