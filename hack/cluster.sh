@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# cluster.sh up | down | status | load TAR... | can-run
+# cluster.sh up | down | status | load TAR... | can-run | build
 #
 # A real single-node Kubernetes cluster on this machine, for what envtest cannot show: pods that
 # run, Services, DNS, volumes, a Helm install. No Docker engine and no registry are needed.
@@ -13,6 +13,7 @@
 #             image store survives down/up. There is no registry: pods must use
 #             imagePullPolicy IfNotPresent or Never (and a tag other than :latest).
 #   can-run   exit 0 when this machine can run the cluster (Linux, root).
+#   build     only build (or find cached) the node binaries and CoreDNS; make tools runs it.
 #
 # How it is contained: the node is a network + mount + UTS namespace held by one process. All
 # node processes (containerd, kubelet, kube-proxy, etcd and the control plane) run inside it, so
@@ -600,6 +601,7 @@ load() {
 }
 
 case "${1:-}" in
+build) ensure_binaries ;;
 up) up ;;
 down) down ;;
 status) status ;;
@@ -610,7 +612,7 @@ load)
 can-run) can_run ;;
 __node-init) node_init ;;
 *)
-	echo "usage: hack/cluster.sh up | down | status | load TAR... | can-run" >&2
+	echo "usage: hack/cluster.sh up | down | status | load TAR... | can-run | build" >&2
 	exit 2
 	;;
 esac

@@ -59,7 +59,7 @@ step "cluster up" hack/cluster.sh up
 step "image import" hack/cluster.sh load "${PWD}/${ARCHIVE}"
 step "helm install" "${HELM}" upgrade --install "${RELEASE}" charts/ordersaga -n "${NAMESPACE}" --create-namespace \
 	--values test/e2e/testdata/cluster-values.yaml \
-	--set image.repository="${IMAGE_REPOSITORY}" --set image.tag="${VERSION}" --wait --timeout 5m
+	--set image.repository="${IMAGE_REPOSITORY}" --set-string image.tag="${VERSION}" --wait --timeout 5m
 
 e2e() { # e2e LABEL-FILTER: the e2e suite against the release
 	E2E_TARGET=cluster E2E_NODE_LOCAL=1 E2E_HELM="${HELM}" E2E_RELEASE="${RELEASE}" E2E_NAMESPACE="${NAMESPACE}" \
