@@ -63,7 +63,7 @@ step "helm install" "${HELM}" upgrade --install "${RELEASE}" charts/ordersaga -n
 
 e2e() { # e2e LABEL-FILTER: the e2e suite against the release
 	E2E_TARGET=cluster E2E_NODE_LOCAL=1 E2E_HELM="${HELM}" E2E_RELEASE="${RELEASE}" E2E_NAMESPACE="${NAMESPACE}" \
-		KUBEBUILDER_ASSETS="${ASSETS}" go test ./test/e2e -count=1 -timeout 40m -ginkgo.no-color \
+		KUBEBUILDER_ASSETS="${ASSETS}" go test ./test/e2e -count=1 -timeout 40m -v -ginkgo.v -ginkgo.no-color \
 		-ginkgo.label-filter="$1"
 }
 step "e2e specs on the release" e2e '(cluster || cluster-only) && !chart-lifecycle'
