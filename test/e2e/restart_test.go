@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/mongoserver"
 )
 
@@ -23,24 +24,27 @@ import (
 // sagas carry on (crash_test.go restarts the processes itself).
 var _ = Describe("Restarts", Label("e2e"), func() {
 	It("restarts the manager, the inventory service and the store, each killed with kill -9 via its PID file mid-run: every saga ends once, check clean", func(ctx SpecContext) {
-		const n = 40
+		victims := restartVictims()
 		ns := newNamespace(ctx, "e2e-restart")
-		specs := withFailures(many(n, ns[4:], "", 1, "9.00", outageRetry), n/10, 0)
-		ids := stockUp(ctx, specs, "9.00", 5)
-		// 100 ms on every call stretches the run, so that every kill lands while sagas are in flight.
+		// One wave of sagas per kill, applied just before it, so that each kill lands while
+		// that wave's calls are in flight however fast the machine finished the waves before
+		// (one wave for all three kills let a fast machine finish it before the second).
+		const perWave = 14
+		waves := make([][]sagaSpec, 0, len(victims))
+		var all []sagaSpec
+		for i := range victims {
+			w := withFailures(many(perWave, fmt.Sprintf("%s-%d", ns[4:], i), "", 1, "9.00", outageRetry), 2, 0)
+			waves = append(waves, w)
+			all = append(all, w...)
+		}
+		ids := stockUp(ctx, all, "9.00", 5)
+		// 100 ms on every call keeps each wave in flight for a while.
 		setFaultsEverywhere(ctx, faults{Latency: "100ms"})
 		DeferCleanup(allFaultsOff)
-		applySagas(ctx, ns, specs...)
-		Eventually(ctx, func(g Gomega) {
-			m, err := phases(ctx, ns)
-			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(countTerminal(m)).To(BeNumerically(">=", 1))
-		}).WithTimeout(time.Minute).WithPolling(100 * time.Millisecond).Should(Succeed())
 
-		for _, victim := range restartVictims() {
-			m, err := phases(ctx, ns)
-			Expect(err).NotTo(HaveOccurred())
-			Expect(countTerminal(m)).To(BeNumerically("<", n), "the kill of %s lands while sagas are in flight", victim)
+		for i, victim := range victims {
+			applySagas(ctx, ns, waves[i]...)
+			m := waitRunning(ctx, ns, waves[i])
 			begin := time.Now()
 			old := killFromPIDFile(ctx, victim)
 			pid := waitRestarted(ctx, victim, old)
@@ -50,12 +54,32 @@ var _ = Describe("Restarts", Label("e2e"), func() {
 				`^%s exited \(signal: killed\); restarting in 1s \(restart \d+\)$`, regexp.QuoteMeta(victim))))
 		}
 
-		sagas := waitAllTerminal(ctx, ns, n, 3*time.Minute)
+		sagas := waitAllTerminal(ctx, ns, len(all), 3*time.Minute)
 		allFaultsOff(ctx)
 		expectOutcomes(sagas)
 		expectSettledClean(ctx, sagas, 5, ids...)
 	}, SpecTimeout(5*time.Minute))
 })
+
+// waitRunning waits until a saga of wave is Running, its calls under way, and returns the
+// phases of every saga of ns then.
+func waitRunning(ctx context.Context, ns string, wave []sagaSpec) map[string]v1.Phase {
+	GinkgoHelper()
+	var m map[string]v1.Phase
+	Eventually(ctx, func(g Gomega) {
+		var err error
+		m, err = phases(ctx, ns)
+		g.Expect(err).NotTo(HaveOccurred())
+		running := 0
+		for _, s := range wave {
+			if m[s.name] == v1.PhaseRunning {
+				running++
+			}
+		}
+		g.Expect(running).To(BeNumerically(">=", 1), "a saga of the wave in flight: %v", summarize(m))
+	}).WithTimeout(time.Minute).WithPolling(50 * time.Millisecond).Should(Succeed())
+	return m
+}
 
 // restartVictims are the processes the restart spec kills in turn: the manager, a
 // service, and the store unless it is an external MongoDB (MONGO_TEST_URI), which the
