@@ -80,6 +80,8 @@ func skipUnlessRunnable() {
 type localSystem struct {
 	stack    *localstack.Stack
 	stateDir string
+	// client is shared by every request, so that connections to the services are reused.
+	client *http.Client
 }
 
 func startLocal(ctx context.Context) *localSystem {
@@ -103,13 +105,13 @@ func startLocal(ctx context.Context) *localSystem {
 	AddReportEntry("stack start-up", time.Since(begin).Round(100*time.Millisecond).String())
 	GinkgoWriter.Printf("local stack ready in %s; state in %s; services %v\n",
 		time.Since(begin).Round(100*time.Millisecond), stateDir, st.URLs)
-	return &localSystem{stack: st, stateDir: stateDir}
+	return &localSystem{stack: st, stateDir: stateDir, client: &http.Client{Timeout: 15 * time.Second}}
 }
 
 func (l *localSystem) kubectl() string               { return l.stack.Kubectl }
 func (l *localSystem) env() []string                 { return l.stack.Env() }
 func (l *localSystem) serviceURL(name string) string { return l.stack.URLs[name] }
-func (l *localSystem) httpClient() *http.Client      { return &http.Client{Timeout: 15 * time.Second} }
+func (l *localSystem) httpClient() *http.Client      { return l.client }
 
 func (l *localSystem) sagactl(ctx context.Context, args ...string) (string, string, error) {
 	return runIn(ctx, l.env(), filepath.Join(l.stateDir, "bin", "sagactl"), args...)
