@@ -41,7 +41,11 @@ var (
 )
 
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &OrderSaga{}, &OrderSagaList{})
+	s.AddKnownTypes(GroupVersion,
+		&OrderSaga{}, &OrderSagaList{},
+		&SagaDefinition{}, &SagaDefinitionList{},
+		&Saga{}, &SagaList{},
+	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

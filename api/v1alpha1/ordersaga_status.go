@@ -40,8 +40,10 @@ func (p Phase) IsTerminal() bool {
 	return p == PhaseCompleted || p == PhaseCompensated || p == PhaseFailed
 }
 
-// StepName names a saga step.
-// +kubebuilder:validation:Enum=CreateOrder;ReserveInventory;ProcessPayment;ScheduleShipment;ConfirmOrder;SendNotification
+// StepName names a saga step: the order saga's six, or a SagaDefinition's. It is an
+// identifier, because expressions name earlier steps as steps.<name>.outputs.
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_]*$`
 type StepName string
 
 // The six steps of an order saga, in plan order.
@@ -202,7 +204,7 @@ type AbandonStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=name
-	// +kubebuilder:validation:MaxItems=6
+	// +kubebuilder:validation:MaxItems=20
 	LeftUndone []UndoneStep `json:"leftUndone,omitempty"`
 }
 
