@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 package v1alpha1
 
 import (
@@ -39,9 +38,21 @@ type HTTPMethod string
 // SagaDefinitionSpec declares a saga: the steps, in the order they run, and how each is
 // called and undone. It is immutable: a change is a new definition, as a Job's template
 // is, so that every Saga runs start to end on the definition it started with.
-// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable: create a new SagaDefinition (running Sagas finish on the one they started with)"
-// +kubebuilder:validation:XValidation:rule="self.steps.filter(s, has(s.pivot) && s.pivot).size() <= 1",message="at most one step may be the pivot",fieldPath=".steps"
-// +kubebuilder:validation:XValidation:rule="!self.steps.exists(s, has(s.pivot) && s.pivot) || self.steps.map(s, has(s.compensation)).lastIndexOf(true) < self.steps.map(s, has(s.pivot) && s.pivot).indexOf(true)",message="only steps before the pivot may have a compensation: nothing is undone once the pivot has run",fieldPath=".steps",reason=FieldValueForbidden
+//
+// Caveats: immutability is checked field by field, here and on each step, comparing
+// durations as durations, an absent boolean as false and an absent map as empty. The rule
+// self == oldSelf refused a Go client's Update of nothing but labels, because the client
+// re-serialises the spec ("1m" comes back as "1m0s", pivot: false is dropped). A new spec
+// field needs its own rule; test/api checks that every field has one.
+// +kubebuilder:validation:XValidation:rule="self.input == oldSelf.input",message="spec is immutable: create a new SagaDefinition (running Sagas finish on the one they started with)",fieldPath=".input"
+// +kubebuilder:validation:XValidation:rule="has(self.retryPolicy) == has(oldSelf.retryPolicy) && (!has(self.retryPolicy) || (self.retryPolicy.maxAttempts == oldSelf.retryPolicy.maxAttempts && duration(self.retryPolicy.initialBackoff) == duration(oldSelf.retryPolicy.initialBackoff) && duration(self.retryPolicy.maxBackoff) == duration(oldSelf.retryPolicy.maxBackoff)))",message="spec is immutable: create a new SagaDefinition (running Sagas finish on the one they started with)",fieldPath=".retryPolicy"
+// +kubebuilder:validation:XValidation:rule="has(self.stepTimeout) == has(oldSelf.stepTimeout) && (!has(self.stepTimeout) || duration(self.stepTimeout) == duration(oldSelf.stepTimeout))",message="spec is immutable: create a new SagaDefinition (running Sagas finish on the one they started with)",fieldPath=".stepTimeout"
+// +kubebuilder:validation:XValidation:rule="self.steps.map(s, s.name) == oldSelf.steps.map(s, s.name)",message="spec is immutable: steps cannot be added, removed, renamed or reordered; create a new SagaDefinition (running Sagas finish on the one they started with)",fieldPath=".steps"
+// +kubebuilder:validation:XValidation:rule="has(self.onRollback) == has(oldSelf.onRollback) && (!has(self.onRollback) || self.onRollback == oldSelf.onRollback)",message="spec is immutable: create a new SagaDefinition (running Sagas finish on the one they started with)",fieldPath=".onRollback"
+// +kubebuilder:validation:XValidation:rule="has(self.failureReasons) && has(oldSelf.failureReasons) ? self.failureReasons == oldSelf.failureReasons : (!has(self.failureReasons) || self.failureReasons.size() == 0) && (!has(oldSelf.failureReasons) || oldSelf.failureReasons.size() == 0)",message="spec is immutable: create a new SagaDefinition (running Sagas finish on the one they started with)",fieldPath=".failureReasons"
+// +kubebuilder:validation:XValidation:rule="self.steps.filter(s, has(s.pivot) && s.pivot).size() <= 1",messageExpression="'spec.steps[%d] (%s) is a second pivot, after spec.steps[%d] (%s): at most one step may set pivot: true; keep it on one of them'.format([self.steps.map(s, has(s.pivot) && s.pivot).lastIndexOf(true), self.steps[self.steps.map(s, has(s.pivot) && s.pivot).lastIndexOf(true)].name, self.steps.map(s, has(s.pivot) && s.pivot).indexOf(true), self.steps[self.steps.map(s, has(s.pivot) && s.pivot).indexOf(true)].name])",fieldPath=".steps"
+// +kubebuilder:validation:XValidation:rule="!self.steps.exists(s, has(s.pivot) && s.pivot) || self.steps.map(s, has(s.compensation)).lastIndexOf(true) < self.steps.map(s, has(s.pivot) && s.pivot).indexOf(true)",messageExpression="self.steps.map(s, has(s.compensation)).lastIndexOf(true) == self.steps.map(s, has(s.pivot) && s.pivot).indexOf(true) ? 'spec.steps[%d] (%s) is the pivot and has a compensation: nothing is undone once the pivot has run; remove the compensation'.format([self.steps.map(s, has(s.compensation)).lastIndexOf(true), self.steps[self.steps.map(s, has(s.compensation)).lastIndexOf(true)].name]) : 'spec.steps[%d] (%s) has a compensation but comes after the pivot, spec.steps[%d] (%s): nothing is undone once the pivot has run; remove the compensation, or move the step before the pivot'.format([self.steps.map(s, has(s.compensation)).lastIndexOf(true), self.steps[self.steps.map(s, has(s.compensation)).lastIndexOf(true)].name, self.steps.map(s, has(s.pivot) && s.pivot).indexOf(true), self.steps[self.steps.map(s, has(s.pivot) && s.pivot).indexOf(true)].name])",fieldPath=".steps",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.onRollback) || !has(self.onRollback.name) || !self.steps.exists(s, s.name == self.onRollback.name)",message="onRollback.name is the name of a step, and status and Events name them alike: choose another name",fieldPath=".onRollback.name"
 type SagaDefinitionSpec struct {
 	// input is the schema that every Saga's spec.input must satisfy.
 	// +required
@@ -56,8 +67,8 @@ type SagaDefinitionSpec struct {
 	// +optional
 	// +kubebuilder:default="10s"
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('100ms') && duration(self) <= duration('5m')",message="stepTimeout must be between 100ms and 5m"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$') && duration(self) >= duration('100ms') && duration(self) <= duration('5m')",message="stepTimeout must be a duration between 100ms and 5m, such as 10s or 1m30s"
 	StepTimeout *metav1.Duration `json:"stepTimeout,omitempty"`
 
 	// steps run in this order; compensations run in reverse. 1 to 20 steps, names unique.
@@ -78,6 +89,7 @@ type SagaDefinitionSpec struct {
 	// step fails with it, for example OUT_OF_STOCK: OutOfStock. Others give StepRejected.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) >= 1 && size(k) <= 64)",message="failureReasons keys are error codes of 1 to 64 characters, for example OUT_OF_STOCK or HTTP_409"
 	FailureReasons map[string]Reason `json:"failureReasons,omitempty"`
 }
 
@@ -89,11 +101,23 @@ type DefinitionInput struct {
 	// +kubebuilder:validation:Type=object
 	// +kubebuilder:validation:Schemaless
 	// +kubebuilder:pruning:PreserveUnknownFields
-	OpenAPIV3Schema runtime.RawExtension `json:"openAPIV3Schema"`
+	OpenAPIV3Schema runtime.RawExtension `json:"openAPIV3Schema"` //nolint:tagliatelle // the name a CRD gives its schema (apiextensions.k8s.io), which users copy from
 }
 
 // DefinitionStep is one step: its call, its compensation, and what it keeps of the answer.
-// +kubebuilder:validation:XValidation:rule="!(has(self.pivot) && self.pivot && has(self.forwardOnly) && self.forwardOnly)",message="a step cannot be both the pivot and forwardOnly: the pivot decides whether the saga rolls back",fieldPath=".forwardOnly"
+// Its rules that read oldSelf make the step immutable; the API server pairs old and new
+// steps by name (listType=map), and the spec's rule refuses a new, removed or renamed step.
+// +kubebuilder:validation:XValidation:rule="!(has(self.pivot) && self.pivot && has(self.forwardOnly) && self.forwardOnly)",message="a step cannot be both the pivot and forwardOnly: the pivot decides whether the saga rolls back; remove one of them",fieldPath=".forwardOnly"
+// +kubebuilder:validation:XValidation:rule="self.service == oldSelf.service",message="spec is immutable: create a new SagaDefinition (running Sagas finish on the one they started with)",fieldPath=".service"
+// +kubebuilder:validation:XValidation:rule="self.action == oldSelf.action",message="spec is immutable: create a new SagaDefinition (running Sagas finish on the one they started with)",fieldPath=".action"
+// +kubebuilder:validation:XValidation:rule="has(self.compensation) == has(oldSelf.compensation) && (!has(self.compensation) || self.compensation == oldSelf.compensation)",message="spec is immutable: create a new SagaDefinition (running Sagas finish on the one they started with)",fieldPath=".compensation"
+// +kubebuilder:validation:XValidation:rule="(has(self.pivot) && self.pivot) == (has(oldSelf.pivot) && oldSelf.pivot)",message="spec is immutable: create a new SagaDefinition (running Sagas finish on the one they started with)",fieldPath=".pivot"
+// +kubebuilder:validation:XValidation:rule="(has(self.forwardOnly) && self.forwardOnly) == (has(oldSelf.forwardOnly) && oldSelf.forwardOnly)",message="spec is immutable: create a new SagaDefinition (running Sagas finish on the one they started with)",fieldPath=".forwardOnly"
+// +kubebuilder:validation:XValidation:rule="has(self.outputs) && has(oldSelf.outputs) ? self.outputs == oldSelf.outputs : (!has(self.outputs) || self.outputs.size() == 0) && (!has(oldSelf.outputs) || oldSelf.outputs.size() == 0)",message="spec is immutable: create a new SagaDefinition (running Sagas finish on the one they started with)",fieldPath=".outputs"
+// +kubebuilder:validation:XValidation:rule="has(self.businessFailure) == has(oldSelf.businessFailure) && (!has(self.businessFailure) || self.businessFailure == oldSelf.businessFailure)",message="spec is immutable: create a new SagaDefinition (running Sagas finish on the one they started with)",fieldPath=".businessFailure"
+// +kubebuilder:validation:XValidation:rule="has(self.transient) == has(oldSelf.transient) && (!has(self.transient) || self.transient == oldSelf.transient)",message="spec is immutable: create a new SagaDefinition (running Sagas finish on the one they started with)",fieldPath=".transient"
+// +kubebuilder:validation:XValidation:rule="has(self.retryPolicy) == has(oldSelf.retryPolicy) && (!has(self.retryPolicy) || (self.retryPolicy.maxAttempts == oldSelf.retryPolicy.maxAttempts && duration(self.retryPolicy.initialBackoff) == duration(oldSelf.retryPolicy.initialBackoff) && duration(self.retryPolicy.maxBackoff) == duration(oldSelf.retryPolicy.maxBackoff)))",message="spec is immutable: create a new SagaDefinition (running Sagas finish on the one they started with)",fieldPath=".retryPolicy"
+// +kubebuilder:validation:XValidation:rule="has(self.timeout) == has(oldSelf.timeout) && (!has(self.timeout) || duration(self.timeout) == duration(oldSelf.timeout))",message="spec is immutable: create a new SagaDefinition (running Sagas finish on the one they started with)",fieldPath=".timeout"
 type DefinitionStep struct {
 	// name identifies the step in status and in expressions (steps.<name>.outputs).
 	// +required
@@ -126,20 +150,24 @@ type DefinitionStep struct {
 	ForwardOnly bool `json:"forwardOnly,omitempty"`
 
 	// outputs are kept in status.steps[].outputs: each is a CEL expression over response
-	// (status, body) that gives a string.
+	// (status, body) that gives a string. Names are identifiers of at most 63 characters,
+	// as later expressions read them as steps.<step>.outputs.<name>.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 63 && k.matches('^[A-Za-z][A-Za-z0-9_]*$'))",message="outputs names must be identifiers of at most 63 characters (a letter, then letters, digits or _), as expressions read them as steps.<step>.outputs.<name>"
 	Outputs map[string]Expression `json:"outputs,omitempty"`
 
 	// businessFailure is a CEL expression over response that overrides the default
 	// classification: true makes the answer a business failure (not retried).
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	BusinessFailure string `json:"businessFailure,omitempty"`
 
 	// transient is a CEL expression over response that overrides the default
 	// classification: true makes the answer transient (retried).
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	Transient string `json:"transient,omitempty"`
 
@@ -150,8 +178,8 @@ type DefinitionStep struct {
 	// timeout overrides the definition's stepTimeout for this step.
 	// +optional
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('100ms') && duration(self) <= duration('5m')",message="timeout must be between 100ms and 5m"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$') && duration(self) >= duration('100ms') && duration(self) <= duration('5m')",message="timeout must be a duration between 100ms and 5m, such as 10s or 1m30s"
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
@@ -171,6 +199,7 @@ type HTTPCall struct {
 	// body is a CEL expression that gives the JSON request body. Without it the request
 	// has no body.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=4096
 	Body string `json:"body,omitempty"`
 }
@@ -196,6 +225,7 @@ type RollbackCall struct {
 	// has(steps.CreateOrder.outputs.orderId): a customer whose order was never created
 	// needs no cancellation notice. Without it the call is always made.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	When string `json:"when,omitempty"`
 }
@@ -219,7 +249,7 @@ type SagaDefinitionStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Namespaced,shortName=sagadef
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
-// +kubebuilder:printcolumn:name="Steps",type=integer,JSONPath=`.spec.steps.length()`,priority=1
+// +kubebuilder:printcolumn:name="Pivot",type=string,JSONPath=`.spec.steps[?(@.pivot==true)].name`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
 
