@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 package v1alpha1
 
 import (
@@ -27,15 +26,20 @@ const MaxInputBytes = 16 << 10
 
 // SagaSpec is one run of a SagaDefinition. Everything except suspend and
 // ttlSecondsAfterFinished is fixed at creation.
-// +kubebuilder:validation:XValidation:rule="self.definitionRef == oldSelf.definitionRef",message="definitionRef is immutable",fieldPath=".definitionRef"
-// +kubebuilder:validation:XValidation:rule="has(self.input) == has(oldSelf.input) && (!has(self.input) || self.input == oldSelf.input)",message="input is immutable",fieldPath=".input"
+// +kubebuilder:validation:XValidation:rule="self.definitionRef == oldSelf.definitionRef",message="definitionRef is immutable: create a new Saga to run another definition",fieldPath=".definitionRef"
+// +kubebuilder:validation:XValidation:rule="has(self.input) == has(oldSelf.input) && (!has(self.input) || self.input == oldSelf.input)",message="input is immutable: create a new Saga to run with other input",fieldPath=".input"
 type SagaSpec struct {
-	// definitionRef names the SagaDefinition, in the Saga's namespace, to run.
+	// definitionRef names the SagaDefinition, in the Saga's namespace, to run. It is
+	// immutable.
 	// +required
 	DefinitionRef DefinitionReference `json:"definitionRef"`
 
-	// input is the data the definition's expressions read as input. It must satisfy the
-	// definition's input schema, and is at most 16 KiB as JSON.
+	// input is the data the definition's expressions read as input: a JSON object (the
+	// API server refuses any other value; null is the same as no input). It must satisfy
+	// the definition's input schema, and is at most 16 KiB as JSON. It is immutable.
+	//
+	// Caveats: neither the schema nor the 16 KiB bound can be checked by the CRD (a CRD
+	// schema has no size limit for an object); the controller enforces both.
 	// +optional
 	// +kubebuilder:validation:Type=object
 	// +kubebuilder:validation:Schemaless
@@ -60,6 +64,7 @@ type DefinitionReference struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="definitionRef.name must be the name of a SagaDefinition: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit"
 	Name string `json:"name"`
 }
 
