@@ -22,6 +22,27 @@ const (
 	EventCancellationNoticeFailed = "CancellationNoticeFailed"
 )
 
+// vocabulary is what Events say that depends on the kind of saga.
+type vocabulary struct {
+	// completed is the message of a Completed saga's Event.
+	completed func(st *v1.SagaStatus) string
+	// afterRollbackFailed is the reason, and afterRollbackWhat the subject, of the
+	// Warning Event when the plan's after-rollback call gave up.
+	afterRollbackFailed, afterRollbackWhat string
+}
+
+// orderEvents is the vocabulary of OrderSaga's Events.
+func orderEvents() vocabulary {
+	return vocabulary{
+		completed: func(st *v1.SagaStatus) string {
+			created := stepIn(st, v1.StepCreateOrder).Outputs
+			return fmt.Sprintf("order %s completed, total %s", created["orderId"], created["total"])
+		},
+		afterRollbackFailed: EventCancellationNoticeFailed,
+		afterRollbackWhat:   "the order-cancelled notice",
+	}
+}
+
 // event is an Event to emit once the status write that records it has landed.
 type event struct {
 	kind, reason, action, message string
@@ -30,7 +51,7 @@ type event struct {
 // transitions lists the Events for people of one recorded decision: Normal for
 // milestones, Warning when a person should look. The reconciler collects them after each
 // Record, because one reconcile may pass several transitions before its single write.
-func transitions(before, after *v1.OrderSagaStatus) []event {
+func transitions(plan *saga.Plan, before, after *v1.SagaStatus, words vocabulary) []event {
 	var out []event
 	// The action names the step, so that the events recorder, which merges Events of the
 	// same object, reason and action into one series, keeps each step's Event apart.
@@ -42,18 +63,18 @@ func transitions(before, after *v1.OrderSagaStatus) []event {
 	for _, s := range after.Steps {
 		old := stepIn(before, s.Name)
 		if s.State != old.State || s.Attempts != old.Attempts {
-			stepEvent(adder(string(s.Name)), old, s)
+			stepEvent(adder(string(s.Name)), old.StepStatus, s.StepStatus)
 		}
 		if c := s.Compensation; c != nil && (old.Compensation == nil || old.Compensation.State != c.State || old.Compensation.Attempts != c.Attempts) {
-			compensationEvent(adder("Compensate"+string(s.Name)), s)
+			compensationEvent(adder("Compensate"+string(s.Name)), s.StepStatus)
 		}
 	}
-	if n := after.CancellationNotice; n != nil && n.State == v1.CallFailed && (before.CancellationNotice == nil || before.CancellationNotice.State != v1.CallFailed) {
-		adder("NotifyCancellation")(corev1.EventTypeWarning, EventCancellationNoticeFailed,
-			"the order-cancelled notice could not be sent after %d attempt(s): %s", n.Attempts, n.LastError)
+	if n := after.OnRollback; n != nil && n.State == v1.CallFailed && (before.OnRollback == nil || before.OnRollback.State != v1.CallFailed) && plan.AfterRollback != nil {
+		adder(string(plan.AfterRollback.Name))(corev1.EventTypeWarning, words.afterRollbackFailed,
+			"%s could not be sent after %d attempt(s): %s", words.afterRollbackWhat, n.Attempts, n.LastError)
 	}
 	if after.Phase != before.Phase || after.LastHandledRetry != before.LastHandledRetry {
-		phaseEvent(adder("Reconcile"), before, after)
+		phaseEvent(adder("Reconcile"), before, after, words)
 	}
 	suspendEvent(adder("Reconcile"), before, after)
 	if after.Abandoned != nil && before.Abandoned == nil {
@@ -91,14 +112,14 @@ func compensationEvent(add addFunc, s v1.StepStatus) {
 	}
 }
 
-func phaseEvent(add addFunc, before, after *v1.OrderSagaStatus) {
+func phaseEvent(add addFunc, before, after *v1.SagaStatus, words vocabulary) {
 	switch {
 	case after.LastHandledRetry != before.LastHandledRetry:
 		add(corev1.EventTypeNormal, v1.ReasonRedriven, "re-driven by the %s annotation", v1.RetryAnnotation)
 	case after.Phase == v1.PhaseCompensating:
 		add(corev1.EventTypeWarning, v1.ReasonCompensating, "%s", after.Message)
 	case after.Phase == v1.PhaseCompleted:
-		add(corev1.EventTypeNormal, conditionReason(after), "order %s completed, total %s", after.OrderID, after.Total)
+		add(corev1.EventTypeNormal, conditionReason(after), "%s", words.completed(after))
 	case after.Phase == v1.PhaseCompensated:
 		add(corev1.EventTypeNormal, conditionReason(after), "%s", after.Message)
 	case after.Phase == v1.PhaseFailed:
@@ -106,7 +127,7 @@ func phaseEvent(add addFunc, before, after *v1.OrderSagaStatus) {
 	}
 }
 
-func suspendEvent(add addFunc, before, after *v1.OrderSagaStatus) {
+func suspendEvent(add addFunc, before, after *v1.SagaStatus) {
 	was := meta.IsStatusConditionTrue(before.Conditions, v1.ConditionSuspended)
 	is := meta.IsStatusConditionTrue(after.Conditions, v1.ConditionSuspended)
 	switch {
@@ -117,30 +138,20 @@ func suspendEvent(add addFunc, before, after *v1.OrderSagaStatus) {
 	}
 }
 
-func conditionReason(st *v1.OrderSagaStatus) string {
+func conditionReason(st *v1.SagaStatus) string {
 	if c := meta.FindStatusCondition(st.Conditions, v1.ConditionSucceeded); c != nil {
 		return c.Reason
 	}
 	return string(st.Phase)
 }
 
-func stepIn(st *v1.OrderSagaStatus, name v1.StepName) v1.StepStatus {
+func stepIn(st *v1.SagaStatus, name v1.StepName) v1.SagaStepStatus {
 	for _, s := range st.Steps {
 		if s.Name == name {
 			return s
 		}
 	}
-	return v1.StepStatus{Name: name}
-}
-
-// emit sends the collected Events about obj.
-func (r *OrderSagaReconciler) emit(obj *v1.OrderSaga, events []event) {
-	if r.Recorder == nil {
-		return
-	}
-	for _, e := range coalesceSuccesses(events) {
-		r.Recorder.Eventf(obj, nil, e.kind, e.reason, e.action, "%s", e.message)
-	}
+	return v1.SagaStepStatus{StepStatus: v1.StepStatus{Name: name}}
 }
 
 // coalesceSuccesses merges consecutive StepSucceeded Events into one that names every

@@ -22,6 +22,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/saga"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
 	"github.com/ordersaga/ordersaga/internal/testing/fakeservices"
@@ -87,7 +88,7 @@ func startManagerWith(fake *fakeservices.Services, selector labels.Selector, wra
 		Cache:                   cache.Options{ByObject: map[client.Object]cache.ByObject{&v1.OrderSaga{}: {Label: selector}}},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	var steps StepCaller = stepclient.New(stepclient.Resolver{Overrides: fake.URLs()})
+	var steps StepCaller = ordersaga.Caller{Client: stepclient.New(stepclient.Resolver{Overrides: fake.URLs()})}
 	if wrap != nil {
 		steps = wrap(steps)
 	}
@@ -187,16 +188,16 @@ func declined() testgen.OrderSagaOption {
 func expectNothingHeld(fake *fakeservices.Services, obj *v1.OrderSaga) {
 	GinkgoHelper()
 	w, uid := fake.Model(), string(obj.UID)
-	if o, ok := w.Order(stepclient.OrderID(uid)); ok {
+	if o, ok := w.Order(ordersaga.OrderID(uid)); ok {
 		Expect(o.Status).To(Equal(order.Cancelled), "order")
 	}
-	if r, ok := w.Reservation(stepclient.ReservationID(uid)); ok {
+	if r, ok := w.Reservation(ordersaga.ReservationID(uid)); ok {
 		Expect(r.Status).NotTo(Equal(inventory.Reserved), "reservation")
 	}
-	if p, ok := w.Payment(stepclient.PaymentID(uid)); ok {
+	if p, ok := w.Payment(ordersaga.PaymentID(uid)); ok {
 		Expect(p.Status).NotTo(Equal(payment.Captured), "payment")
 	}
-	if s, ok := w.Shipment(stepclient.ShipmentID(uid)); ok {
+	if s, ok := w.Shipment(ordersaga.ShipmentID(uid)); ok {
 		Expect(s.Status).NotTo(Equal(shipping.Scheduled), "shipment")
 	}
 	for _, p := range fakeservices.Catalog() {
@@ -210,12 +211,12 @@ func expectNothingHeld(fake *fakeservices.Services, obj *v1.OrderSaga) {
 func expectCancellationNotice(fake *fakeservices.Services, obj *v1.OrderSaga, want notification.Status) {
 	GinkgoHelper()
 	uid := string(obj.UID)
-	n, ok := fake.Model().Notification(stepclient.CancellationNotificationID(uid))
+	n, ok := fake.Model().Notification(ordersaga.CancellationNotificationID(uid))
 	Expect(ok).To(BeTrue(), "the order-cancelled notice reached the notification service")
 	Expect(n.Type).To(Equal(notification.OrderCancelled))
 	Expect(n.Status).To(Equal(want))
 	Expect(n.Data).To(Equal(map[string]string{"total": obj.Status.Total}))
-	Expect(fake.Effects(saga.Key(uid, saga.NotifyCancellation, saga.Action))).To(Equal(1))
+	Expect(fake.Effects(saga.Key(uid, ordersaga.NotifyCancellation, saga.Action))).To(Equal(1))
 }
 
 // distinct drops repeats (retries) while keeping the order of first appearance.

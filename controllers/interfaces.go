@@ -5,8 +5,8 @@ import (
 	"time"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/saga"
-	"github.com/ordersaga/ordersaga/internal/stepclient"
 )
 
 // StepCaller makes one call of a saga and classifies its outcome.
@@ -24,7 +24,7 @@ func (fn StepCallerFn) Call(ctx context.Context, obj *v1.OrderSaga, c saga.Call)
 
 var (
 	_ StepCaller = StepCallerFn(nil)
-	_ StepCaller = (*stepclient.Client)(nil)
+	_ StepCaller = ordersaga.Caller{}
 )
 
 // Clock tells the time; tests replace it.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
@@ -21,13 +22,29 @@ type Metrics struct {
 	inFlight      prometheus.Gauge
 
 	mu      sync.Mutex
-	running map[types.NamespacedName]struct{}
+	running map[metricKey]struct{}
 }
+
+// metricKey names one saga of one kind: an OrderSaga and a Saga may share a name.
+type metricKey struct {
+	kind string
+	types.NamespacedName
+}
+
+// Kinds, as metricKey names them.
+const (
+	kindOrderSaga = "OrderSaga"
+	kindSaga      = "Saga"
+)
+
+// metricOrderSaga is the definition label of OrderSagas: the built-in order saga.
+const metricOrderSaga = "ordersaga"
 
 // Label names shared by several metrics.
 const (
-	labelStep    = "step"
-	labelOutcome = "outcome"
+	labelDefinition = "definition"
+	labelStep       = "step"
+	labelOutcome    = "outcome"
 )
 
 // NewMetrics creates the metrics and registers them with reg (controller-runtime's
@@ -35,53 +52,51 @@ const (
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ordersaga_sagas_finished_total", Help: "Sagas that reached a final phase, by phase."}, []string{"phase"}),
+			Name: "ordersaga_sagas_finished_total", Help: "Sagas that reached a final phase, by definition and phase."}, []string{labelDefinition, "phase"}),
 		sagaDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "ordersaga_saga_duration_seconds", Help: "Time from start to final phase, by phase.",
-			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16)}, []string{"phase"}),
+			Name: "ordersaga_saga_duration_seconds", Help: "Time from start to final phase, by definition and phase.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16)}, []string{labelDefinition, "phase"}),
 		stepDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "ordersaga_step_call_duration_seconds", Help: "Duration of one service call, by step, direction and outcome.",
-			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{labelStep, "direction", labelOutcome}),
+			Name: "ordersaga_step_call_duration_seconds", Help: "Duration of one service call, by definition, step, direction and outcome.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{labelDefinition, labelStep, "direction", labelOutcome}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ordersaga_step_attempts_total", Help: "Calls of step actions, by step and outcome."}, []string{labelStep, labelOutcome}),
+			Name: "ordersaga_step_attempts_total", Help: "Calls of step actions, by definition, step and outcome."}, []string{labelDefinition, labelStep, labelOutcome}),
 		compensations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ordersaga_compensations_total", Help: "Calls of compensations, by step and outcome."}, []string{labelStep, labelOutcome}),
+			Name: "ordersaga_compensations_total", Help: "Calls of compensations, by definition, step and outcome."}, []string{labelDefinition, labelStep, labelOutcome}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ordersaga_sagas_in_flight", Help: "Sagas this manager saw in a non-final phase."}),
-		running: map[types.NamespacedName]struct{}{},
+		running: map[metricKey]struct{}{},
 	}
 	reg.MustRegister(m.finished, m.sagaDuration, m.stepDuration, m.attempts, m.compensations, m.inFlight)
 	return m
 }
 
-func (m *Metrics) observeCall(c saga.Call, out saga.Outcome, took time.Duration) {
+func (m *Metrics) observeCall(definition string, c saga.Call, out saga.Outcome, took time.Duration) {
 	if m == nil {
 		return
 	}
-	m.stepDuration.WithLabelValues(string(c.Step), string(c.Direction), string(out.Kind)).Observe(took.Seconds())
+	m.stepDuration.WithLabelValues(definition, string(c.Step), string(c.Direction), string(out.Kind)).Observe(took.Seconds())
 	if c.Direction == saga.Compensate {
-		m.compensations.WithLabelValues(string(c.Step), string(out.Kind)).Inc()
+		m.compensations.WithLabelValues(definition, string(c.Step), string(out.Kind)).Inc()
 		return
 	}
-	m.attempts.WithLabelValues(string(c.Step), string(out.Kind)).Inc()
+	m.attempts.WithLabelValues(definition, string(c.Step), string(out.Kind)).Inc()
 }
 
 // track updates the in-flight set and counts sagas that just reached a final phase.
-func (m *Metrics) track(before, after *v1.OrderSaga) {
+func (m *Metrics) track(key metricKey, definition string, before, phase v1.Phase, startedAt, finishedAt *metav1.MicroTime) {
 	if m == nil {
 		return
 	}
-	key := types.NamespacedName{Namespace: after.Namespace, Name: after.Name}
-	st := after.Status
-	if st.Phase.IsTerminal() && !before.Status.Phase.IsTerminal() {
-		m.finished.WithLabelValues(string(st.Phase)).Inc()
-		if st.StartedAt != nil && st.FinishedAt != nil {
-			m.sagaDuration.WithLabelValues(string(st.Phase)).Observe(st.FinishedAt.Sub(st.StartedAt.Time).Seconds())
+	if phase.IsTerminal() && !before.IsTerminal() {
+		m.finished.WithLabelValues(definition, string(phase)).Inc()
+		if startedAt != nil && finishedAt != nil {
+			m.sagaDuration.WithLabelValues(definition, string(phase)).Observe(finishedAt.Sub(startedAt.Time).Seconds())
 		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if st.Phase.IsTerminal() {
+	if phase.IsTerminal() {
 		delete(m.running, key)
 	} else {
 		m.running[key] = struct{}{}
@@ -89,7 +104,7 @@ func (m *Metrics) track(before, after *v1.OrderSaga) {
 	m.inFlight.Set(float64(len(m.running)))
 }
 
-func (m *Metrics) forget(key types.NamespacedName) {
+func (m *Metrics) forget(key metricKey) {
 	if m == nil {
 		return
 	}

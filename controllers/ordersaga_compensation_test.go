@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/saga"
-	"github.com/ordersaga/ordersaga/internal/stepclient"
 	"github.com/ordersaga/ordersaga/internal/testing/fakeservices"
 	"github.com/ordersaga/ordersaga/internal/testing/servicemodel"
 	"github.com/ordersaga/ordersaga/internal/testing/testgen"
@@ -73,7 +73,7 @@ var _ = Describe("A saga whose step is refused by a service", func() {
 		obj := create("order-refused", isolated, fastRetries(3), testgen.WithSuspend(true))
 
 		By("cancelling the saga's order in the order service before the saga creates it: the service keeps a tombstone")
-		cancelInModel(fake, stepclient.OrderID(string(obj.UID)))
+		cancelInModel(fake, ordersaga.OrderID(string(obj.UID)))
 		resume(obj)
 		got := waitForPhase(obj, v1.PhaseCompensated)
 
@@ -82,7 +82,7 @@ var _ = Describe("A saga whose step is refused by a service", func() {
 		expectNothingHeld(fake, got)
 		Expect(got.Status.OrderID).To(BeEmpty())
 		Expect(got.Status.CancellationNotice).To(BeNil())
-		Expect(fake.Model().Notifications(stepclient.OrderID(string(got.UID)))).To(BeEmpty())
+		Expect(fake.Model().Notifications(ordersaga.OrderID(string(got.UID)))).To(BeEmpty())
 	})
 })
 
@@ -170,7 +170,7 @@ var _ = Describe("Transient failures", func() {
 		Expect(stepOf(got, v1.StepScheduleShipment).LastError).To(HavePrefix("TIMEOUT"))
 		Expect(calls(fake, got)).To(ContainElement("ScheduleShipment/compensate"))
 		Expect(stepOf(got, v1.StepScheduleShipment).State).To(Equal(v1.StepCompensated))
-		s, _ := fake.Model().Shipment(stepclient.ShipmentID(string(got.UID)))
+		s, _ := fake.Model().Shipment(ordersaga.ShipmentID(string(got.UID)))
 		Expect(s.Tombstone).To(BeTrue(), "the hung calls had no effect; the compensation left a tombstone")
 		expectNothingHeld(fake, got)
 	})
@@ -191,7 +191,7 @@ var _ = Describe("A failing notification", func() {
 		for _, c := range calls(fake, got) {
 			Expect(c).NotTo(HaveSuffix("/compensate"))
 		}
-		n, _ := fake.Model().Notification(stepclient.ConfirmationNotificationID(string(got.UID)))
+		n, _ := fake.Model().Notification(ordersaga.ConfirmationNotificationID(string(got.UID)))
 		Expect(n.Status).To(Equal(notification.Failed))
 	})
 })

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
@@ -23,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/saga"
 )
 
@@ -88,7 +88,8 @@ func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, err
 	}
 	before := obj.DeepCopy()
-	b := r.runBatch(ctx, obj, &before.Status)
+	stored := ordersaga.ToRun(&before.Status)
+	b := r.loop().run(ctx, orderRun{obj: obj, steps: r.Steps}, &stored)
 	// One status patch, then Events, then the finalizer release or TTL delete.
 	conflict, err := r.finish(ctx, before, obj, b.last, b.events)
 	switch {
@@ -110,7 +111,7 @@ func (r *OrderSagaReconciler) load(ctx context.Context, req ctrl.Request) (_ *v1
 	case err == nil:
 		return obj, false, nil
 	case apierrors.IsNotFound(err):
-		r.Metrics.forget(req.NamespacedName)
+		r.Metrics.forget(metricKey{kindOrderSaga, req.NamespacedName})
 		r.conflictBackoff().Forget(req)
 		return nil, true, nil
 	default:
@@ -118,81 +119,28 @@ func (r *OrderSagaReconciler) load(ctx context.Context, req ctrl.Request) (_ *v1
 	}
 }
 
-// batch is what one reconcile did before its status write: the last decision, the
-// Events of the transitions it recorded, and when the saga wants the next reconcile.
-type batch struct {
-	last         saga.Decision
-	events       []event
-	requeueAfter time.Duration
+func (r *OrderSagaReconciler) loop() batchLoop {
+	return batchLoop{clock: r.Clock, metrics: r.Metrics, maxCalls: r.MaxCallsPerReconcile, budget: r.ReconcileBudget, progress: r.ProgressInterval}
 }
 
-// runBatch asks the engine and makes its calls back to back, recording each into obj's
-// status, until the engine waits, a checkpoint must be stored, or the batch's limits
-// are reached. stored is the status as the API server holds it.
-func (r *OrderSagaReconciler) runBatch(ctx context.Context, obj *v1.OrderSaga, stored *v1.OrderSagaStatus) batch {
-	var b batch
-	started := r.Clock.Now()
-	// A cancelled ctx means the manager is shutting down: no new call starts, and the
-	// batch so far is still written (finish writes with a context of its own).
-	for calls := 0; calls < r.MaxCallsPerReconcile && ctx.Err() == nil; {
-		view := saga.ViewOf(obj)
-		view.Stored = stored
-		b.last = saga.Next(view, r.Clock.Now())
-		var out saga.Outcome
-		if b.last.Kind == saga.KindCall {
-			// The first call always runs, whatever its stepTimeout: a budget that no call
-			// fits in would otherwise requeue the saga for ever without a call.
-			if calls > 0 && !r.timeLeft(started, obj) {
-				break
-			}
-			out = r.call(ctx, obj, *b.last.Call)
-			calls++
-			if ctx.Err() != nil {
-				// Shutdown cut the call short, so its outcome says nothing about the service.
-				// It stays unrecorded: the next leader repeats it under the same key.
-				break
-			}
-		}
-		b.events = append(b.events, r.record(obj, b.last, out)...)
-		if b.last.Kind == saga.KindCheckpoint {
-			break // the call is made by a later reconcile, once this record is stored
-		}
-		if b.last.Kind != saga.KindCall && !b.last.Continue() {
-			b.requeueAfter = b.last.Wait
-			return b
-		}
-	}
-	b.requeueAfter = time.Millisecond // more to do: continue after the write
-	return b
+// orderRun is an OrderSaga as the batch loop drives it: the order saga's plan, its calls
+// through a StepCaller, and its status converted to the engine's and back.
+type orderRun struct {
+	obj   *v1.OrderSaga
+	steps StepCaller
 }
 
-// record applies a decision and its outcome to the status and returns the Events of
-// the transitions it made.
-func (r *OrderSagaReconciler) record(obj *v1.OrderSaga, d saga.Decision, out saga.Outcome) []event {
-	prev := obj.Status.DeepCopy()
-	saga.Record(&obj.Status, d, out, r.Clock.Now())
-	events := transitions(prev, &obj.Status)
-	if d.Kind == saga.KindIgnoreAbandon { // a person's request that changed nothing: say why
-		events = append(events, event{corev1.EventTypeWarning, v1.ReasonAbandonIgnored, "Abandon", d.Message})
-	}
-	return events
+func (o orderRun) view() saga.View { return ordersaga.ViewOf(o.obj) }
+
+func (o orderRun) call(ctx context.Context, _ *saga.Plan, c saga.Call) saga.Outcome {
+	return o.steps.Call(ctx, o.obj, c)
 }
 
-// timeLeft reports whether the batch may make one more call: one of up to stepTimeout
-// still fits in the budget, and the batch has not yet run for ProgressInterval.
-func (r *OrderSagaReconciler) timeLeft(started time.Time, obj *v1.OrderSaga) bool {
-	elapsed := r.Clock.Now().Sub(started)
-	return elapsed+saga.StepTimeout(&obj.Spec)+statusWriteGrace <= r.ReconcileBudget && elapsed < r.ProgressInterval
-}
+func (o orderRun) store(run *v1.SagaStatus) { ordersaga.FromRun(&o.obj.Spec, run, &o.obj.Status) }
 
-// call makes one call and measures it.
-func (r *OrderSagaReconciler) call(ctx context.Context, obj *v1.OrderSaga, c saga.Call) saga.Outcome {
-	start := r.Clock.Now()
-	out := r.Steps.Call(ctx, obj, c)
-	out.Took = r.Clock.Now().Sub(start)
-	r.Metrics.observeCall(c, out, out.Took)
-	return out
-}
+func (o orderRun) words() vocabulary { return orderEvents() }
+
+func (o orderRun) metric() string { return metricOrderSaga }
 
 // Options tune a reconciler; zero values take the defaults.
 type Options struct {

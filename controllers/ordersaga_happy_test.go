@@ -12,8 +12,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/saga"
-	"github.com/ordersaga/ordersaga/internal/stepclient"
 	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/services/notification"
@@ -34,7 +34,7 @@ var _ = Describe("A saga whose steps all succeed", func() {
 			"CreateOrder/action", "ReserveInventory/action", "ProcessPayment/action",
 			"ScheduleShipment/action", "ConfirmOrder/action", "SendNotification/action",
 		}))
-		for _, step := range saga.Plan() {
+		for _, step := range ordersaga.Steps() {
 			Expect(fake.Effects(saga.Key(uid, step, saga.Action))).To(Equal(1), string(step))
 		}
 
@@ -60,7 +60,7 @@ var _ = Describe("A saga whose steps all succeed", func() {
 		Expect(p.Status).To(Equal(payment.Captured))
 		Expect(p.Amount.String()).To(Equal(st.Total))
 		Expect(shipment.Status).To(Equal(shipping.Scheduled))
-		n, _ := w.Notification(stepclient.ConfirmationNotificationID(uid))
+		n, _ := w.Notification(ordersaga.ConfirmationNotificationID(uid))
 		Expect(n.Status).To(Equal(notification.Sent))
 		Expect(n.Data).To(Equal(map[string]string{"total": st.Total, "trackingNumber": st.TrackingNumber}))
 		Expect(st.CurrentStep).To(BeEmpty())
@@ -72,7 +72,7 @@ var _ = Describe("A saga whose steps all succeed", func() {
 		Expect(st.CancellationNotice).To(BeNil())
 		Expect(st.Steps).To(HaveLen(6))
 		for i, s := range st.Steps {
-			Expect(s.Name).To(Equal(saga.Plan()[i]))
+			Expect(s.Name).To(Equal(ordersaga.Steps()[i]))
 			Expect(s.State).To(Equal(v1.StepSucceeded), string(s.Name))
 			Expect(s.Attempts).To(Equal(int32(1)), string(s.Name))
 			Expect(s.LastError).To(BeEmpty())
@@ -94,8 +94,8 @@ var _ = Describe("A saga whose steps all succeed", func() {
 		Eventually(func() []string { return eventReasons(got) }).Should(ContainElements(EventStepSucceeded, v1.ReasonCompleted))
 
 		By("counting it in the metrics")
-		Expect(testutil.ToFloat64(shared().metrics.finished.WithLabelValues("Completed"))).To(BeNumerically(">=", 1))
-		Expect(testutil.ToFloat64(shared().metrics.attempts.WithLabelValues("CreateOrder", "Succeeded"))).To(BeNumerically(">=", 1))
+		Expect(testutil.ToFloat64(shared().metrics.finished.WithLabelValues(metricOrderSaga, "Completed"))).To(BeNumerically(">=", 1))
+		Expect(testutil.ToFloat64(shared().metrics.attempts.WithLabelValues(metricOrderSaga, "CreateOrder", "Succeeded"))).To(BeNumerically(">=", 1))
 		Expect(testutil.CollectAndCount(shared().metrics.sagaDuration)).To(BeNumerically(">=", 1))
 
 		By("showing the contract's printer columns")

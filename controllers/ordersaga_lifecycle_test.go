@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
-	"github.com/ordersaga/ordersaga/internal/stepclient"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/testing/fakeservices"
 	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 	"github.com/ordersaga/ordersaga/services/inventory"
@@ -52,7 +52,7 @@ var _ = Describe("A failing compensation", func() {
 		Consistently(func() v1.Phase { return get(obj).Status.Phase }, 300*time.Millisecond).Should(Equal(v1.PhaseFailed))
 
 		By("holding the stock meanwhile: that is why a person must look")
-		r, _ := fake.Model().Reservation(stepclient.ReservationID(string(got.UID)))
+		r, _ := fake.Model().Reservation(ordersaga.ReservationID(string(got.UID)))
 		Expect(r.Status).To(Equal(inventory.Reserved))
 		stock, _ := fake.Model().Stock(testgen.DefaultProductID)
 		Expect(stock).To(Equal(fakeservices.PlentifulStock - 6))

@@ -18,8 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/saga"
-	"github.com/ordersaga/ordersaga/internal/stepclient"
 	"github.com/ordersaga/ordersaga/internal/testing/fakeservices"
 	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 	"github.com/ordersaga/ordersaga/services/payment"
@@ -127,15 +127,15 @@ var _ = Describe("The abandon annotation", func() {
 			IdempotencyKey:    saga.Key(uid, v1.StepProcessPayment, saga.Action),
 			CompensationError: stepOf(failed, v1.StepProcessPayment).Compensation.LastError,
 		}))
-		Expect(failed.Status.PaymentID).To(Equal(stepclient.PaymentID(uid)))
-		Expect(last.Status.Message).To(ContainSubstring(stepclient.PaymentID(uid)))
+		Expect(failed.Status.PaymentID).To(Equal(ordersaga.PaymentID(uid)))
+		Expect(last.Status.Message).To(ContainSubstring(ordersaga.PaymentID(uid)))
 
 		By("saying so in a Warning Event, and leaving the money where it is")
 		Eventually(func() []eventsv1.Event { return eventsOf(obj, v1.ReasonAbandoned) }, 10*time.Second).Should(HaveLen(1))
 		e := eventsOf(obj, v1.ReasonAbandoned)[0]
 		Expect(e.Type).To(Equal(corev1.EventTypeWarning))
-		Expect(e.Note).To(ContainSubstring("ProcessPayment (" + stepclient.PaymentID(uid)))
-		p, ok := fake.Model().Payment(stepclient.PaymentID(uid))
+		Expect(e.Note).To(ContainSubstring("ProcessPayment (" + ordersaga.PaymentID(uid)))
+		p, ok := fake.Model().Payment(ordersaga.PaymentID(uid))
 		Expect(ok).To(BeTrue())
 		Expect(p.Status).To(Equal(payment.Captured), "abandoning undoes nothing")
 	})
@@ -184,7 +184,7 @@ var _ = Describe("Shutdown", func() {
 		second := startManager(fake, selector)
 		DeferCleanup(second.Stop)
 		got = waitForPhase(obj, v1.PhaseCompleted)
-		for _, step := range saga.Plan() {
+		for _, step := range ordersaga.Steps() {
 			Expect(fake.Effects(saga.Key(string(got.UID), step, saga.Action))).To(Equal(1), "effects of %s", step)
 		}
 	})

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/saga"
 	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 )
@@ -50,7 +51,7 @@ var _ = Describe("A manager that stops in the middle of a saga", func() {
 		DeferCleanup(second.Stop)
 		waitForPhase(obj, v1.PhaseCompleted)
 
-		for _, step := range saga.Plan() {
+		for _, step := range ordersaga.Steps() {
 			Expect(fake.Effects(saga.Key(uid, step, saga.Action))).To(Equal(1), "effects of %s", step)
 		}
 		Expect(fake.EffectsOf(uid)).To(Equal([]string{
@@ -85,8 +86,8 @@ var _ = Describe("Fifty sagas at once", func() {
 		for _, obj := range objs {
 			got := waitForPhase(obj, v1.PhaseCompleted)
 			uid := string(got.UID)
-			Expect(calls(fake, got)).To(HaveLen(saga.PlanLength), "every action called once")
-			for _, step := range saga.Plan() {
+			Expect(calls(fake, got)).To(HaveLen(len(ordersaga.Steps())), "every action called once")
+			for _, step := range ordersaga.Steps() {
 				Expect(fake.Effects(saga.Key(uid, step, saga.Action))).To(Equal(1))
 			}
 		}

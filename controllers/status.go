@@ -26,7 +26,7 @@ func (r *OrderSagaReconciler) finish(ctx context.Context, before, obj *v1.OrderS
 		obj.Status.Conditions[i].ObservedGeneration = obj.Generation
 	}
 	if !equality.Semantic.DeepEqual(before.Status, obj.Status) {
-		err := r.writeStatus(ctx, before, obj)
+		err := writeStatus(ctx, r.Client, before, obj)
 		switch {
 		case apierrors.IsNotFound(err):
 			return false, nil
@@ -36,9 +36,10 @@ func (r *OrderSagaReconciler) finish(ctx context.Context, before, obj *v1.OrderS
 		case err != nil:
 			return false, fmt.Errorf("write status of %s/%s: %w", obj.Namespace, obj.Name, err)
 		}
-		r.emit(obj, events)
+		emit(r.Recorder, obj, events)
 	}
-	r.Metrics.track(before, obj)
+	st := &obj.Status
+	r.Metrics.track(metricKey{kindOrderSaga, client.ObjectKeyFromObject(obj)}, metricOrderSaga, before.Status.Phase, st.Phase, st.StartedAt, st.FinishedAt)
 	switch last.Kind {
 	case saga.KindRelease, saga.KindAbandon:
 		return false, r.releaseFinalizer(ctx, obj)
@@ -50,14 +51,4 @@ func (r *OrderSagaReconciler) finish(ctx context.Context, before, obj *v1.OrderS
 	default: // the status write was all
 	}
 	return false, nil
-}
-
-// writeStatus patches the status with optimistic locking. It does not inherit ctx's
-// cancellation: when the manager shuts down mid-batch, the calls already made must still
-// be recorded, and statusWriteGrace bounds how long that may take.
-func (r *OrderSagaReconciler) writeStatus(ctx context.Context, before, obj *v1.OrderSaga) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusWriteGrace)
-	defer cancel()
-	//nolint:wrapcheck // finish tells NotFound and Conflict apart by the API status error, then wraps the rest with the saga's name
-	return r.Status().Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 }

@@ -25,6 +25,7 @@ import (
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/controllers"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
 )
 
@@ -119,7 +120,7 @@ func run(o options) error {
 		return fmt.Errorf("create manager: %w", err)
 	}
 	steps := stepclient.New(stepclient.Resolver{Template: o.urlTemplate, Namespace: o.servicesNamespace, Overrides: overrides})
-	r := controllers.NewOrderSagaReconciler(mgr, steps, controllers.Options{
+	r := controllers.NewOrderSagaReconciler(mgr, ordersaga.Caller{Client: steps}, controllers.Options{
 		MaxCallsPerReconcile:    o.maxCallsPerReconcile,
 		ReconcileBudget:         o.reconcileBudget,
 		ProgressInterval:        o.progressInterval,

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/saga"
 )
 
@@ -27,7 +28,8 @@ func (a *app) abandon(ctx context.Context, f *flags) error {
 		return err
 	}
 	ns := obj.Namespace
-	undone := saga.LeftUndone(string(obj.UID), &obj.Status)
+	run := ordersaga.ToRun(&obj.Status)
+	undone := saga.LeftUndone(ordersaga.Plan(&obj.Spec), string(obj.UID), &run)
 	a.printUndone(ns, f.name, undone)
 	if !f.yes && !a.confirm(fmt.Sprintf("Abandon ordersaga %s/%s and leave this undone? [y/N] ", ns, f.name)) {
 		return failure("ordersaga %s/%s was not abandoned", ns, f.name)

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/saga"
 	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 )
@@ -165,13 +166,13 @@ func createSaga(t *testing.T, ns, name string, start time.Time, script func(saga
 func drive(obj *v1.OrderSaga, start time.Time, script func(saga.Call) saga.Outcome) {
 	now := start
 	for range 60 {
-		d := saga.Next(saga.ViewOf(obj), now)
+		d := saga.Next(ordersaga.ViewOf(obj), now)
 		var out saga.Outcome
 		if d.Kind == saga.KindCall {
 			now = now.Add(10 * time.Millisecond)
 			out = script(*d.Call)
 		}
-		saga.Record(&obj.Status, d, out, now)
+		ordersaga.Record(obj, d, out, now)
 		if d.Kind != saga.KindCall && !d.Continue() {
 			return
 		}
@@ -187,7 +188,7 @@ func script(orderID string, failures map[string]string) func(saga.Call) saga.Out
 		}
 		out := saga.Outcome{Kind: saga.Succeeded}
 		if c.Step == v1.StepCreateOrder && c.Direction == saga.Action {
-			out.Outputs = saga.Outputs{OrderID: orderID}
+			out.Outputs = map[string]string{"orderId": orderID}
 		}
 		return out
 	}

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/saga"
 )
 
@@ -38,8 +39,8 @@ func fakeController(t *testing.T, key client.ObjectKey, answer func(saga.Call) s
 			obj := &v1.OrderSaga{}
 			if err := kube.Get(ctx, key, obj); err == nil && obj.Annotations[v1.RetryAnnotation] != "" &&
 				obj.Status.LastHandledRetry != saga.RetryToken(obj.Annotations[v1.RetryAnnotation]) {
-				d := saga.Next(saga.ViewOf(obj), time.Now())
-				saga.Record(&obj.Status, d, saga.Outcome{}, time.Now())
+				d := saga.Next(ordersaga.ViewOf(obj), time.Now())
+				ordersaga.Record(obj, d, saga.Outcome{}, time.Now())
 				if kube.Status().Update(ctx, obj) == nil {
 					time.Sleep(50 * time.Millisecond)
 					drive(obj, time.Now(), answer)

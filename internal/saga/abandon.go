@@ -14,14 +14,14 @@ import (
 // is being deleted may be abandoned: its compensations gave up, and the person deleting it
 // accepts what is left undone. Any other saga still has a way to end on its own, so the
 // request is refused, once per annotation value, and the saga goes on as before.
-func abandonDecision(v View, st *v1.OrderSagaStatus) (Decision, bool) {
+func abandonDecision(v View, st *v1.SagaStatus) (Decision, bool) {
 	token := RetryToken(v.AbandonRequest)
 	if token == "" || token == st.LastHandledAbandon {
 		return Decision{}, false
 	}
 	switch {
 	case st.Phase == v1.PhaseFailed && v.Deleting:
-		return Decision{Kind: KindAbandon, RetryToken: token, LeftUndone: LeftUndone(v.UID, st)}, true
+		return Decision{Kind: KindAbandon, RetryToken: token, LeftUndone: LeftUndone(v.Plan, v.UID, st)}, true
 	case st.Phase == v1.PhaseFailed:
 		return Decision{Kind: KindIgnoreAbandon, RetryToken: token, Message: fmt.Sprintf(
 			"ignored the %s annotation: the saga is Failed but not being deleted; delete it, then set the annotation again. Nothing was done",
@@ -35,41 +35,25 @@ func abandonDecision(v View, st *v1.OrderSagaStatus) (Decision, bool) {
 
 // LeftUndone lists the steps whose compensation did not succeed, in plan order, with what
 // a person needs to find them in the services.
-func LeftUndone(uid string, st *v1.OrderSagaStatus) []v1.UndoneStep {
+func LeftUndone(p *Plan, uid string, st *v1.SagaStatus) []v1.UndoneStep {
 	var out []v1.UndoneStep
-	for _, name := range Plan() {
-		s := stepOf(st, name)
+	for _, step := range p.Steps {
+		s := stepOf(st, step.Name)
 		if s.Compensation == nil || s.Compensation.State == v1.CallSucceeded {
 			continue
 		}
 		out = append(out, v1.UndoneStep{
-			Name:              name,
+			Name:              step.Name,
 			State:             s.State,
-			ResourceID:        resourceID(st, name),
-			IdempotencyKey:    Key(uid, name, Action),
+			ResourceID:        s.Outputs[step.ResourceOutput],
+			IdempotencyKey:    Key(uid, step.Name, Action),
 			CompensationError: s.Compensation.LastError,
 		})
 	}
 	return out
 }
 
-// resourceID is the identifier a step's service assigned, as status recorded it.
-func resourceID(st *v1.OrderSagaStatus, name v1.StepName) string {
-	switch name {
-	case v1.StepCreateOrder:
-		return st.OrderID
-	case v1.StepReserveInventory:
-		return st.ReservationID
-	case v1.StepProcessPayment:
-		return st.PaymentID
-	case v1.StepScheduleShipment:
-		return st.ShipmentID
-	default: // the steps after the pivot are never undone, so never left undone
-		return ""
-	}
-}
-
-func abandon(st *v1.OrderSagaStatus, d Decision, t metav1.MicroTime) {
+func abandon(st *v1.SagaStatus, d Decision, t metav1.MicroTime) {
 	st.LastHandledAbandon = d.RetryToken
 	st.Abandoned = &v1.AbandonStatus{At: t, LeftUndone: d.LeftUndone}
 	st.Message = Truncate(AbandonSummary(d.LeftUndone), maxMessage)

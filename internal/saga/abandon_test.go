@@ -14,17 +14,26 @@ import (
 func withAbandon(token string) viewOption { return func(v *View) { v.AbandonRequest = token } }
 
 func abandonHandled(token string) statusOption {
-	return func(st *v1.OrderSagaStatus) { st.LastHandledAbandon = token }
+	return func(st *v1.SagaStatus) { st.LastHandledAbandon = token }
 }
 
 // failedAtPayment is a Failed saga whose refund gave up: the order and the reservation
 // were undone, the payment and the shipment were not.
-func failedAtPayment() v1.OrderSagaStatus {
+func failedAtPayment() v1.SagaStatus {
 	st := rollingBack(v1.StepScheduleShipment,
 		setComp(v1.StepCreateOrder, doneCall()), setComp(v1.StepReserveInventory, doneCall()),
-		setComp(v1.StepProcessPayment, failedCall(6)))
+		setComp(v1.StepProcessPayment, failedCall(6)), output(v1.StepProcessPayment, "paymentId", "pay-1"))
 	st.Phase, st.FinishedAt = v1.PhaseFailed, at(t0.Add(-time.Minute))
-	st.PaymentID = "pay-1"
+	return st
+}
+
+// ticketFailed is a Failed ticket sale: AwardPoints was undone, the charge's and the
+// seat's undos gave up.
+func ticketFailed() v1.SagaStatus {
+	st := ticketRollingBack(setComp(stepChargeCard, failedCall(4)), setComp(stepAwardPoints, doneCall()),
+		setComp(stepReserveSeat, failedCall(8)), output(stepChargeCard, "chargeId", "ch-1"))
+	st.Steps[3].State = v1.StepCompensating
+	st.Phase, st.FinishedAt = v1.PhaseFailed, at(t0.Add(-time.Minute))
 	return st
 }
 
@@ -73,6 +82,17 @@ func TestAbandonDecision(t *testing.T) {
 			want: Decision{Kind: KindIgnoreAbandon, RetryToken: "x", Message: "ignored the saga.ordersaga.io/abandon annotation: " +
 				"it releases only a Failed saga that is being deleted, and this saga is Pending. Nothing was done"},
 		},
+		"TicketPlanListsWhatItsOutputsName": {
+			reason: "On another plan, the resource of each step left undone is its own ResourceOutput (seatId, chargeId); " +
+				"CheckEligibility, which has no compensation, is never listed.",
+			view: ticketView(deleting(), withAbandon("yes"), withStatus(ticketFailed())),
+			want: Decision{Kind: KindAbandon, RetryToken: "yes", LeftUndone: []v1.UndoneStep{
+				{Name: stepReserveSeat, State: v1.StepSucceeded, ResourceID: "seat-7", IdempotencyKey: testUID + "/ReserveSeat/action",
+					CompensationError: "TIMEOUT: no answer within stepTimeout"},
+				{Name: stepChargeCard, State: v1.StepCompensating, ResourceID: "ch-1", IdempotencyKey: testUID + "/ChargeCard/action",
+					CompensationError: "TIMEOUT: no answer within stepTimeout"},
+			}},
+		},
 		"RefusedValueThenRunsOn": {
 			reason: "Once a refusal is recorded, the saga goes on as if the annotation were not there.",
 			view:   view(withAbandon("x"), withStatus(with(status(v1.PhaseRunning), abandonHandled("x")))),
@@ -92,7 +112,7 @@ func TestRecordAbandon(t *testing.T) {
 	v := view(deleting(), withAbandon("yes"), withStatus(failedAtPayment()))
 	d := Next(v, t0)
 	st := failedAtPayment()
-	Record(&st, d, Outcome{}, t0)
+	Record(v.Plan, &st, d, Outcome{}, t0)
 
 	if st.Phase != v1.PhaseFailed || st.LastHandledAbandon != "yes" {
 		t.Errorf("phase %s, lastHandledAbandon %q: want Failed (the saga is not undone) and the value handled", st.Phase, st.LastHandledAbandon)

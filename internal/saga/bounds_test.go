@@ -17,9 +17,14 @@ import (
 // Reasons, truncation and the bounds of status: what keeps the status write from being
 // refused by the API server, whatever the services answer.
 
+// TestReasonFor checks the reason a step's failure gives: the plan's reason for the
+// service's code, StepRejected for a code the plan does not list, RetriesExhausted for a
+// transient failure. The codes are the plan's data, not the engine's: the same code gives
+// different reasons on the two plans.
 func TestReasonFor(t *testing.T) {
 	cases := map[string]struct {
 		reason string
+		plan   *Plan
 		out    Outcome
 		want   string
 	}{
@@ -30,10 +35,19 @@ func TestReasonFor(t *testing.T) {
 		"Destination":         {reason: "No delivery there.", out: Outcome{Kind: BusinessFailure, Code: "UNSUPPORTED_DESTINATION"}, want: v1.ReasonUnsupportedDestination},
 		"OtherBusinessCode":   {reason: "Any other refusal.", out: Outcome{Kind: BusinessFailure, Code: "HTTP_422"}, want: v1.ReasonStepRejected},
 		"Transient":           {reason: "A transient failure that gave up, whatever its code.", out: Outcome{Kind: Transient, Code: "OUT_OF_STOCK"}, want: v1.ReasonRetriesExhausted},
+		"TicketPlanCode": {reason: "The ticket plan names its own reason for its own code.", plan: ticketPlan(),
+			out: Outcome{Kind: BusinessFailure, Code: "SOLD_OUT"}, want: reasonSoldOut},
+		"TicketPlanIgnoresOrderCodes": {reason: "A code another plan knows is just a refusal on a plan that does not list it.", plan: ticketPlan(),
+			out: Outcome{Kind: BusinessFailure, Code: "OUT_OF_STOCK"}, want: v1.ReasonStepRejected},
+		"TicketPlanTransient": {reason: "Giving up on transient failures is RetriesExhausted on every plan.", plan: ticketPlan(),
+			out: Outcome{Kind: Transient, Code: "SOLD_OUT"}, want: v1.ReasonRetriesExhausted},
+		"PlanWithoutReasons": {reason: "A plan with no reasons at all gives StepRejected.", plan: &Plan{Steps: []Step{{Name: "A"}}},
+			out: Outcome{Kind: BusinessFailure, Code: "OUT_OF_STOCK"}, want: v1.ReasonStepRejected},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, ReasonFor(tc.out)); diff != "" {
+			p := planOr(tc.plan)
+			if diff := cmp.Diff(tc.want, p.reasonFor(tc.out)); diff != "" {
 				t.Errorf("\nReason: %s\nReasonFor(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
@@ -82,7 +96,8 @@ func TestRecordBoundsStatus(t *testing.T) {
 	long := strings.Repeat("x", 2000)
 	cases := map[string]struct {
 		reason string
-		before v1.OrderSagaStatus
+		plan   *Plan
+		before v1.SagaStatus
 		d      Decision
 		out    Outcome
 	}{
@@ -121,12 +136,32 @@ func TestRecordBoundsStatus(t *testing.T) {
 			before: finished(v1.PhaseFailed, setComp(v1.StepProcessPayment, failedCall(6))),
 			d:      Decision{Kind: KindRedrive, RetryToken: strings.Repeat("r", 300)},
 		},
+		"ManyLongOutputsOnSuccess": {
+			reason: "A service may answer with any number of outputs of any length; a step keeps 16, each within 256 bytes.",
+			before: status(v1.PhaseRunning),
+			d:      Decision{Kind: KindCall, Call: callFor(testPolicy, v1.StepCreateOrder, Action, 1, false)},
+			out:    Outcome{Kind: Succeeded, Outputs: manyOutputs(40, long)},
+		},
+		"ManyLongOutputsOnCompensation": {
+			reason: "The outputs of a compensation's answer are bounded the same way.",
+			before: rollingBack(v1.StepProcessPayment),
+			d:      Decision{Kind: KindCall, Call: callFor(testPolicy, v1.StepProcessPayment, Compensate, 1, false)},
+			out:    Outcome{Kind: Succeeded, Outputs: manyOutputs(40, long)},
+		},
+		"LongMessageOnTicketPlanStepAfterThePivot": {
+			reason: "A step after the pivot that is retried without limit still bounds what it records.",
+			plan:   ticketPlan(),
+			before: statusOn(ticketPlan(), v1.PhaseRunning, okUpToOn(ticketPlan(), stepEmailTicket)...),
+			d:      Decision{Kind: KindCall, Call: callFor(fastPolicy, stepEmailTicket, Action, 1, false)},
+			out:    Outcome{Kind: BusinessFailure, Code: long, Message: long},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
+			p := planOr(tc.plan)
 			st := *tc.before.DeepCopy()
-			Record(&st, tc.d, tc.out, t0)
-			problems := statusBoundViolations(st)
+			Record(p, &st, tc.d, tc.out, t0)
+			problems := statusBoundViolations(p, st)
 			for _, p := range problems {
 				t.Errorf("\nReason: %s\n%s", tc.reason, p)
 			}
@@ -134,9 +169,18 @@ func TestRecordBoundsStatus(t *testing.T) {
 	}
 }
 
+// manyOutputs returns n outputs, each value the given text.
+func manyOutputs(n int, value string) map[string]string {
+	out := map[string]string{}
+	for i := range n {
+		out[fmt.Sprintf("output%02d", i)] = value
+	}
+	return out
+}
+
 // statusBoundViolations lists every text of st longer than the CRD allows, or not valid
-// UTF-8 after truncation.
-func statusBoundViolations(st v1.OrderSagaStatus) []string {
+// UTF-8 after truncation, and every list longer than its bound, for a saga that runs p.
+func statusBoundViolations(p *Plan, st v1.SagaStatus) []string {
 	var out []string
 	check := func(what, s string, limit int) {
 		if len(s) > limit {
@@ -148,17 +192,26 @@ func statusBoundViolations(st v1.OrderSagaStatus) []string {
 	}
 	check("status.message", st.Message, 1024)
 	check("status.lastHandledRetry", st.LastHandledRetry, 256)
-	if len(st.Steps) > 6 {
-		out = append(out, fmt.Sprintf("status.steps has %d entries, want at most 6", len(st.Steps)))
+	if len(st.Steps) > len(p.Steps) || len(st.Steps) > v1.MaxSteps {
+		out = append(out, fmt.Sprintf("status.steps has %d entries, want at most the plan's %d", len(st.Steps), len(p.Steps)))
 	}
 	for _, s := range st.Steps {
+		if _, known := p.Step(s.Name); !known {
+			out = append(out, fmt.Sprintf("status.steps has an entry %q for no step of the plan", s.Name))
+		}
 		check("steps["+string(s.Name)+"].lastError", s.LastError, v1.MaxErrorLength)
 		if s.Compensation != nil {
 			check("steps["+string(s.Name)+"].compensation.lastError", s.Compensation.LastError, v1.MaxErrorLength)
 		}
+		if len(s.Outputs) > v1.MaxOutputs {
+			out = append(out, fmt.Sprintf("steps[%s].outputs has %d names, want at most %d", s.Name, len(s.Outputs), v1.MaxOutputs))
+		}
+		for name, value := range s.Outputs {
+			check("steps["+string(s.Name)+"].outputs["+name+"]", value, v1.MaxOutputLength)
+		}
 	}
-	if st.CancellationNotice != nil {
-		check("cancellationNotice.lastError", st.CancellationNotice.LastError, v1.MaxErrorLength)
+	if st.OnRollback != nil {
+		check("onRollback.lastError", st.OnRollback.LastError, v1.MaxErrorLength)
 	}
 	if st.Failure != nil {
 		check("failure.message", st.Failure.Message, 512)
@@ -189,8 +242,8 @@ func TestRedriveIsHandledOnce(t *testing.T) {
 			if d.Kind != KindRedrive {
 				t.Fatalf("Next(Failed + new annotation).Kind = %s, want %s", d.Kind, KindRedrive)
 			}
-			Record(&v.Status, d, Outcome{}, t0)
-			problems := statusBoundViolations(v.Status)
+			Record(v.Plan, &v.Status, d, Outcome{}, t0)
+			problems := statusBoundViolations(v.Plan, v.Status)
 			// The re-driven compensation gives up again.
 			v.Status.Phase = v1.PhaseFailed
 			if got := Next(v, t0.Add(time.Minute)); got.Kind != KindDone {
@@ -211,7 +264,7 @@ func TestBackoffSurvivesStatusWrite(t *testing.T) {
 	now := t0.Add(999 * time.Millisecond) // the failure happens just before a whole second
 	cases := map[string]struct {
 		reason string
-		before v1.OrderSagaStatus
+		before v1.SagaStatus
 		call   *Call
 	}{
 		"Step": {
@@ -228,12 +281,12 @@ func TestBackoffSurvivesStatusWrite(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			st := *tc.before.DeepCopy()
-			Record(&st, Decision{Kind: KindCall, Call: tc.call}, Outcome{Kind: Transient, Code: "TIMEOUT"}, now)
+			Record(orderPlan(), &st, Decision{Kind: KindCall, Call: tc.call}, Outcome{Kind: Transient, Code: "TIMEOUT"}, now)
 			raw, err := json.Marshal(st)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var stored v1.OrderSagaStatus
+			var stored v1.SagaStatus
 			if err := json.Unmarshal(raw, &stored); err != nil {
 				t.Fatal(err)
 			}
@@ -254,19 +307,18 @@ func TestBackoffSurvivesStatusWrite(t *testing.T) {
 // TestInvalidSpecIsVisible checks that a saga that can never start says why in its
 // status (house style rule 6: a spec that can never run gets a condition).
 func TestInvalidSpecIsVisible(t *testing.T) {
-	v := view(func(v *View) { v.Items = []v1.OrderItem{{ProductID: "X", Quantity: 1, UnitPrice: "1.999"}} })
+	v := view(withInvalid(`items[0].unitPrice: parse amount "1.999": want digits with at most two decimals`))
 	d := Next(v, t0)
-	Record(&v.Status, d, Outcome{}, t0)
-	if d.Message == "" {
-		t.Fatalf("Next(invalid price) = %+v, want a Hold that says why", d)
+	Record(v.Plan, &v.Status, d, Outcome{}, t0)
+	if d.Kind != KindHold || d.Message == "" {
+		t.Fatalf("Next(invalid spec) = %+v, want a Hold that says why", d)
 	}
 	visible := strings.Contains(v.Status.Message, d.Message)
 	for _, c := range v.Status.Conditions {
 		visible = visible || (c.Type == v1.ConditionSucceeded && c.Status == metav1.ConditionFalse && strings.Contains(c.Message, d.Message))
 	}
-	if !visible {
-		t.Skipf("BUG: Record ignores Decision.Message on KindHold: a saga whose total cannot be computed stays in phase %q "+
-			"with message %q and conditions %v; want %q in status.message or a Succeeded=False condition",
-			v.Status.Phase, v.Status.Message, v.Status.Conditions, d.Message)
+	if !visible || v.Status.Phase != v1.PhasePending {
+		t.Errorf("Record(Hold with a message) left phase %q, message %q and conditions %v; want a Pending saga with %q "+
+			"in status.message or a Succeeded=False condition", v.Status.Phase, v.Status.Message, v.Status.Conditions, d.Message)
 	}
 }

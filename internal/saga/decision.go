@@ -14,7 +14,7 @@ type Kind string
 // that is about to be made and ends the reconcile once that record is stored. Wait, Hold,
 // Done, Release and Delete end the reconcile.
 const (
-	KindStart Kind = "Start" // Pending → Running: stamp startedAt and the total
+	KindStart Kind = "Start" // Pending → Running: stamp startedAt and list the steps
 	KindCall  Kind = "Call"  // make Decision.Call, then record its Outcome
 	// KindCheckpoint: store the status before Decision.Call is made; a later reconcile,
 	// which reads the stored status back, makes it. Two calls need this, because a status
@@ -54,8 +54,6 @@ type Decision struct {
 	// Reason and Message explain a Finish or Rollback (a condition reason constant).
 	Reason  string
 	Message string
-	// Total is the order total computed from spec.items, for KindStart.
-	Total string
 	// RetryToken is the annotation value being handled, for KindRedrive and the abandon kinds.
 	RetryToken string
 	// LeftUndone is what an abandoned saga leaves undone, for KindAbandon.
@@ -77,8 +75,8 @@ func (d Decision) Continue() bool {
 	}
 }
 
-// Call is one HTTP call to make: a step's action, its compensation, or the cancellation
-// notice.
+// Call is one HTTP call to make: a step's action, its compensation, or the call after a
+// rollback.
 type Call struct {
 	Step      v1.StepName
 	Direction Direction
@@ -109,20 +107,11 @@ type Outcome struct {
 	// Code is the service's error code (OUT_OF_STOCK) or the client's (TIMEOUT, HTTP_503).
 	Code    string
 	Message string
-	// Outputs are the identifiers the service returned on success.
-	Outputs Outputs
+	// Outputs are what the step keeps of a successful answer (the identifiers the service
+	// assigned). Record keeps at most v1.MaxOutputs of them, each bounded in length.
+	Outputs map[string]string
 	// Took is how long the call took; Record dates a first attempt's start back by it.
 	Took time.Duration
-}
-
-// Outputs are what a successful step adds to status. Empty fields are left alone.
-type Outputs struct {
-	OrderID        string
-	Total          string
-	ReservationID  string
-	PaymentID      string
-	ShipmentID     string
-	TrackingNumber string
 }
 
 // Failure renders an outcome's failure as "CODE: message" for status. (Not Error: an

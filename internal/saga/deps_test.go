@@ -13,6 +13,10 @@ import (
 
 const sagaPackage = "github.com/ordersaga/ordersaga/internal/saga"
 
+// orderSagaPackage is the order saga's domain: its plan, requests and status. The engine
+// and its tests bring their plans as data instead.
+const orderSagaPackage = "github.com/ordersaga/ordersaga/internal/ordersaga"
+
 // listDeps runs go list -deps once for all the tests of this file: every package the
 // engine builds with (tests excluded), each with the packages it imports directly.
 var listDeps = sync.OnceValues(func() (map[string][]string, error) {
@@ -85,6 +89,7 @@ func TestDependencies(t *testing.T) {
 	}{
 		"NoClientGo":          {reason: "The engine talks to no API server.", forbidden: "k8s.io/client-go"},
 		"NoControllerRuntime": {reason: "The engine is not a controller.", forbidden: "sigs.k8s.io/controller-runtime"},
+		"NoOrderSaga":         {reason: "The engine knows no business domain: the order saga is one plan it runs.", forbidden: orderSagaPackage},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -124,6 +129,26 @@ func TestOwnPackagesImportNoHTTP(t *testing.T) {
 			if forbidden {
 				t.Errorf("%s imports %s", pkg, imp)
 			}
+		}
+	}
+}
+
+// TestTestsImportNoOrderSaga checks that the engine's tests, too, know no business
+// domain: they run the order saga's plan as data (orderPlan), not internal/ordersaga's.
+func TestTestsImportNoOrderSaga(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go command on PATH: %v", err)
+	}
+	cmd := exec.CommandContext(t.Context(), goBin, "list", "-f", `{{join .TestImports " "}} {{join .XTestImports " "}}`, sagaPackage)
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GOFLAGS=")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", sagaPackage, err)
+	}
+	for imp := range strings.FieldsSeq(string(out)) {
+		if matches(imp, orderSagaPackage) {
+			t.Errorf("the tests of %s import %s; bring the plan as data instead", sagaPackage, imp)
 		}
 	}
 }

@@ -1,8 +1,10 @@
 package saga
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,7 +26,7 @@ func Next(v View, now time.Time) Decision {
 	return d
 }
 
-func decide(v View, st *v1.OrderSagaStatus, now time.Time, suspended bool) Decision {
+func decide(v View, st *v1.SagaStatus, now time.Time, suspended bool) Decision {
 	if d, ok := abandonDecision(v, st); ok {
 		return d
 	}
@@ -38,7 +40,7 @@ func decide(v View, st *v1.OrderSagaStatus, now time.Time, suspended bool) Decis
 		return afterFinish(v, st, now)
 	default: // in flight: deletion and suspension come first
 	}
-	if v.Deleting && st.Phase != v1.PhaseCompensating && !pivotMayHaveRun(st) {
+	if v.Deleting && st.Phase != v1.PhaseCompensating && !pivotMayHaveRun(v.Plan, st) {
 		return Decision{Kind: KindRollback, Reason: v1.ReasonDeleted,
 			Message: "the saga was deleted while in flight"}
 	}
@@ -47,11 +49,10 @@ func decide(v View, st *v1.OrderSagaStatus, now time.Time, suspended bool) Decis
 	}
 	switch st.Phase {
 	case "", v1.PhasePending:
-		total, err := Total(v.Items)
-		if err != nil { // the CRD's validation makes this unreachable for stored objects
-			return Decision{Kind: KindHold, Message: err.Error()}
+		if v.Invalid != "" {
+			return Decision{Kind: KindHold, Message: v.Invalid}
 		}
-		return Decision{Kind: KindStart, Total: total}
+		return Decision{Kind: KindStart}
 	case v1.PhaseCompensating:
 		return nextCompensation(v, st, now)
 	default:
@@ -60,7 +61,7 @@ func decide(v View, st *v1.OrderSagaStatus, now time.Time, suspended bool) Decis
 }
 
 // afterFinish lets a deleted saga go, and deletes a finished one whose TTL has passed.
-func afterFinish(v View, st *v1.OrderSagaStatus, now time.Time) Decision {
+func afterFinish(v View, st *v1.SagaStatus, now time.Time) Decision {
 	if v.Deleting {
 		return Decision{Kind: KindRelease}
 	}
@@ -73,47 +74,53 @@ func afterFinish(v View, st *v1.OrderSagaStatus, now time.Time) Decision {
 	return Decision{Kind: KindDelete}
 }
 
-// nextForward runs the first step that has not succeeded. Failures are turned into a
-// rollback or a finish by Record, so a Failed step seen here is only SendNotification.
-func nextForward(v View, st *v1.OrderSagaStatus, now time.Time) Decision {
-	for _, name := range Plan() {
-		s := stepOf(st, name)
+// nextForward runs the first step that has not succeeded. Failures that roll back are
+// turned into a rollback by Record, so a Failed step seen here is one whose failure does
+// not: a forward-only step, or a step after the pivot. The saga goes on past it.
+func nextForward(v View, st *v1.SagaStatus, now time.Time) Decision {
+	p := v.Plan
+	for i, step := range p.Steps {
+		s := stepOf(st, step.Name)
 		switch s.State {
 		case v1.StepSucceeded:
 			continue
 		case v1.StepFailed:
-			if name == v1.StepSendNotification {
-				return finishCompleted(s)
+			if step.ForwardOnly || p.afterPivot(i) {
+				continue
 			}
-			return Decision{Kind: KindRollback, Reason: v1.ReasonStepRejected, Message: string(name) + " failed: " + s.LastError}
+			return Decision{Kind: KindRollback, Reason: v1.ReasonStepRejected, Message: string(step.Name) + " failed: " + s.LastError}
 		case v1.StepRunning:
 			if wait := untilNext(s.NextAttemptAt, now); wait > 0 {
 				return Decision{Kind: KindWait, Wait: wait, Reason: v1.ReasonStepBackoff}
 			}
 		default: // Pending: its first attempt
 		}
-		d := call(v, name, Action, s.Attempts+1, forwardLimit(v.Policy, name))
-		if name == Pivot && !pivotMayHaveRun(v.durable()) {
+		d := call(v.UID, step.Name, Action, step.Policy, s.Attempts+1, forwardLimit(p, i))
+		if step.Pivot && !pivotMayHaveRun(p, v.durable()) {
 			d.Kind = KindCheckpoint
 		}
 		return d
 	}
-	return finishCompleted(stepOf(st, v1.StepSendNotification))
+	return finishCompleted(p, st)
 }
 
-func finishCompleted(notification v1.StepStatus) Decision {
-	if notification.State == v1.StepFailed {
-		return Decision{Kind: KindFinish, Phase: v1.PhaseCompleted, Reason: v1.ReasonNotificationFailed,
-			Message: "order confirmed; the confirmation notice failed: " + notification.LastError}
+// finishCompleted ends a saga whose steps all ran: Completed, with the first forward-only
+// failure, if any, as the reason.
+func finishCompleted(p *Plan, st *v1.SagaStatus) Decision {
+	for _, step := range p.Steps {
+		if s := stepOf(st, step.Name); s.State == v1.StepFailed {
+			reason, msg := cmp.Or(step.FailedReason, ReasonForwardStepFailed), cmp.Or(step.FailedMessage, "completed; "+string(step.Name)+" failed")
+			return Decision{Kind: KindFinish, Phase: v1.PhaseCompleted, Reason: reason, Message: msg + ": " + s.LastError}
+		}
 	}
 	return Decision{Kind: KindFinish, Phase: v1.PhaseCompleted, Reason: v1.ReasonCompleted,
-		Message: "order confirmed, paid and scheduled for shipment"}
+		Message: cmp.Or(p.CompletedMessage, "every step succeeded")}
 }
 
 // nextCompensation undoes the latest step whose compensation has not succeeded, then
 // sends the order-cancelled notice, then finishes Compensated. No call is made before
 // the rollback is stored (see KindCheckpoint).
-func nextCompensation(v View, st *v1.OrderSagaStatus, now time.Time) Decision {
+func nextCompensation(v View, st *v1.SagaStatus, now time.Time) Decision {
 	d := nextUndo(v, st, now)
 	if d.Kind == KindCall && !rollbackStored(v.durable()) {
 		d.Kind = KindCheckpoint
@@ -123,39 +130,43 @@ func nextCompensation(v View, st *v1.OrderSagaStatus, now time.Time) Decision {
 
 // rollbackStored: the stored status is rolling back (or gave up doing so), so no later
 // reconcile can run the saga forward again.
-func rollbackStored(st *v1.OrderSagaStatus) bool {
+func rollbackStored(st *v1.SagaStatus) bool {
 	return st.Phase == v1.PhaseCompensating || st.Phase == v1.PhaseFailed
 }
 
-func nextUndo(v View, st *v1.OrderSagaStatus, now time.Time) Decision {
-	plan := Plan()
-	for i := len(plan) - 1; i >= 0; i-- {
-		c := stepOf(st, plan[i]).Compensation
+func nextUndo(v View, st *v1.SagaStatus, now time.Time) Decision {
+	p := v.Plan
+	for _, step := range slices.Backward(p.Steps) {
+		c := stepOf(st, step.Name).Compensation
 		if c == nil || c.State == v1.CallSucceeded {
 			continue
 		}
-		return retryable(v, plan[i], Compensate, c, now, compensationLimit(v.Policy))
+		return retryable(v.UID, step.Name, Compensate, step.Policy, c, now)
 	}
-	if needsCancellationNotice(st) {
-		// The notice gets a compensation's patience: it is the customer's only word that
-		// the order is off, and giving up on it is final.
-		return retryable(v, NotifyCancellation, Action, st.CancellationNotice, now, compensationLimit(v.Policy))
+	if ar := p.AfterRollback; ar != nil && needsAfterRollback(ar, st) {
+		// The call gets a compensation's patience: it is often the customer's only word
+		// that the order is off, and giving up on it is final.
+		return retryable(v.UID, ar.Name, Action, ar.Policy, st.OnRollback, now)
 	}
 	return Decision{Kind: KindFinish, Phase: v1.PhaseCompensated}
 }
 
-// needsCancellationNotice: a customer whose order was created hears that it was cancelled.
-func needsCancellationNotice(st *v1.OrderSagaStatus) bool {
-	if st.OrderID == "" {
+// needsAfterRollback: the after-rollback call has not finished, and the output it
+// requires (a customer's order, for a cancellation notice) exists.
+func needsAfterRollback(ar *AfterRollback, st *v1.SagaStatus) bool {
+	if ar.Skip {
 		return false
 	}
-	n := st.CancellationNotice
+	if req := ar.RequiresOutput; req.Step != "" && stepOf(st, req.Step).Outputs[req.Key] == "" {
+		return false
+	}
+	n := st.OnRollback
 	return n == nil || n.State == v1.CallPending || n.State == v1.CallRunning
 }
 
 // retryable calls (or waits for) a call that keeps its own record: a compensation or
-// the cancellation notice.
-func retryable(v View, step v1.StepName, dir Direction, c *v1.CallStatus, now time.Time, limit int32) Decision {
+// the after-rollback call. Both get CompensationAttemptsFactor times the step's attempts.
+func retryable(uid string, step v1.StepName, dir Direction, policy Policy, c *v1.CallStatus, now time.Time) Decision {
 	var attempts int32
 	if c != nil {
 		attempts = c.Attempts
@@ -163,40 +174,43 @@ func retryable(v View, step v1.StepName, dir Direction, c *v1.CallStatus, now ti
 			return Decision{Kind: KindWait, Wait: wait, Reason: v1.ReasonStepBackoff}
 		}
 	}
-	return call(v, step, dir, attempts+1, limit)
+	return call(uid, step, dir, policy, attempts+1, policy.MaxAttempts*CompensationAttemptsFactor)
 }
 
-func call(v View, step v1.StepName, dir Direction, attempt, limit int32) Decision {
+func call(uid string, step v1.StepName, dir Direction, policy Policy, attempt, limit int32) Decision {
+	key := Key(uid, step, dir)
 	return Decision{Kind: KindCall, Call: &Call{
 		Step:       step,
 		Direction:  dir,
 		Attempt:    attempt,
-		Key:        Key(v.UID, step, dir),
+		Key:        key,
 		Final:      limit > 0 && attempt >= limit,
-		RetryAfter: Backoff(v.Policy.InitialBackoff, v.Policy.MaxBackoff, attempt, Key(v.UID, step, dir)),
+		RetryAfter: Backoff(policy.InitialBackoff, policy.MaxBackoff, attempt, key),
 	}}
 }
 
-// forwardLimit is the number of attempts a step gets; 0 means no limit. The pivot is
-// retried until it answers: giving up on it would roll back an order that may already be
-// confirmed, and after it nothing may be undone.
-func forwardLimit(p Policy, step v1.StepName) int32 {
-	if step == Pivot {
+// forwardLimit is the number of attempts step i gets; 0 means no limit. The pivot, and
+// any step after it that is not forward-only, is retried until it answers: giving up on
+// the pivot would roll back a saga whose pivot may have run, and after it nothing may be
+// rolled back at all.
+func forwardLimit(p *Plan, i int) int32 {
+	step := p.Steps[i]
+	if step.Pivot || (p.afterPivot(i) && !step.ForwardOnly) {
 		return 0
 	}
-	return p.MaxAttempts
+	return step.Policy.MaxAttempts
 }
 
-func compensationLimit(p Policy) int32 {
-	return p.MaxAttempts * CompensationAttemptsFactor
-}
-
-// pivotMayHaveRun: once an attempt of ConfirmOrder was recorded the order may be
-// confirmed, and a deletion finishes the saga forward instead of undoing a confirmed
-// order. The attempt is stored before the call (KindCheckpoint), so a stored status that
-// shows none proves the pivot never ran, whatever writes were lost.
-func pivotMayHaveRun(st *v1.OrderSagaStatus) bool {
-	s := stepOf(st, Pivot)
+// pivotMayHaveRun: once an attempt of the pivot was recorded, it may have run, and a
+// deletion finishes the saga forward instead of undoing it. The attempt is stored before
+// the call (KindCheckpoint), so a stored status that shows none proves the pivot never
+// ran, whatever writes were lost. A plan without a pivot can always roll back.
+func pivotMayHaveRun(p *Plan, st *v1.SagaStatus) bool {
+	i := p.pivotIndex()
+	if i < 0 {
+		return false
+	}
+	s := stepOf(st, p.Steps[i].Name)
 	return s.State != v1.StepPending || s.Attempts > 0
 }
 

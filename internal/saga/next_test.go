@@ -13,8 +13,8 @@ import (
 // rollingBack is the status of a saga whose step failed with a business failure: the
 // steps before it succeeded, every step that ran has a Pending compensation, the rest
 // were skipped. Cases then change the compensations they are about.
-func rollingBack(failed v1.StepName, opts ...statusOption) v1.OrderSagaStatus {
-	steps := make([]v1.StepStatus, 0, PlanLength)
+func rollingBack(failed v1.StepName, opts ...statusOption) v1.SagaStatus {
+	steps := make([]v1.StepStatus, 0, len(orderPlan().Steps))
 	for _, s := range okUpTo(failed) {
 		steps = append(steps, compensated(s, pendingCall()))
 	}
@@ -26,16 +26,15 @@ func rollingBack(failed v1.StepName, opts ...statusOption) v1.OrderSagaStatus {
 			st.Steps[i].State = v1.StepSkipped
 		}
 	}
-	st.OrderID = "ord-1"
-	return with(st, opts...)
+	return with(with(st, orderID("ord-1")), opts...)
 }
 
 // setComp replaces the compensation of step name in st.
 func setComp(name v1.StepName, cs *v1.CallStatus) statusOption {
-	return func(st *v1.OrderSagaStatus) {
+	return func(st *v1.SagaStatus) {
 		for i := range st.Steps {
 			if st.Steps[i].Name == name {
-				st.Steps[i] = compensated(st.Steps[i], cs)
+				st.Steps[i].StepStatus = compensated(st.Steps[i].StepStatus, cs)
 			}
 		}
 	}
@@ -43,14 +42,14 @@ func setComp(name v1.StepName, cs *v1.CallStatus) statusOption {
 
 // allCompensated is a rollback after a failure at ScheduleShipment with every
 // compensation done.
-func allCompensated(opts ...statusOption) v1.OrderSagaStatus {
+func allCompensated(opts ...statusOption) v1.SagaStatus {
 	return with(rollingBack(v1.StepScheduleShipment,
 		setComp(v1.StepCreateOrder, doneCall()), setComp(v1.StepReserveInventory, doneCall()),
 		setComp(v1.StepProcessPayment, doneCall()), setComp(v1.StepScheduleShipment, doneCall())), opts...)
 }
 
-func finished(phase v1.Phase, opts ...statusOption) v1.OrderSagaStatus {
-	var st v1.OrderSagaStatus
+func finished(phase v1.Phase, opts ...statusOption) v1.SagaStatus {
+	var st v1.SagaStatus
 	if phase == v1.PhaseCompleted {
 		st = status(phase, append(okUpTo(""), ok(v1.StepSendNotification))...)
 	} else {
@@ -70,20 +69,25 @@ func TestNext(t *testing.T) {
 	p := testPolicy
 	cases := map[string]testCase{
 		"NewSagaStarts": {
-			reason: "A saga with no status starts, with the total of spec.items in minor-unit arithmetic.",
+			reason: "A saga with no status starts: Record lists the plan's steps.",
 			view:   view(),
-			want:   Decision{Kind: KindStart, Total: testTotal},
+			want:   Decision{Kind: KindStart},
 		},
 		"PendingSagaStarts": {
 			reason: "A saga in phase Pending starts.",
-			view:   view(withStatus(v1.OrderSagaStatus{Phase: v1.PhasePending})),
-			want:   Decision{Kind: KindStart, Total: testTotal},
+			view:   view(withStatus(v1.SagaStatus{Phase: v1.PhasePending})),
+			want:   Decision{Kind: KindStart},
 		},
-		"UnparsablePriceHolds": {
-			reason: "A price the CRD should have refused makes no call and says why.",
-			view:   view(func(v *View) { v.Items = []v1.OrderItem{{ProductID: "X", Quantity: 1, UnitPrice: "1.999"}} }),
+		"InvalidSpecHolds": {
+			reason: "A spec the CRD should have refused (View.Invalid says why: here a price) makes no call and says why.",
+			view:   view(withInvalid(`items[0].unitPrice: parse amount "1.999": want digits with at most two decimals`)),
 			want: Decision{Kind: KindHold,
 				Message: `items[0].unitPrice: parse amount "1.999": want digits with at most two decimals`},
+		},
+		"InvalidSpecOfAStartedSagaDoesNotHold": {
+			reason: "Invalid holds a saga that has not started; one already Running goes on with the plan it started on.",
+			view:   view(withInvalid("definition changed"), withStatus(status(v1.PhaseRunning, ok(v1.StepCreateOrder)))),
+			want:   Decision{Kind: KindCall, Call: callFor(p, v1.StepReserveInventory, Action, 1, false)},
 		},
 		"StepInBackoffWaits": {
 			reason: "A step that failed transiently waits until nextAttemptAt; Wait is the time remaining.",
@@ -173,17 +177,17 @@ func TestNext(t *testing.T) {
 		"CancellationNoticeAfterCompensations": {
 			reason: "After every compensation, a customer whose order was created is told it was cancelled.",
 			view:   view(withStatus(allCompensated())),
-			want:   Decision{Kind: KindCall, Call: callFor(p, NotifyCancellation, Action, 1, false)},
+			want:   Decision{Kind: KindCall, Call: callFor(p, notifyCancellation, Action, 1, false)},
 		},
 		"CancellationNoticeInBackoffWaits": {
 			reason: "The notice keeps its own backoff.",
-			view:   view(withStatus(allCompensated(notice(runningCall(1, t0.Add(2*time.Second)))))),
+			view:   view(withStatus(allCompensated(onRollback(runningCall(1, t0.Add(2*time.Second)))))),
 			want:   Decision{Kind: KindWait, Wait: 2 * time.Second, Reason: v1.ReasonStepBackoff},
 		},
 		"CancellationNoticeLastAttemptIsFinal": {
 			reason: "The notice gets a compensation's 2×maxAttempts calls: giving up on the customer's only word is final.",
-			view:   view(withStatus(allCompensated(notice(runningCall(5, t0.Add(-time.Second)))))),
-			want:   Decision{Kind: KindCall, Call: callFor(p, NotifyCancellation, Action, 6, true)},
+			view:   view(withStatus(allCompensated(onRollback(runningCall(5, t0.Add(-time.Second)))))),
+			want:   Decision{Kind: KindCall, Call: callFor(p, notifyCancellation, Action, 6, true)},
 		},
 		"NoCancellationNoticeWithoutOrder": {
 			reason: "Without an orderId there is no order to announce the cancellation of: finish Compensated.",
@@ -192,12 +196,12 @@ func TestNext(t *testing.T) {
 		},
 		"SentCancellationNoticeFinishesCompensated": {
 			reason: "Compensations and notice done: finish Compensated.",
-			view:   view(withStatus(allCompensated(notice(doneCall())))),
+			view:   view(withStatus(allCompensated(onRollback(doneCall())))),
 			want:   Decision{Kind: KindFinish, Phase: v1.PhaseCompensated},
 		},
 		"FailedCancellationNoticeStillFinishesCompensated": {
 			reason: "The notice is best effort: its failure does not keep the saga from Compensated.",
-			view:   view(withStatus(allCompensated(notice(failedCall(3))))),
+			view:   view(withStatus(allCompensated(onRollback(failedCall(3))))),
 			want:   Decision{Kind: KindFinish, Phase: v1.PhaseCompensated},
 		},
 
@@ -373,13 +377,13 @@ func TestNext(t *testing.T) {
 	}
 
 	// The first call of each step, in plan order, once the steps before it succeeded.
-	for _, name := range Plan() {
+	for _, name := range namesOf(orderPlan()) {
 		cases[fmt.Sprintf("FirstCallOf%s", name)] = testCase{
 			reason: "The first step that has not succeeded is called with attempt 1 and the key uid/Step/action.",
 			view:   view(withStatus(status(v1.PhaseRunning, okUpTo(name)...))),
 			want:   Decision{Kind: KindCall, Call: callFor(p, name, Action, 1, false)},
 		}
-		if name == Pivot {
+		if name == orderPivot {
 			cases["FirstCallOfConfirmOrder"] = testCase{
 				reason: "The pivot's first attempt is recorded (a checkpoint) before it is made.",
 				view:   view(withStatus(status(v1.PhaseRunning, okUpTo(name)...))),
@@ -410,7 +414,7 @@ func TestNextKeys(t *testing.T) {
 	}{
 		"Action":       {reason: "An action's key.", step: v1.StepProcessPayment, dir: Action, want: testUID + "/ProcessPayment/action"},
 		"Compensation": {reason: "A compensation's key.", step: v1.StepProcessPayment, dir: Compensate, want: testUID + "/ProcessPayment/compensate"},
-		"Notice":       {reason: "The cancellation notice's key.", step: NotifyCancellation, dir: Action, want: testUID + "/NotifyCancellation/action"},
+		"Notice":       {reason: "The cancellation notice's key.", step: notifyCancellation, dir: Action, want: testUID + "/NotifyCancellation/action"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -1,45 +1,193 @@
 package saga
 
 import (
+	"errors"
 	"fmt"
+	"time"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 )
 
-// PlanLength is the number of steps of the plan.
-const PlanLength = 6
+// Plan is a saga's steps, in the order they run, with the rules the engine runs them by.
+// It is data: the order saga's plan is one (internal/ordersaga), a SagaDefinition's is
+// another. Compensations run in reverse.
+type Plan struct {
+	Steps []Step
+	// AfterRollback is a best-effort call made once a rollback has undone every step (the
+	// order saga's cancellation notice). Nil: none.
+	AfterRollback *AfterRollback
+	// Reasons maps a service's error code to the condition reason a business failure
+	// gives (OUT_OF_STOCK: OutOfStock). Codes not listed give StepRejected.
+	Reasons map[string]string
+	// CompletedMessage is status.message once every step succeeded.
+	CompletedMessage string
+}
 
-// Plan returns the saga's steps in the order they run. Compensations run in reverse.
-func Plan() [PlanLength]v1.StepName {
-	return [...]v1.StepName{
-		v1.StepCreateOrder,
-		v1.StepReserveInventory,
-		v1.StepProcessPayment,
-		v1.StepScheduleShipment,
-		v1.StepConfirmOrder,
-		v1.StepSendNotification,
+// Step is one step of a plan.
+type Step struct {
+	Name v1.StepName
+	// Compensable: the step has a compensation. Only steps before the pivot may have one.
+	Compensable bool
+	// Pivot: once this step may have run, the saga never rolls back. It is retried until
+	// it answers, because giving up on it would undo an order that may be confirmed.
+	Pivot bool
+	// ForwardOnly: a failure of this step (business, or retries exhausted) does not roll
+	// the saga back; the saga goes on and finishes Completed with the failure in status.
+	ForwardOnly bool
+	// Policy is the step's retry policy, defaults applied.
+	Policy Policy
+	// Timeout bounds one call of the step.
+	Timeout time.Duration
+	// ResourceOutput names the output that identifies what the step holds in its service
+	// (orderId, reservationId...), which an abandoned saga lists. Empty: none.
+	ResourceOutput string
+	// FailedReason and FailedMessage explain a Completed saga whose forward-only step
+	// failed (NotificationFailed, "order confirmed; the confirmation notice failed").
+	// Empty: ForwardStepFailed and "<step> failed".
+	FailedReason  string
+	FailedMessage string
+}
+
+// AfterRollback is the best-effort call after a rollback.
+type AfterRollback struct {
+	Name v1.StepName
+	// RequiresOutput names a step's output without which the call is not made: a customer
+	// whose order was never created needs no cancellation notice. Empty: always made.
+	RequiresOutput OutputRef
+	// Skip: the call is not wanted for this saga (a SagaDefinition's onRollback.when is
+	// false). The driver decides it, from what it knows, before asking the engine.
+	Skip bool
+	// Policy paces its retries; it gets CompensationAttemptsFactor times its attempts.
+	Policy  Policy
+	Timeout time.Duration
+}
+
+// OutputRef names one output of one step.
+type OutputRef struct {
+	Step v1.StepName
+	Key  string
+}
+
+// ReasonForwardStepFailed is the reason of a Completed saga whose forward-only step failed,
+// when the plan names none.
+const ReasonForwardStepFailed = "ForwardStepFailed"
+
+// Validate reports a plan the engine cannot run: no steps, a duplicate name, two pivots,
+// or a compensation at or after the pivot. The CRD refuses all of these for a
+// SagaDefinition; this guards plans built in code.
+func (p *Plan) Validate() error {
+	if len(p.Steps) == 0 || len(p.Steps) > v1.MaxSteps {
+		return fmt.Errorf("plan: want 1 to %d steps, got %d", v1.MaxSteps, len(p.Steps))
 	}
+	seen := map[v1.StepName]bool{}
+	pivot := -1
+	for i, s := range p.Steps {
+		if s.Name == "" || seen[s.Name] {
+			return fmt.Errorf("plan: steps[%d]: name %q is empty or not unique", i, s.Name)
+		}
+		seen[s.Name] = true
+		if s.Pivot {
+			if pivot >= 0 {
+				return fmt.Errorf("plan: steps[%d] (%s): a second pivot after %s", i, s.Name, p.Steps[pivot].Name)
+			}
+			pivot = i
+		}
+		if s.Compensable && pivot >= 0 {
+			return fmt.Errorf("plan: steps[%d] (%s): a compensation at or after the pivot", i, s.Name)
+		}
+		if s.Pivot && s.ForwardOnly {
+			return fmt.Errorf("plan: steps[%d] (%s): the pivot cannot be forward-only", i, s.Name)
+		}
+	}
+	if p.AfterRollback != nil && seen[p.AfterRollback.Name] {
+		return fmt.Errorf("plan: afterRollback: name %q is a step's", p.AfterRollback.Name)
+	}
+	return p.validateCalls()
 }
 
-// NotifyCancellation names the order-cancelled notice sent after a rollback. It is not a
-// step of the plan: its record is status.cancellationNotice.
-const NotifyCancellation v1.StepName = "NotifyCancellation"
-
-// Pivot is the step after which the saga never rolls back.
-const Pivot = v1.StepConfirmOrder
-
-// Compensable reports whether a step has a compensation: every step before the pivot.
-func Compensable(step v1.StepName) bool {
-	return indexOf(step) < indexOf(Pivot)
+// validateCalls refuses what would make the engine retry without pause or for nothing:
+// a policy without attempts or backoff, an after-rollback call without a name, or one
+// that requires the output of a step the plan does not have.
+func (p *Plan) validateCalls() error {
+	for i, s := range p.Steps {
+		if err := s.Policy.validate(); err != nil {
+			return fmt.Errorf("plan: steps[%d] (%s): %w", i, s.Name, err)
+		}
+	}
+	ar := p.AfterRollback
+	if ar == nil {
+		return nil
+	}
+	if ar.Name == "" {
+		return errors.New("plan: afterRollback: the name is empty")
+	}
+	if req := ar.RequiresOutput.Step; req != "" {
+		if _, ok := p.Step(req); !ok {
+			return fmt.Errorf("plan: afterRollback: it requires an output of step %q, which the plan does not have", req)
+		}
+	}
+	if err := ar.Policy.validate(); err != nil {
+		return fmt.Errorf("plan: afterRollback: %w", err)
+	}
+	return nil
 }
 
-func indexOf(step v1.StepName) int {
-	for i, s := range Plan() {
-		if s == step {
+// index returns the position of a step in the plan, or len(p.Steps) when it has none.
+func (p *Plan) index(name v1.StepName) int {
+	for i, s := range p.Steps {
+		if s.Name == name {
 			return i
 		}
 	}
-	return PlanLength
+	return len(p.Steps)
+}
+
+// Step returns the step named name, and whether the plan has it.
+func (p *Plan) Step(name v1.StepName) (Step, bool) {
+	i := p.index(name)
+	if i == len(p.Steps) {
+		return Step{}, false
+	}
+	return p.Steps[i], true
+}
+
+// pivotIndex is the pivot's position, or -1 when the plan has none.
+func (p *Plan) pivotIndex() int {
+	for i, s := range p.Steps {
+		if s.Pivot {
+			return i
+		}
+	}
+	return -1
+}
+
+// afterPivot reports whether step i runs after the pivot: it can no longer roll back.
+func (p *Plan) afterPivot(i int) bool {
+	pivot := p.pivotIndex()
+	return pivot >= 0 && i > pivot
+}
+
+// CallTimeout bounds one call of step (or the after-rollback call) named name.
+func (p *Plan) CallTimeout(name v1.StepName) time.Duration {
+	if s, ok := p.Step(name); ok && s.Timeout > 0 {
+		return s.Timeout
+	}
+	if p.AfterRollback != nil && p.AfterRollback.Name == name && p.AfterRollback.Timeout > 0 {
+		return p.AfterRollback.Timeout
+	}
+	return DefaultStepTimeout
+}
+
+// LongestTimeout is the longest call any step may make.
+func (p *Plan) LongestTimeout() time.Duration {
+	var longest time.Duration
+	for _, s := range p.Steps {
+		longest = max(longest, p.CallTimeout(s.Name))
+	}
+	if p.AfterRollback != nil {
+		longest = max(longest, p.CallTimeout(p.AfterRollback.Name))
+	}
+	return longest
 }
 
 // Direction says whether a call does a step or undoes it.

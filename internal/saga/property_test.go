@@ -3,6 +3,7 @@ package saga
 import (
 	"fmt"
 	"math/rand"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,20 +11,30 @@ import (
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 )
 
-// randomScript draws the answers of every call up to the 12th of each step and direction;
-// later calls succeed, so every run can end.
-func randomScript(rng *rand.Rand) script {
+// randomScript draws the answers of every call of plan p up to the 12th of each step and
+// direction; later calls succeed, so every run can end. Some successes carry more
+// outputs, and longer ones, than a step may keep.
+func randomScript(rng *rand.Rand, p *Plan) script {
 	s := script{outcomes: map[callKey]Outcome{}}
-	plan := Plan()
-	steps := append(plan[:], NotifyCancellation)
-	codes := []string{"OUT_OF_STOCK", "PAYMENT_DECLINED", "UNSUPPORTED_DESTINATION", "UNKNOWN_PRODUCT", "HTTP_409"}
+	steps := namesOf(p)
+	if p.AfterRollback != nil {
+		steps = append(steps, p.AfterRollback.Name)
+	}
+	codes := make([]string, 0, 1+len(p.Reasons))
+	codes = append(codes, "HTTP_409")
+	for code := range p.Reasons {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes) // a seeded draw must not depend on map order
 	for _, step := range steps {
 		for _, dir := range []Direction{Action, Compensate} {
 			for n := int32(1); n <= 12; n++ {
 				var out Outcome
 				switch x := rng.Float64(); {
+				case x < 0.5:
+					continue // success, with the step's usual outputs
 				case x < 0.55:
-					continue // success
+					out = Outcome{Kind: Succeeded, Outputs: manyOutputs(1+rng.Intn(30), randomText(rng))}
 				case x < 0.9:
 					out = Outcome{Kind: Transient, Code: "HTTP_503", Message: randomText(rng)}
 				default:
@@ -43,7 +54,7 @@ func randomScript(rng *rand.Rand) script {
 // randomText is a service message, sometimes long and full of multi-byte characters.
 func randomText(rng *rand.Rand) string {
 	parts := []string{"a", "é", "€", "🛒", " "}
-	n := rng.Intn(40)
+	n := 1 + rng.Intn(40)
 	if rng.Intn(8) == 0 {
 		n = 200 + rng.Intn(600)
 	}
@@ -54,70 +65,173 @@ func randomText(rng *rand.Rand) string {
 	return b.String()
 }
 
-// TestRandomScripts runs 500 seeded random scripts and checks what must hold whatever
-// the services answer.
-func TestRandomScripts(t *testing.T) {
-	rng := rand.New(rand.NewSource(20261128))
-	for i := range 500 {
-		s := randomScript(rng)
-		p := Policy{MaxAttempts: 1 + rng.Int31n(4), InitialBackoff: time.Second, MaxBackoff: 30 * time.Second}
-		v := view(withPolicy(p), func(v *View) { v.UID = fmt.Sprintf("uid-%d", i) })
+// randomPolicies gives every step of p, and its after-rollback call, a policy of its own.
+func randomPolicies(rng *rand.Rand, p *Plan) *Plan {
+	c := *p
+	c.Steps = append([]Step(nil), p.Steps...)
+	draw := func() Policy {
+		return Policy{MaxAttempts: 1 + rng.Int31n(4), InitialBackoff: time.Duration(1+rng.Intn(3)) * time.Second, MaxBackoff: 30 * time.Second}
+	}
+	for i := range c.Steps {
+		c.Steps[i].Policy = draw()
+	}
+	if p.AfterRollback != nil {
+		ar := *p.AfterRollback
+		ar.Policy = draw()
+		c.AfterRollback = &ar
+	}
+	return &c
+}
 
-		var problems []string
-		r := runObserved(v, s, callChecker(p, &problems))
-		if !r.ended {
-			problems = append(problems, fmt.Sprintf("did not end within %d iterations", maxIterations))
-		} else if !r.view.Status.Phase.IsTerminal() && r.end.Kind != KindHold {
-			problems = append(problems, fmt.Sprintf("ended (%s) in phase %q, want Completed, Compensated or Failed", r.end.Kind, r.view.Status.Phase))
-		}
-		if gaveUp := r.view.Status.Failure != nil && r.view.Status.Failure.Reason == v1.ReasonRetriesExhausted; s.deleteAfterCalls == 0 && !gaveUp {
-			problems = append(problems, uncalledCompensations(r.calls)...)
-		}
-		problems = append(problems, r.errs...)
-		if len(problems) > 0 {
-			t.Errorf("script %d (maxAttempts %d, redrives %d, deleteAfterCalls %d): calls %v\n%s",
-				i, p.MaxAttempts, s.redrives, s.deleteAfterCalls, r.calls, strings.Join(problems, "\n"))
-		}
+// TestRandomScripts runs 500 seeded random scripts on each plan, each step with a random
+// policy of its own, and checks what must hold whatever the services answer.
+func TestRandomScripts(t *testing.T) {
+	plans := map[string]func() *Plan{"Order": orderPlan, "Ticket": ticketPlan, "TicketWithoutPivot": ticketPlanWithoutPivot}
+	for name, plan := range plans {
+		t.Run(name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(20261128))
+			for i := range 500 {
+				p := randomPolicies(rng, plan())
+				s := randomScript(rng, p)
+				v := view(withPlan(p), func(v *View) { v.UID = fmt.Sprintf("uid-%d", i) })
+				if problems := checkRun(p, v, s); len(problems) > 0 {
+					t.Errorf("script %d (redrives %d, deleteAfterCalls %d):\n%s", i, s.redrives, s.deleteAfterCalls, strings.Join(problems, "\n"))
+				}
+			}
+		})
 	}
 }
 
+// checkRun runs v against s and lists every broken rule.
+func checkRun(p *Plan, v View, s script) []string {
+	var problems []string
+	r := runObserved(v, s, callChecker(p, &problems))
+	switch {
+	case !r.ended:
+		problems = append(problems, fmt.Sprintf("did not end within %d iterations", maxIterations))
+	case !r.view.Status.Phase.IsTerminal() && r.end.Kind != KindHold:
+		problems = append(problems, fmt.Sprintf("ended (%s) in phase %q, want Completed, Compensated or Failed", r.end.Kind, r.view.Status.Phase))
+	default:
+		problems = append(problems, endStateProblems(p, r.view.Status)...)
+	}
+	if gaveUp := r.view.Status.Failure != nil && r.view.Status.Failure.Reason == v1.ReasonRetriesExhausted; s.deleteAfterCalls == 0 && !gaveUp {
+		problems = append(problems, uncalledCompensations(r.calls)...)
+	}
+	problems = append(problems, r.errs...)
+	if len(problems) > 0 {
+		problems = append([]string{fmt.Sprintf("calls %v", r.calls)}, problems...)
+	}
+	return problems
+}
+
 // callChecker returns an observer of one run that adds to problems every call that breaks
-// the engine's rules: nothing undone after the pivot succeeded, compensations in reverse
-// plan order, attempts within their limit, and status within its bounds.
-func callChecker(p Policy, problems *[]string) func(View, Decision, Outcome) {
+// the engine's rules: nothing undone after the pivot succeeded, only compensable steps
+// undone and in reverse plan order, attempts within their step's own limit, no rollback
+// for a step whose failure must not cause one, and status within its bounds.
+func callChecker(p *Plan, problems *[]string) func(View, Decision, Outcome) {
 	pivotDone := false
 	var lastComp v1.StepName
 	return func(v View, d Decision, out Outcome) {
-		*problems = append(*problems, statusBoundViolations(v.Status)...)
+		*problems = append(*problems, statusBoundViolations(p, v.Status)...)
 		if d.Kind != KindCall {
 			return
 		}
 		c := d.Call
-		switch {
-		case c.Step == v1.StepConfirmOrder && c.Direction == Action && out.Kind == Succeeded:
-			pivotDone = true
-		case pivotDone && (c.Direction == Compensate || c.Step == NotifyCancellation):
-			*problems = append(*problems, fmt.Sprintf("%s %s called after ConfirmOrder succeeded", c.Step, c.Direction))
+		step, _ := p.Step(c.Step)
+		undoing := c.Direction == Compensate || isAfterRollback(p, c.Step)
+		if pivotDone && undoing {
+			*problems = append(*problems, fmt.Sprintf("%s %s called after the pivot succeeded", c.Step, c.Direction))
 		}
+		pivotDone = pivotDone || (step.Pivot && c.Direction == Action && out.Kind == Succeeded)
 		if c.Direction == Compensate {
-			if lastComp != "" && indexOf(c.Step) > indexOf(lastComp) {
-				*problems = append(*problems, fmt.Sprintf("compensation of %s after compensation of %s: not reverse plan order", c.Step, lastComp))
-			}
+			*problems = append(*problems, compensationProblems(p, step, lastComp)...)
 			lastComp = c.Step
 		}
-		limit := p.MaxAttempts
-		if c.Direction == Compensate || c.Step == NotifyCancellation {
-			limit *= CompensationAttemptsFactor
-		}
-		if c.Step != Pivot && c.Attempt > limit {
+		if limit := attemptLimit(p, c); limit > 0 && c.Attempt > limit {
 			*problems = append(*problems, fmt.Sprintf("%s %s attempt %d > limit %d", c.Step, c.Direction, c.Attempt, limit))
+		}
+		if mustGoOn(p, c) && stepOf(&v.Status, c.Step).State == v1.StepFailed && v.Status.Phase != v1.PhaseRunning {
+			*problems = append(*problems, fmt.Sprintf("%s failed and the saga is %s: its failure must not roll back", c.Step, v.Status.Phase))
 		}
 	}
 }
 
+func isAfterRollback(p *Plan, name v1.StepName) bool {
+	return p.AfterRollback != nil && name == p.AfterRollback.Name
+}
+
+// compensationProblems checks a compensation of step, made after one of lastComp: only a
+// step that has one, in reverse plan order.
+func compensationProblems(p *Plan, step Step, lastComp v1.StepName) []string {
+	var out []string
+	if !step.Compensable {
+		out = append(out, fmt.Sprintf("compensation of %s, which has none", step.Name))
+	}
+	if lastComp != "" && p.index(step.Name) > p.index(lastComp) {
+		out = append(out, fmt.Sprintf("compensation of %s after compensation of %s: not reverse plan order", step.Name, lastComp))
+	}
+	return out
+}
+
+// mustGoOn: the failure of call c's step does not roll the saga back (forward-only, or
+// after the pivot).
+func mustGoOn(p *Plan, c *Call) bool {
+	step, isStep := p.Step(c.Step)
+	pivot := p.pivotIndex()
+	return isStep && c.Direction == Action && (step.ForwardOnly || (pivot >= 0 && p.index(c.Step) > pivot))
+}
+
+// attemptLimit is the most attempts call c may get, written out from the plan's rules
+// rather than the engine's code; 0 means no limit.
+func attemptLimit(p *Plan, c *Call) int32 {
+	if isAfterRollback(p, c.Step) {
+		return p.AfterRollback.Policy.MaxAttempts * CompensationAttemptsFactor
+	}
+	step, _ := p.Step(c.Step)
+	if c.Direction == Compensate {
+		return step.Policy.MaxAttempts * CompensationAttemptsFactor
+	}
+	pivot := p.pivotIndex()
+	if step.Pivot || (pivot >= 0 && p.index(c.Step) > pivot && !step.ForwardOnly) {
+		return 0
+	}
+	return step.Policy.MaxAttempts
+}
+
+// endStateProblems checks a finished saga: a Completed one ran every step, except those
+// whose failure does not roll back, and its reason says whether one failed; a Compensated
+// one undid everything it set out to undo, and nothing without a compensation.
+func endStateProblems(p *Plan, st v1.SagaStatus) []string {
+	var out []string
+	anyFailed := false
+	for i, step := range p.Steps {
+		s := stepOf(&st, step.Name)
+		if s.Compensation != nil && !step.Compensable {
+			out = append(out, fmt.Sprintf("%s has a compensation record but no compensation", step.Name))
+		}
+		switch st.Phase {
+		case v1.PhaseCompleted:
+			mayFail := step.ForwardOnly || p.afterPivot(i)
+			if s.State != v1.StepSucceeded && (s.State != v1.StepFailed || !mayFail) {
+				out = append(out, fmt.Sprintf("Completed with %s %s", step.Name, s.State))
+			}
+			anyFailed = anyFailed || s.State == v1.StepFailed
+		case v1.PhaseCompensated:
+			if s.Compensation != nil && s.Compensation.State != v1.CallSucceeded {
+				out = append(out, fmt.Sprintf("Compensated with the compensation of %s %s", step.Name, s.Compensation.State))
+			}
+		default: // Failed: a person decides what is left
+		}
+	}
+	if c := findCondition(st.Conditions, v1.ConditionSucceeded); st.Phase == v1.PhaseCompleted && c != nil && (c.Reason == v1.ReasonCompleted) == anyFailed {
+		out = append(out, fmt.Sprintf("Completed with reason %s, but a step failed: %t", c.Reason, anyFailed))
+	}
+	return out
+}
+
 // uncalledCompensations lists compensations of steps whose action was never called:
 // after a business failure, and without a deletion, only what ran is undone (a step that
-// gave up on transient failures undoes every step before the pivot).
+// gave up on transient failures undoes every compensable step).
 func uncalledCompensations(calls []made) []string {
 	called := map[v1.StepName]bool{}
 	var out []string

@@ -12,7 +12,7 @@ import (
 // (Failed), Reconciling (InProgress) and otherwise Current; Flux, Argo CD and
 // `kubectl wait --for=condition=Ready` read Ready. A Compensated saga is Ready: it ended
 // as designed, and nothing is left for anyone to do.
-func setReadiness(st *v1.OrderSagaStatus, t metav1.MicroTime) {
+func setReadiness(st *v1.SagaStatus, t metav1.MicroTime) {
 	reason, msg := v1.ReasonPending, "the saga has not started"
 	if c := meta.FindStatusCondition(st.Conditions, v1.ConditionSucceeded); c != nil {
 		reason, msg = c.Reason, c.Message

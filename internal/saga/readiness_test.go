@@ -16,7 +16,7 @@ func TestReadiness(t *testing.T) {
 	type want struct{ Ready, Reconciling, Stalled metav1.ConditionStatus } // "" = absent
 	transient := Outcome{Kind: Transient, Code: "TIMEOUT", Message: "no answer"}
 	cases := map[string]struct {
-		before v1.OrderSagaStatus
+		before v1.SagaStatus
 		d      Decision
 		out    Outcome
 		want   want
@@ -26,7 +26,7 @@ func TestReadiness(t *testing.T) {
 			d: Decision{Kind: KindWait}, want: want{metav1.ConditionUnknown, metav1.ConditionTrue, ""}, reason: v1.ReasonPending,
 		},
 		"Started": {
-			d: Decision{Kind: KindStart, Total: testTotal}, want: want{metav1.ConditionUnknown, metav1.ConditionTrue, ""}, reason: v1.ReasonProgressing,
+			d: Decision{Kind: KindStart}, want: want{metav1.ConditionUnknown, metav1.ConditionTrue, ""}, reason: v1.ReasonProgressing,
 		},
 		"Completed": {
 			before: status(v1.PhaseRunning, append(okUpTo(""), ok(v1.StepSendNotification))...),
@@ -34,7 +34,7 @@ func TestReadiness(t *testing.T) {
 			want:   want{metav1.ConditionTrue, "", ""}, reason: v1.ReasonCompleted,
 		},
 		"CompensatedByDesignIsReady": {
-			before: with(allCompensated(), func(st *v1.OrderSagaStatus) {
+			before: with(allCompensated(), func(st *v1.SagaStatus) {
 				st.Failure = &v1.FailureStatus{Step: v1.StepProcessPayment, Reason: v1.ReasonPaymentDeclined, Message: "declined"}
 			}),
 			d:    Decision{Kind: KindFinish, Phase: v1.PhaseCompensated},
@@ -47,8 +47,8 @@ func TestReadiness(t *testing.T) {
 			want:   want{metav1.ConditionFalse, "", metav1.ConditionTrue}, reason: v1.ReasonCompensationExhausted,
 		},
 		"RedriveClearsStalled": {
-			before: with(finished(v1.PhaseFailed), func(st *v1.OrderSagaStatus) {
-				Record(st, Decision{Kind: KindCall, Call: callFor(testPolicy, v1.StepReserveInventory, Compensate, 6, true)}, transient, t0)
+			before: with(finished(v1.PhaseFailed), func(st *v1.SagaStatus) {
+				Record(orderPlan(), st, Decision{Kind: KindCall, Call: callFor(testPolicy, v1.StepReserveInventory, Compensate, 6, true)}, transient, t0)
 			}),
 			d:    Decision{Kind: KindRedrive, RetryToken: "1"},
 			want: want{metav1.ConditionUnknown, metav1.ConditionTrue, ""}, reason: v1.ReasonRedriven,
@@ -61,7 +61,7 @@ func TestReadiness(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			st := *tc.before.DeepCopy()
-			Record(&st, tc.d, tc.out, t0)
+			Record(orderPlan(), &st, tc.d, tc.out, t0)
 			got := want{statusOf(st.Conditions, v1.ConditionReady), statusOf(st.Conditions, v1.ConditionReconciling),
 				statusOf(st.Conditions, v1.ConditionStalled)}
 			if diff := cmp.Diff(tc.want, got); diff != "" {

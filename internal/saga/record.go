@@ -1,7 +1,10 @@
 package saga
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -10,10 +13,11 @@ import (
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 )
 
-// Record writes decision d, and the outcome of its call when it made one, into st.
-// Outcome-driven transitions happen here: a business failure or an exhausted step starts
-// the rollback, an exhausted compensation fails the saga.
-func Record(st *v1.OrderSagaStatus, d Decision, out Outcome, now time.Time) {
+// Record writes decision d, and the outcome of its call when it made one, into st, the
+// status of a saga that runs plan p. Outcome-driven transitions happen here: a business
+// failure or an exhausted step starts the rollback, an exhausted compensation fails the
+// saga.
+func Record(p *Plan, st *v1.SagaStatus, d Decision, out Outcome, now time.Time) {
 	t := metav1.NewMicroTime(now)
 	if st.Phase == "" { // first, so that the decision's own conditions win
 		st.Phase = v1.PhasePending
@@ -21,15 +25,17 @@ func Record(st *v1.OrderSagaStatus, d Decision, out Outcome, now time.Time) {
 	}
 	switch d.Kind {
 	case KindStart:
-		start(st, d.Total, t)
+		start(p, st, t)
 	case KindCall:
-		recordCall(st, *d.Call, out, t)
+		recordCall(p, st, *d.Call, out, t)
 	case KindCheckpoint:
-		if d.Call.Direction == Action { // a compensation's checkpoint stores the rollback already recorded
-			recordIntent(st, *d.Call, t)
+		// A step's action (the pivot's) is recorded as under way; the checkpoint of a
+		// compensation or of the after-rollback call stores the rollback already recorded.
+		if _, isStep := p.Step(d.Call.Step); isStep && d.Call.Direction == Action {
+			recordIntent(p, st, *d.Call, t)
 		}
 	case KindRollback:
-		beginRollback(st, failureAt(st, d.Reason, d.Message), true, t)
+		beginRollback(p, st, failureAt(st, d.Reason, d.Message), true, t)
 	case KindRedrive:
 		redrive(st, d.RetryToken, t)
 	case KindFinish:
@@ -49,28 +55,27 @@ func Record(st *v1.OrderSagaStatus, d Decision, out Outcome, now time.Time) {
 
 // invalid makes a spec the engine cannot run visible; only objects that bypassed the
 // CRD's validation get here.
-func invalid(st *v1.OrderSagaStatus, msg string, t metav1.MicroTime) {
+func invalid(st *v1.SagaStatus, msg string, t metav1.MicroTime) {
 	st.Message = Truncate("the spec cannot be run: "+msg, maxMessage)
 	setSucceeded(st, metav1.ConditionFalse, v1.ReasonInvalidSpec, st.Message, t)
 }
 
-func start(st *v1.OrderSagaStatus, total string, t metav1.MicroTime) {
+func start(p *Plan, st *v1.SagaStatus, t metav1.MicroTime) {
 	st.Phase = v1.PhaseRunning
 	st.StartedAt = &t
-	st.Total = total
-	st.Steps = make([]v1.StepStatus, 0, PlanLength)
-	for _, name := range Plan() {
-		st.Steps = append(st.Steps, v1.StepStatus{Name: name, State: v1.StepPending})
+	st.Steps = make([]v1.SagaStepStatus, 0, len(p.Steps))
+	for _, step := range p.Steps {
+		st.Steps = append(st.Steps, v1.SagaStepStatus{StepStatus: v1.StepStatus{Name: step.Name, State: v1.StepPending}})
 	}
-	st.CurrentStep = Plan()[0]
+	st.CurrentStep = p.Steps[0].Name
 	st.Message = "started"
 	setSucceeded(st, metav1.ConditionUnknown, v1.ReasonProgressing, "the saga is running", t)
 }
 
 // recordIntent marks a step's next attempt as under way before it is made. Attempts
 // still counts the calls that were made, so that Events and the retry limit see no call.
-func recordIntent(st *v1.OrderSagaStatus, c Call, t metav1.MicroTime) {
-	s := stepEntry(st, c.Step)
+func recordIntent(p *Plan, st *v1.SagaStatus, c Call, t metav1.MicroTime) {
+	s := stepEntry(p, st, c.Step)
 	s.State, s.NextAttemptAt = v1.StepRunning, nil
 	if s.StartedAt == nil {
 		s.StartedAt = &t
@@ -80,19 +85,19 @@ func recordIntent(st *v1.OrderSagaStatus, c Call, t metav1.MicroTime) {
 	setSucceeded(st, metav1.ConditionUnknown, v1.ReasonProgressing, st.Message, t)
 }
 
-func recordCall(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTime) {
+func recordCall(p *Plan, st *v1.SagaStatus, c Call, out Outcome, t metav1.MicroTime) {
 	switch {
-	case c.Step == NotifyCancellation:
-		st.CancellationNotice = recordRetryable(st.CancellationNotice, c, out, t)
+	case p.AfterRollback != nil && c.Step == p.AfterRollback.Name:
+		st.OnRollback = recordRetryable(st.OnRollback, c, out, t)
 	case c.Direction == Compensate:
-		recordCompensation(st, c, out, t)
+		recordCompensation(p, st, c, out, t)
 	default:
-		recordAction(st, c, out, t)
+		recordAction(p, st, c, out, t)
 	}
 }
 
-func recordAction(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTime) {
-	s := stepEntry(st, c.Step)
+func recordAction(p *Plan, st *v1.SagaStatus, c Call, out Outcome, t metav1.MicroTime) {
+	s := stepEntry(p, st, c.Step)
 	s.Attempts = c.Attempt
 	if s.StartedAt == nil {
 		s.StartedAt = callStart(t, out)
@@ -101,7 +106,7 @@ func recordAction(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTim
 	s.NextAttemptAt = nil
 	if out.Kind == Succeeded {
 		s.State, s.FinishedAt = v1.StepSucceeded, &t
-		applyOutputs(st, out.Outputs)
+		s.Outputs = mergeOutputs(s.Outputs, out.Outputs)
 		st.Message = string(c.Step) + " succeeded"
 		setSucceeded(st, metav1.ConditionUnknown, v1.ReasonProgressing, st.Message, t)
 		return
@@ -117,27 +122,29 @@ func recordAction(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTim
 		return
 	}
 	s.State, s.FinishedAt = v1.StepFailed, &t
-	if c.Step == v1.StepSendNotification {
-		return // forward-only: Next finishes the saga Completed with the failure visible
+	if i := p.index(c.Step); i < len(p.Steps) && (p.Steps[i].ForwardOnly || p.afterPivot(i)) {
+		return // no rollback: Next goes on, and the saga finishes Completed with the failure visible
 	}
-	reason, msg := ReasonFor(out), fmt.Sprintf("%s failed: %s", c.Step, s.LastError)
+	reason, msg := p.reasonFor(out), fmt.Sprintf("%s failed: %s", c.Step, s.LastError)
 	if out.Kind != BusinessFailure {
 		msg = fmt.Sprintf("%s failed %d times: %s", c.Step, c.Attempt, s.LastError)
 	}
 	// A business failure is the step's first answer, replayed: no later step can have
 	// run. A step that gave up on transient failures may have succeeded in a run whose
 	// status write was lost, and the steps after it with it, so all are undone.
-	beginRollback(st, v1.FailureStatus{Step: c.Step, Reason: reason, Message: Truncate(msg, v1.MaxErrorLength)}, out.Kind != BusinessFailure, t)
+	beginRollback(p, st, v1.FailureStatus{Step: c.Step, Reason: reason, Message: Truncate(msg, v1.MaxErrorLength)}, out.Kind != BusinessFailure, t)
 }
 
-func recordCompensation(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTime) {
-	s := stepEntry(st, c.Step)
+func recordCompensation(p *Plan, st *v1.SagaStatus, c Call, out Outcome, t metav1.MicroTime) {
+	s := stepEntry(p, st, c.Step)
 	s.Compensation = recordRetryable(s.Compensation, c, out, t)
 	st.CurrentStep, st.Attempts = c.Step, c.Attempt
 	switch s.Compensation.State {
 	case v1.CallSucceeded:
 		s.State = v1.StepCompensated
-		applyOutputs(st, out.Outputs)
+		// An undo that found what it undid (an order, not a tombstone) proves the step ran,
+		// even when the write that recorded its outputs was lost.
+		s.Outputs = mergeOutputs(s.Outputs, out.Outputs)
 		st.Message = "compensated " + string(c.Step)
 	case v1.CallFailed:
 		s.State = v1.StepCompensating
@@ -174,19 +181,19 @@ func recordRetryable(cs *v1.CallStatus, c Call, out Outcome, t metav1.MicroTime)
 	return cs
 }
 
-// beginRollback marks what to compensate: the steps that ran or may have run. With all,
-// that is every step before the pivot: on deletion, because the status write that would
+// beginRollback marks what to compensate: the compensable steps that ran or may have
+// run. With all, that is every compensable step (all of them come before the pivot): on deletion, because the status write that would
 // have recorded the last calls is the one most likely to be lost (deletion changes the
 // object under a reconcile in flight), and after a step gave up on transient failures,
 // because an earlier run may have gone further than status shows. Compensating a step
 // that never ran is a no-op that leaves a tombstone, so a late action is refused.
-func beginRollback(st *v1.OrderSagaStatus, cause v1.FailureStatus, all bool, t metav1.MicroTime) {
+func beginRollback(p *Plan, st *v1.SagaStatus, cause v1.FailureStatus, all bool, t metav1.MicroTime) {
 	st.Phase = v1.PhaseCompensating
 	st.Failure = &cause
-	for _, name := range Plan() {
-		s := stepEntry(st, name)
+	for _, step := range p.Steps {
+		s := stepEntry(p, st, step.Name)
 		switch {
-		case Compensable(name) && (all || s.Attempts > 0):
+		case step.Compensable && (all || s.Attempts > 0):
 			if s.Compensation == nil {
 				s.Compensation = &v1.CallStatus{State: v1.CallPending}
 			}
@@ -198,7 +205,7 @@ func beginRollback(st *v1.OrderSagaStatus, cause v1.FailureStatus, all bool, t m
 	setSucceeded(st, metav1.ConditionUnknown, v1.ReasonCompensating, st.Message, t)
 }
 
-func failSaga(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTime) {
+func failSaga(st *v1.SagaStatus, c Call, out Outcome, t metav1.MicroTime) {
 	reason := v1.ReasonCompensationExhausted
 	msg := fmt.Sprintf("compensation of %s gave up after %d attempts (%s)", c.Step, c.Attempt, out.Failure())
 	if out.Kind == BusinessFailure {
@@ -211,7 +218,7 @@ func failSaga(st *v1.OrderSagaStatus, c Call, out Outcome, t metav1.MicroTime) {
 	setSucceeded(st, metav1.ConditionFalse, reason, st.Message, t)
 }
 
-func redrive(st *v1.OrderSagaStatus, token string, t metav1.MicroTime) {
+func redrive(st *v1.SagaStatus, token string, t metav1.MicroTime) {
 	for i := range st.Steps {
 		if c := st.Steps[i].Compensation; c != nil && c.State == v1.CallFailed {
 			c.State, c.Attempts, c.FinishedAt, c.NextAttemptAt = v1.CallRunning, 0, nil, nil
@@ -222,7 +229,7 @@ func redrive(st *v1.OrderSagaStatus, token string, t metav1.MicroTime) {
 	setSucceeded(st, metav1.ConditionUnknown, v1.ReasonRedriven, st.Message, t)
 }
 
-func finish(st *v1.OrderSagaStatus, d Decision, t metav1.MicroTime) {
+func finish(st *v1.SagaStatus, d Decision, t metav1.MicroTime) {
 	st.Phase, st.FinishedAt, st.Attempts = d.Phase, &t, 0
 	if d.Phase == v1.PhaseCompleted {
 		st.CurrentStep = ""
@@ -239,7 +246,7 @@ func finish(st *v1.OrderSagaStatus, d Decision, t metav1.MicroTime) {
 	setSucceeded(st, metav1.ConditionFalse, cause.Reason, st.Message, t)
 }
 
-func recordSuspended(st *v1.OrderSagaStatus, d Decision, t metav1.MicroTime) {
+func recordSuspended(st *v1.SagaStatus, d Decision, t metav1.MicroTime) {
 	if d.Suspended {
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1.ConditionSuspended, Status: metav1.ConditionTrue,
 			Reason: v1.ReasonSuspended, Message: "spec.suspend is true: no new calls are made", LastTransitionTime: metav1.NewTime(t.Time)})
@@ -252,11 +259,11 @@ func recordSuspended(st *v1.OrderSagaStatus, d Decision, t metav1.MicroTime) {
 }
 
 // failureAt is the cause of a deletion rollback: the step in flight, if any.
-func failureAt(st *v1.OrderSagaStatus, reason, msg string) v1.FailureStatus {
+func failureAt(st *v1.SagaStatus, reason, msg string) v1.FailureStatus {
 	return v1.FailureStatus{Step: st.CurrentStep, Reason: reason, Message: Truncate(msg, v1.MaxErrorLength)}
 }
 
-func setSucceeded(st *v1.OrderSagaStatus, status metav1.ConditionStatus, reason, msg string, t metav1.MicroTime) {
+func setSucceeded(st *v1.SagaStatus, status metav1.ConditionStatus, reason, msg string, t metav1.MicroTime) {
 	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1.ConditionSucceeded, Status: status,
 		Reason: reason, Message: Truncate(msg, maxMessage), LastTransitionTime: metav1.NewTime(t.Time)})
 }
@@ -267,17 +274,31 @@ func callStart(t metav1.MicroTime, out Outcome) *metav1.MicroTime {
 	return &start
 }
 
-func applyOutputs(st *v1.OrderSagaStatus, o Outputs) {
-	for dst, src := range map[*string]string{&st.OrderID: o.OrderID, &st.Total: o.Total, &st.ReservationID: o.ReservationID,
-		&st.PaymentID: o.PaymentID, &st.ShipmentID: o.ShipmentID, &st.TrackingNumber: o.TrackingNumber} {
-		if src != "" {
-			*dst = src
+// mergeOutputs adds the values of out to kept, bounded: at most v1.MaxOutputs names
+// (the first in name order win), each value at most v1.MaxOutputLength bytes. Empty
+// values are left out, so that a later answer never erases an identifier.
+func mergeOutputs(kept, out map[string]string) map[string]string {
+	for _, name := range slices.Sorted(maps.Keys(out)) {
+		value := out[name]
+		if name == "" || value == "" || len(name) > maxOutputName {
+			continue
 		}
+		if _, ok := kept[name]; !ok && len(kept) >= v1.MaxOutputs {
+			continue
+		}
+		if kept == nil {
+			kept = map[string]string{}
+		}
+		kept[name] = Truncate(value, v1.MaxOutputLength)
 	}
+	return kept
 }
 
+// maxOutputName bounds an output's name, as a step name is bounded.
+const maxOutputName = 63
+
 // stepEntry returns the status entry of a step, adding it in plan order if missing.
-func stepEntry(st *v1.OrderSagaStatus, name v1.StepName) *v1.StepStatus {
+func stepEntry(p *Plan, st *v1.SagaStatus, name v1.StepName) *v1.SagaStepStatus {
 	for i := range st.Steps {
 		if st.Steps[i].Name == name {
 			return &st.Steps[i]
@@ -285,31 +306,23 @@ func stepEntry(st *v1.OrderSagaStatus, name v1.StepName) *v1.StepStatus {
 	}
 	at := len(st.Steps)
 	for i := range st.Steps {
-		if indexOf(st.Steps[i].Name) > indexOf(name) {
+		if p.index(st.Steps[i].Name) > p.index(name) {
 			at = i
 			break
 		}
 	}
-	st.Steps = append(st.Steps[:at], append([]v1.StepStatus{{Name: name, State: v1.StepPending}}, st.Steps[at:]...)...)
+	entry := v1.SagaStepStatus{StepStatus: v1.StepStatus{Name: name, State: v1.StepPending}}
+	st.Steps = slices.Insert(st.Steps, at, entry)
 	return &st.Steps[at]
 }
 
-// ReasonFor maps a failed outcome to the condition reason people and scripts read.
-func ReasonFor(out Outcome) string {
+// reasonFor maps a failed outcome to the condition reason people and scripts read: the
+// plan's reason for the service's code, RetriesExhausted for a transient failure.
+func (p *Plan) reasonFor(out Outcome) string {
 	if out.Kind == Transient {
 		return v1.ReasonRetriesExhausted
 	}
-	switch out.Code {
-	case "OUT_OF_STOCK":
-		return v1.ReasonOutOfStock
-	case "UNKNOWN_PRODUCT", "PRODUCT_DISCONTINUED":
-		return v1.ReasonProductUnavailable
-	case "PAYMENT_DECLINED":
-		return v1.ReasonPaymentDeclined
-	case "UNSUPPORTED_DESTINATION":
-		return v1.ReasonUnsupportedDestination
-	}
-	return v1.ReasonStepRejected
+	return cmp.Or(p.Reasons[out.Code], v1.ReasonStepRejected)
 }
 
 // maxMessage bounds status.message and condition messages (the CRD allows 1024).

@@ -15,29 +15,47 @@ import (
 
 // Options that leave out what a case is not about.
 var (
-	ignoreMessages   = cmpopts.IgnoreFields(v1.OrderSagaStatus{}, "Message")
+	ignoreMessages   = cmpopts.IgnoreFields(v1.SagaStatus{}, "Message")
 	ignoreCondMsg    = cmpopts.IgnoreFields(metav1.Condition{}, "Message")
-	ignoreConditions = cmpopts.IgnoreFields(v1.OrderSagaStatus{}, "Conditions")
+	ignoreConditions = cmpopts.IgnoreFields(v1.SagaStatus{}, "Conditions")
 	ignoreLastError  = cmpopts.IgnoreFields(v1.StepStatus{}, "LastError")
 )
 
+// recordCase is one case of a Record table: the status before, the decision and the
+// outcome of its call, and the status after. The plan is the order plan unless set.
 type recordCase struct {
 	reason string
-	before v1.OrderSagaStatus
+	plan   *Plan
+	before v1.SagaStatus
 	d      Decision
 	out    Outcome
-	want   v1.OrderSagaStatus
+	want   v1.SagaStatus
 	opts   []cmp.Option
+}
+
+// runRecordCases runs Record for every case and compares the status it leaves.
+func runRecordCases(t *testing.T, cases map[string]recordCase) {
+	t.Helper()
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := *tc.before.DeepCopy()
+			Record(planOr(tc.plan), &got, tc.d, tc.out, t0)
+			got.Conditions = withoutReadiness(got.Conditions)
+			if diff := cmp.Diff(tc.want, got, tc.opts...); diff != "" {
+				t.Errorf("\nReason: %s\nRecord(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
 }
 
 func TestRecord(t *testing.T) {
 	transient := Outcome{Kind: Transient, Code: "TIMEOUT", Message: "no answer within stepTimeout"}
 	cases := map[string]recordCase{
 		"StartInitialisesSixPendingSteps": {
-			reason: "Start sets phase Running, the total, startedAt, six Pending steps in plan order and Succeeded=Unknown.",
-			before: v1.OrderSagaStatus{},
-			d:      Decision{Kind: KindStart, Total: testTotal},
-			want: v1.OrderSagaStatus{Phase: v1.PhaseRunning, StartedAt: at(t0), Total: testTotal, CurrentStep: v1.StepCreateOrder,
+			reason: "Start sets phase Running, startedAt, six Pending steps in plan order and Succeeded=Unknown.",
+			before: v1.SagaStatus{},
+			d:      Decision{Kind: KindStart},
+			want: v1.SagaStatus{Phase: v1.PhaseRunning, StartedAt: at(t0), CurrentStep: v1.StepCreateOrder,
 				Message: "started", Steps: status("").Steps,
 				Conditions: succeededCond(metav1.ConditionUnknown, v1.ReasonProgressing, "the saga is running")},
 		},
@@ -45,40 +63,42 @@ func TestRecord(t *testing.T) {
 			reason: "A step that succeeds is Succeeded with its times and attempts; its outputs go into status.",
 			before: status(v1.PhaseRunning),
 			d:      Decision{Kind: KindCall, Call: callFor(testPolicy, v1.StepCreateOrder, Action, 1, false)},
-			out:    Outcome{Kind: Succeeded, Outputs: Outputs{OrderID: "ord-1", Total: "2000.01"}},
-			want: v1.OrderSagaStatus{Phase: v1.PhaseRunning, OrderID: "ord-1", Total: "2000.01", CurrentStep: v1.StepCreateOrder, Attempts: 1,
-				Message: "CreateOrder succeeded",
-				Steps: status(v1.PhaseRunning, v1.StepStatus{Name: v1.StepCreateOrder, State: v1.StepSucceeded, Attempts: 1,
-					StartedAt: at(t0), FinishedAt: at(t0)}).Steps,
-				Conditions: succeededCond(metav1.ConditionUnknown, v1.ReasonProgressing, "CreateOrder succeeded")},
+			out:    Outcome{Kind: Succeeded, Outputs: map[string]string{"orderId": "ord-1", "total": testTotal}},
+			want: with(status(v1.PhaseRunning, v1.StepStatus{Name: v1.StepCreateOrder, State: v1.StepSucceeded, Attempts: 1,
+				StartedAt: at(t0), FinishedAt: at(t0)}), orderID("ord-1"), output(v1.StepCreateOrder, "total", testTotal),
+				func(st *v1.SagaStatus) {
+					st.CurrentStep, st.Attempts, st.Message = v1.StepCreateOrder, 1, "CreateOrder succeeded"
+					st.Conditions = succeededCond(metav1.ConditionUnknown, v1.ReasonProgressing, "CreateOrder succeeded")
+				}),
 		},
 		"CheckpointRecordsThePivotAttemptBeforeTheCall": {
 			reason: "A checkpoint marks the pivot Running with its start time and no backoff, and counts no call: Attempts moves only when a call was made.",
 			before: status(v1.PhaseRunning, retrying(v1.StepConfirmOrder, 2, t0.Add(-time.Second))),
 			d:      Decision{Kind: KindCheckpoint, Call: callFor(testPolicy, v1.StepConfirmOrder, Action, 3, false)},
-			want: v1.OrderSagaStatus{Phase: v1.PhaseRunning, CurrentStep: v1.StepConfirmOrder, Attempts: 3,
+			want: v1.SagaStatus{Phase: v1.PhaseRunning, CurrentStep: v1.StepConfirmOrder, Attempts: 3,
 				Steps: status(v1.PhaseRunning, v1.StepStatus{Name: v1.StepConfirmOrder, State: v1.StepRunning, Attempts: 2,
 					StartedAt: at(t0.Add(-time.Minute)), LastError: "HTTP_503: Service Unavailable"}).Steps},
 			opts: []cmp.Option{ignoreMessages, ignoreConditions},
 		},
 		"EmptyOutputsLeaveStatusAlone": {
-			reason: "Only the outputs a step returns are written: the orderId stays when payment returns a paymentId.",
+			reason: "Only the outputs a step returns are written, to that step: the orderId stays when payment returns a paymentId " +
+				"(and an empty orderId in its answer erases nothing).",
 			before: with(status(v1.PhaseRunning, okUpTo(v1.StepProcessPayment)...), orderID("ord-1")),
 			d:      Decision{Kind: KindCall, Call: callFor(testPolicy, v1.StepProcessPayment, Action, 1, false)},
-			out:    Outcome{Kind: Succeeded, Outputs: Outputs{PaymentID: "pay-1"}},
-			want: v1.OrderSagaStatus{Phase: v1.PhaseRunning, OrderID: "ord-1", PaymentID: "pay-1", CurrentStep: v1.StepProcessPayment, Attempts: 1,
-				Steps: status(v1.PhaseRunning, append(okUpTo(v1.StepProcessPayment), v1.StepStatus{Name: v1.StepProcessPayment,
-					State: v1.StepSucceeded, Attempts: 1, StartedAt: at(t0), FinishedAt: at(t0)})...).Steps},
+			out:    Outcome{Kind: Succeeded, Outputs: map[string]string{"paymentId": "pay-1", "orderId": ""}},
+			want: with(status(v1.PhaseRunning, append(okUpTo(v1.StepProcessPayment), v1.StepStatus{Name: v1.StepProcessPayment,
+				State: v1.StepSucceeded, Attempts: 1, StartedAt: at(t0), FinishedAt: at(t0)})...),
+				orderID("ord-1"), output(v1.StepProcessPayment, "paymentId", "pay-1"), current(v1.StepProcessPayment), attempts(1)),
 			opts: []cmp.Option{ignoreMessages, ignoreConditions},
 		},
 		"SuccessAfterRetryKeepsFirstStart": {
 			reason: "A retry that succeeds keeps the first startedAt and clears nextAttemptAt.",
 			before: status(v1.PhaseRunning, ok(v1.StepCreateOrder), retrying(v1.StepReserveInventory, 2, t0)),
 			d:      Decision{Kind: KindCall, Call: callFor(testPolicy, v1.StepReserveInventory, Action, 3, true)},
-			out:    Outcome{Kind: Succeeded, Outputs: Outputs{ReservationID: "res-1"}},
-			want: v1.OrderSagaStatus{Phase: v1.PhaseRunning, ReservationID: "res-1", CurrentStep: v1.StepReserveInventory, Attempts: 3,
-				Steps: status(v1.PhaseRunning, ok(v1.StepCreateOrder), v1.StepStatus{Name: v1.StepReserveInventory, State: v1.StepSucceeded,
-					Attempts: 3, StartedAt: at(t0.Add(-time.Minute)), FinishedAt: at(t0)}).Steps},
+			out:    Outcome{Kind: Succeeded, Outputs: map[string]string{"reservationId": "res-1"}},
+			want: with(status(v1.PhaseRunning, ok(v1.StepCreateOrder), v1.StepStatus{Name: v1.StepReserveInventory, State: v1.StepSucceeded,
+				Attempts: 3, StartedAt: at(t0.Add(-time.Minute)), FinishedAt: at(t0)}),
+				output(v1.StepReserveInventory, "reservationId", "res-1"), current(v1.StepReserveInventory), attempts(3)),
 			opts: []cmp.Option{ignoreMessages, ignoreConditions, ignoreLastError},
 		},
 		"TransientFailureBacksOff": {
@@ -87,7 +107,7 @@ func TestRecord(t *testing.T) {
 			d: Decision{Kind: KindCall, Call: &Call{Step: v1.StepReserveInventory, Direction: Action, Attempt: 1,
 				Key: Key(testUID, v1.StepReserveInventory, Action), RetryAfter: 1500 * time.Millisecond}},
 			out: Outcome{Kind: Transient, Code: "HTTP_503", Message: "Service Unavailable"},
-			want: v1.OrderSagaStatus{Phase: v1.PhaseRunning, CurrentStep: v1.StepReserveInventory, Attempts: 1,
+			want: v1.SagaStatus{Phase: v1.PhaseRunning, CurrentStep: v1.StepReserveInventory, Attempts: 1,
 				Message: "ReserveInventory attempt 1 failed (HTTP_503); retrying in 1.5s",
 				Steps: status(v1.PhaseRunning, ok(v1.StepCreateOrder), v1.StepStatus{Name: v1.StepReserveInventory, State: v1.StepRunning,
 					Attempts: 1, StartedAt: at(t0), NextAttemptAt: at(t0.Add(1500 * time.Millisecond)), LastError: "HTTP_503: Service Unavailable"}).Steps,
@@ -99,11 +119,11 @@ func TestRecord(t *testing.T) {
 			before: with(status(v1.PhaseRunning, ok(v1.StepCreateOrder), ok(v1.StepReserveInventory), retrying(v1.StepProcessPayment, 2, t0)), orderID("ord-1")),
 			d:      Decision{Kind: KindCall, Call: callFor(testPolicy, v1.StepProcessPayment, Action, 3, true)},
 			out:    transient,
-			want: v1.OrderSagaStatus{Phase: v1.PhaseCompensating, OrderID: "ord-1", CurrentStep: v1.StepProcessPayment, Attempts: 3,
+			want: with(v1.SagaStatus{Phase: v1.PhaseCompensating, CurrentStep: v1.StepProcessPayment, Attempts: 3,
 				Failure: &v1.FailureStatus{Step: v1.StepProcessPayment, Reason: v1.ReasonRetriesExhausted,
 					Message: "ProcessPayment failed 3 times: TIMEOUT: no answer within stepTimeout"},
 				Message: "rolling back: ProcessPayment failed 3 times: TIMEOUT: no answer within stepTimeout",
-				Steps: []v1.StepStatus{
+				Steps: sagaSteps([]v1.StepStatus{
 					compensated(ok(v1.StepCreateOrder), pendingCall()),
 					compensated(ok(v1.StepReserveInventory), pendingCall()),
 					{Name: v1.StepProcessPayment, State: v1.StepFailed, Attempts: 3, StartedAt: at(t0.Add(-time.Minute)), FinishedAt: at(t0),
@@ -111,19 +131,19 @@ func TestRecord(t *testing.T) {
 					{Name: v1.StepScheduleShipment, State: v1.StepPending, Compensation: pendingCall()},
 					{Name: v1.StepConfirmOrder, State: v1.StepSkipped},
 					{Name: v1.StepSendNotification, State: v1.StepSkipped},
-				},
+				}...),
 				Conditions: succeededCond(metav1.ConditionUnknown, v1.ReasonCompensating,
-					"rolling back: ProcessPayment failed 3 times: TIMEOUT: no answer within stepTimeout")},
+					"rolling back: ProcessPayment failed 3 times: TIMEOUT: no answer within stepTimeout")}, orderID("ord-1")),
 		},
 		"PivotBusinessFailureRollsBackFourSteps": {
 			reason: "ConfirmOrder refused: the four steps before it are compensated; the pivot itself has no compensation.",
 			before: status(v1.PhaseRunning, okUpTo(v1.StepConfirmOrder)...),
 			d:      Decision{Kind: KindCall, Call: callFor(testPolicy, v1.StepConfirmOrder, Action, 1, false)},
 			out:    Outcome{Kind: BusinessFailure, Code: "ORDER_CANCELLED", Message: "the order was cancelled"},
-			want: v1.OrderSagaStatus{Phase: v1.PhaseCompensating, CurrentStep: v1.StepConfirmOrder, Attempts: 1,
+			want: v1.SagaStatus{Phase: v1.PhaseCompensating, CurrentStep: v1.StepConfirmOrder, Attempts: 1,
 				Failure: &v1.FailureStatus{Step: v1.StepConfirmOrder, Reason: v1.ReasonStepRejected,
 					Message: "ConfirmOrder failed: ORDER_CANCELLED: the order was cancelled"},
-				Steps: []v1.StepStatus{
+				Steps: sagaSteps([]v1.StepStatus{
 					compensated(ok(v1.StepCreateOrder), pendingCall()),
 					compensated(ok(v1.StepReserveInventory), pendingCall()),
 					compensated(ok(v1.StepProcessPayment), pendingCall()),
@@ -131,7 +151,7 @@ func TestRecord(t *testing.T) {
 					{Name: v1.StepConfirmOrder, State: v1.StepFailed, Attempts: 1, StartedAt: at(t0), FinishedAt: at(t0),
 						LastError: "ORDER_CANCELLED: the order was cancelled"},
 					{Name: v1.StepSendNotification, State: v1.StepSkipped},
-				}},
+				}...)},
 			opts: []cmp.Option{ignoreMessages, ignoreConditions},
 		},
 		"NotificationFailureDoesNotRollBack": {
@@ -139,7 +159,7 @@ func TestRecord(t *testing.T) {
 			before: status(v1.PhaseRunning, append(okUpTo(v1.StepSendNotification), retrying(v1.StepSendNotification, 2, t0))...),
 			d:      Decision{Kind: KindCall, Call: callFor(testPolicy, v1.StepSendNotification, Action, 3, true)},
 			out:    transient,
-			want: v1.OrderSagaStatus{Phase: v1.PhaseRunning, CurrentStep: v1.StepSendNotification, Attempts: 3,
+			want: v1.SagaStatus{Phase: v1.PhaseRunning, CurrentStep: v1.StepSendNotification, Attempts: 3,
 				Steps: status(v1.PhaseRunning, append(okUpTo(v1.StepSendNotification), v1.StepStatus{Name: v1.StepSendNotification,
 					State: v1.StepFailed, Attempts: 3, StartedAt: at(t0.Add(-time.Minute)), FinishedAt: at(t0),
 					LastError: "TIMEOUT: no answer within stepTimeout"})...).Steps},
@@ -151,33 +171,33 @@ func TestRecord(t *testing.T) {
 			before: with(status(v1.PhaseRunning, ok(v1.StepCreateOrder), retrying(v1.StepReserveInventory, 1, t0.Add(time.Second))),
 				current(v1.StepReserveInventory)),
 			d: Decision{Kind: KindRollback, Reason: v1.ReasonDeleted, Message: "the saga was deleted while in flight"},
-			want: v1.OrderSagaStatus{Phase: v1.PhaseCompensating, CurrentStep: v1.StepReserveInventory,
+			want: v1.SagaStatus{Phase: v1.PhaseCompensating, CurrentStep: v1.StepReserveInventory,
 				Failure: &v1.FailureStatus{Step: v1.StepReserveInventory, Reason: v1.ReasonDeleted, Message: "the saga was deleted while in flight"},
 				Message: "rolling back: the saga was deleted while in flight",
-				Steps: []v1.StepStatus{
+				Steps: sagaSteps([]v1.StepStatus{
 					compensated(ok(v1.StepCreateOrder), pendingCall()),
 					compensated(retrying(v1.StepReserveInventory, 1, t0.Add(time.Second)), pendingCall()),
 					{Name: v1.StepProcessPayment, State: v1.StepPending, Compensation: pendingCall()},
 					{Name: v1.StepScheduleShipment, State: v1.StepPending, Compensation: pendingCall()},
 					{Name: v1.StepConfirmOrder, State: v1.StepSkipped},
 					{Name: v1.StepSendNotification, State: v1.StepSkipped},
-				},
+				}...),
 				Conditions: succeededCond(metav1.ConditionUnknown, v1.ReasonCompensating, "rolling back: the saga was deleted while in flight")},
 		},
 		"DeletionRollbackOfUnstartedSaga": {
 			reason: "A saga deleted before any recorded write gets its six steps, in plan order, the first four to compensate.",
-			before: v1.OrderSagaStatus{},
+			before: v1.SagaStatus{},
 			d:      Decision{Kind: KindRollback, Reason: v1.ReasonDeleted, Message: "the saga was deleted while in flight"},
-			want: v1.OrderSagaStatus{Phase: v1.PhaseCompensating,
+			want: v1.SagaStatus{Phase: v1.PhaseCompensating,
 				Failure: &v1.FailureStatus{Reason: v1.ReasonDeleted, Message: "the saga was deleted while in flight"},
-				Steps: []v1.StepStatus{
+				Steps: sagaSteps([]v1.StepStatus{
 					{Name: v1.StepCreateOrder, State: v1.StepPending, Compensation: pendingCall()},
 					{Name: v1.StepReserveInventory, State: v1.StepPending, Compensation: pendingCall()},
 					{Name: v1.StepProcessPayment, State: v1.StepPending, Compensation: pendingCall()},
 					{Name: v1.StepScheduleShipment, State: v1.StepPending, Compensation: pendingCall()},
 					{Name: v1.StepConfirmOrder, State: v1.StepSkipped},
 					{Name: v1.StepSendNotification, State: v1.StepSkipped},
-				}},
+				}...)},
 			opts: []cmp.Option{ignoreMessages, ignoreConditions},
 		},
 		"CompensationSuccessMarksStepCompensated": {
@@ -187,7 +207,7 @@ func TestRecord(t *testing.T) {
 			out:    Outcome{Kind: Succeeded},
 			want: with(rollingBack(v1.StepProcessPayment, setComp(v1.StepProcessPayment,
 				&v1.CallStatus{State: v1.CallSucceeded, Attempts: 1, StartedAt: at(t0), FinishedAt: at(t0)})),
-				current(v1.StepProcessPayment), func(st *v1.OrderSagaStatus) { st.Attempts, st.Message = 1, "compensated ProcessPayment" }),
+				current(v1.StepProcessPayment), func(st *v1.SagaStatus) { st.Attempts, st.Message = 1, "compensated ProcessPayment" }),
 		},
 		"CompensationTransientFailureBacksOff": {
 			reason: "A compensation that fails transiently is Running with its own nextAttemptAt; the step is Compensating.",
@@ -195,7 +215,7 @@ func TestRecord(t *testing.T) {
 			d: Decision{Kind: KindCall, Call: &Call{Step: v1.StepProcessPayment, Direction: Compensate, Attempt: 1,
 				Key: Key(testUID, v1.StepProcessPayment, Compensate), RetryAfter: 2 * time.Second}},
 			out: transient,
-			want: with(rollingBack(v1.StepProcessPayment), func(st *v1.OrderSagaStatus) {
+			want: with(rollingBack(v1.StepProcessPayment), func(st *v1.SagaStatus) {
 				st.Steps[2].State = v1.StepCompensating
 				st.Steps[2].Compensation = &v1.CallStatus{State: v1.CallRunning, Attempts: 1, StartedAt: at(t0),
 					NextAttemptAt: at(t0.Add(2 * time.Second)), LastError: "TIMEOUT: no answer within stepTimeout"}
@@ -208,7 +228,7 @@ func TestRecord(t *testing.T) {
 			before: rollingBack(v1.StepProcessPayment, setComp(v1.StepProcessPayment, runningCall(5, t0))),
 			d:      Decision{Kind: KindCall, Call: callFor(testPolicy, v1.StepProcessPayment, Compensate, 6, true)},
 			out:    transient,
-			want: with(rollingBack(v1.StepProcessPayment), func(st *v1.OrderSagaStatus) {
+			want: with(rollingBack(v1.StepProcessPayment), func(st *v1.SagaStatus) {
 				st.Phase, st.FinishedAt = v1.PhaseFailed, at(t0)
 				st.Steps[2].State = v1.StepCompensating
 				st.Steps[2].Compensation = &v1.CallStatus{State: v1.CallFailed, Attempts: 6, StartedAt: at(t0.Add(-time.Minute)),
@@ -224,7 +244,7 @@ func TestRecord(t *testing.T) {
 			before: rollingBack(v1.StepProcessPayment),
 			d:      Decision{Kind: KindCall, Call: callFor(testPolicy, v1.StepProcessPayment, Compensate, 1, false)},
 			out:    Outcome{Kind: BusinessFailure, Code: "REFUND_REFUSED", Message: "the card is closed"},
-			want: with(rollingBack(v1.StepProcessPayment), func(st *v1.OrderSagaStatus) {
+			want: with(rollingBack(v1.StepProcessPayment), func(st *v1.SagaStatus) {
 				st.Phase, st.FinishedAt = v1.PhaseFailed, at(t0)
 				st.Steps[2].State = v1.StepCompensating
 				st.Steps[2].Compensation = &v1.CallStatus{State: v1.CallFailed, Attempts: 1, StartedAt: at(t0), FinishedAt: at(t0),
@@ -236,32 +256,32 @@ func TestRecord(t *testing.T) {
 			}),
 		},
 		"CancellationNoticeSent": {
-			reason: "The notice keeps its record in cancellationNotice and touches no step.",
+			reason: "The notice keeps its record in onRollback (the after-rollback call's) and touches no step.",
 			before: allCompensated(),
-			d:      Decision{Kind: KindCall, Call: callFor(testPolicy, NotifyCancellation, Action, 1, false)},
+			d:      Decision{Kind: KindCall, Call: callFor(testPolicy, notifyCancellation, Action, 1, false)},
 			out:    Outcome{Kind: Succeeded},
-			want:   allCompensated(notice(&v1.CallStatus{State: v1.CallSucceeded, Attempts: 1, StartedAt: at(t0), FinishedAt: at(t0)})),
+			want:   allCompensated(onRollback(&v1.CallStatus{State: v1.CallSucceeded, Attempts: 1, StartedAt: at(t0), FinishedAt: at(t0)})),
 		},
 		"CancellationNoticeGivenUp": {
 			reason: "A notice that fails for good is Failed; the phase does not change (best effort).",
-			before: allCompensated(notice(runningCall(2, t0))),
-			d:      Decision{Kind: KindCall, Call: callFor(testPolicy, NotifyCancellation, Action, 3, true)},
+			before: allCompensated(onRollback(runningCall(2, t0))),
+			d:      Decision{Kind: KindCall, Call: callFor(testPolicy, notifyCancellation, Action, 3, true)},
 			out:    transient,
-			want: allCompensated(notice(&v1.CallStatus{State: v1.CallFailed, Attempts: 3, StartedAt: at(t0.Add(-time.Minute)),
+			want: allCompensated(onRollback(&v1.CallStatus{State: v1.CallFailed, Attempts: 3, StartedAt: at(t0.Add(-time.Minute)),
 				FinishedAt: at(t0), LastError: "TIMEOUT: no answer within stepTimeout"})),
 		},
 		"RedriveRestartsFailedCompensations": {
 			reason: "Redrive puts Failed compensations back to Running with attempts 0, the phase back to Compensating, " +
 				"clears finishedAt and remembers the annotation value.",
 			before: finished(v1.PhaseFailed, setComp(v1.StepProcessPayment, failedCall(6)), setComp(v1.StepReserveInventory, pendingCall()),
-				setComp(v1.StepCreateOrder, pendingCall()), lastHandled("t1"), func(st *v1.OrderSagaStatus) {
+				setComp(v1.StepCreateOrder, pendingCall()), lastHandled("t1"), func(st *v1.SagaStatus) {
 					st.Conditions = succeededCond(metav1.ConditionFalse, v1.ReasonCompensationExhausted, "gave up")
 				}),
 			d: Decision{Kind: KindRedrive, RetryToken: "t2"},
 			want: with(finished(v1.PhaseCompensating, setComp(v1.StepReserveInventory, pendingCall()), setComp(v1.StepCreateOrder, pendingCall())),
 				setComp(v1.StepProcessPayment, &v1.CallStatus{State: v1.CallRunning, StartedAt: at(t0.Add(-time.Hour)),
 					LastError: "TIMEOUT: no answer within stepTimeout"}),
-				lastHandled("t2"), func(st *v1.OrderSagaStatus) {
+				lastHandled("t2"), func(st *v1.SagaStatus) {
 					st.FinishedAt = nil
 					st.Message = "re-driven by the saga.ordersaga.io/retry annotation"
 					st.Conditions = succeededCond(metav1.ConditionUnknown, v1.ReasonRedriven, st.Message)
@@ -270,9 +290,9 @@ func TestRecord(t *testing.T) {
 		"FinishCompletedSucceeds": {
 			reason: "Finish Completed sets Succeeded=True with the decision's reason, finishedAt, and clears currentStep and attempts.",
 			before: with(status(v1.PhaseRunning, append(okUpTo(""), ok(v1.StepSendNotification))...), current(v1.StepSendNotification),
-				func(st *v1.OrderSagaStatus) { st.Attempts = 1 }),
+				func(st *v1.SagaStatus) { st.Attempts = 1 }),
 			d: Decision{Kind: KindFinish, Phase: v1.PhaseCompleted, Reason: v1.ReasonCompleted, Message: "order confirmed, paid and scheduled for shipment"},
-			want: with(status(v1.PhaseCompleted, append(okUpTo(""), ok(v1.StepSendNotification))...), finishedAt(t0), func(st *v1.OrderSagaStatus) {
+			want: with(status(v1.PhaseCompleted, append(okUpTo(""), ok(v1.StepSendNotification))...), finishedAt(t0), func(st *v1.SagaStatus) {
 				st.Message = "order confirmed, paid and scheduled for shipment"
 				st.Conditions = succeededCond(metav1.ConditionTrue, v1.ReasonCompleted, st.Message)
 			}),
@@ -281,20 +301,20 @@ func TestRecord(t *testing.T) {
 			reason: "A failed confirmation notice still completes the saga, with reason NotificationFailed.",
 			before: status(v1.PhaseRunning, okUpTo(v1.StepSendNotification)...),
 			d:      Decision{Kind: KindFinish, Phase: v1.PhaseCompleted, Reason: v1.ReasonNotificationFailed, Message: "order confirmed; the confirmation notice failed: X"},
-			want: with(status(v1.PhaseCompleted, okUpTo(v1.StepSendNotification)...), finishedAt(t0), func(st *v1.OrderSagaStatus) {
+			want: with(status(v1.PhaseCompleted, okUpTo(v1.StepSendNotification)...), finishedAt(t0), func(st *v1.SagaStatus) {
 				st.Conditions = succeededCond(metav1.ConditionTrue, v1.ReasonNotificationFailed, "")
 			}),
 			opts: []cmp.Option{ignoreMessages, ignoreCondMsg},
 		},
 		"FinishCompensatedReportsTheFailure": {
 			reason: "Finish Compensated sets Succeeded=False with the failure's reason, and currentStep to the failed step.",
-			before: allCompensated(notice(doneCall()), current(v1.StepCreateOrder), func(st *v1.OrderSagaStatus) {
+			before: allCompensated(onRollback(doneCall()), current(v1.StepCreateOrder), func(st *v1.SagaStatus) {
 				st.Attempts = 1
 				st.Failure = &v1.FailureStatus{Step: v1.StepScheduleShipment, Reason: v1.ReasonUnsupportedDestination,
 					Message: "ScheduleShipment failed: UNSUPPORTED_DESTINATION: no delivery to AQ"}
 			}),
 			d: Decision{Kind: KindFinish, Phase: v1.PhaseCompensated},
-			want: allCompensated(notice(doneCall()), current(v1.StepScheduleShipment), finishedAt(t0), func(st *v1.OrderSagaStatus) {
+			want: allCompensated(onRollback(doneCall()), current(v1.StepScheduleShipment), finishedAt(t0), func(st *v1.SagaStatus) {
 				st.Phase = v1.PhaseCompensated
 				st.Failure = &v1.FailureStatus{Step: v1.StepScheduleShipment, Reason: v1.ReasonUnsupportedDestination,
 					Message: "ScheduleShipment failed: UNSUPPORTED_DESTINATION: no delivery to AQ"}
@@ -306,19 +326,19 @@ func TestRecord(t *testing.T) {
 			reason: "A decision made while suspended sets Suspended=True.",
 			before: status(v1.PhaseRunning),
 			d:      Decision{Kind: KindHold, Suspended: true},
-			want: with(status(v1.PhaseRunning), func(st *v1.OrderSagaStatus) {
+			want: with(status(v1.PhaseRunning), func(st *v1.SagaStatus) {
 				st.Conditions = []metav1.Condition{cond(v1.ConditionSuspended, metav1.ConditionTrue, v1.ReasonSuspended,
 					"spec.suspend is true: no new calls are made")}
 			}),
 		},
 		"ResumeClearsCondition": {
 			reason: "The first decision after suspend is lifted sets Suspended=False with reason Resumed.",
-			before: with(status(v1.PhaseRunning), func(st *v1.OrderSagaStatus) {
+			before: with(status(v1.PhaseRunning), func(st *v1.SagaStatus) {
 				st.Conditions = []metav1.Condition{{Type: v1.ConditionSuspended, Status: metav1.ConditionTrue, Reason: v1.ReasonSuspended,
 					Message: "spec.suspend is true: no new calls are made", LastTransitionTime: metav1.NewTime(t0.Add(-time.Hour))}}
 			}),
 			d: Decision{Kind: KindWait, Wait: time.Second},
-			want: with(status(v1.PhaseRunning), func(st *v1.OrderSagaStatus) {
+			want: with(status(v1.PhaseRunning), func(st *v1.SagaStatus) {
 				st.Conditions = []metav1.Condition{cond(v1.ConditionSuspended, metav1.ConditionFalse, v1.ReasonResumed,
 					"new calls are allowed again")}
 			}),
@@ -337,32 +357,22 @@ func TestRecord(t *testing.T) {
 			want: status(v1.PhaseRunning, v1.StepStatus{Name: v1.StepCreateOrder, State: v1.StepRunning, Attempts: 1, StartedAt: at(t0),
 				NextAttemptAt: at(t0.Add(callFor(testPolicy, v1.StepCreateOrder, Action, 1, false).RetryAfter)),
 				LastError:     "HTTP_500: " + strings.Repeat("é", 249) + "…"}),
-			opts: []cmp.Option{ignoreMessages, ignoreConditions, cmpopts.IgnoreFields(v1.OrderSagaStatus{}, "CurrentStep", "Attempts")},
+			opts: []cmp.Option{ignoreMessages, ignoreConditions, cmpopts.IgnoreFields(v1.SagaStatus{}, "CurrentStep", "Attempts")},
 		},
 		"MissingStepInsertedInPlanOrder": {
 			reason: "A status written by an older engine, with steps missing, gets the missing entry in plan order.",
-			before: v1.OrderSagaStatus{Phase: v1.PhaseRunning, Steps: []v1.StepStatus{{Name: v1.StepProcessPayment, State: v1.StepPending}}},
+			before: v1.SagaStatus{Phase: v1.PhaseRunning, Steps: sagaSteps([]v1.StepStatus{{Name: v1.StepProcessPayment, State: v1.StepPending}}...)},
 			d:      Decision{Kind: KindCall, Call: callFor(testPolicy, v1.StepCreateOrder, Action, 1, false)},
 			out:    Outcome{Kind: Succeeded},
-			want: v1.OrderSagaStatus{Phase: v1.PhaseRunning, CurrentStep: v1.StepCreateOrder, Attempts: 1, Steps: []v1.StepStatus{
+			want: v1.SagaStatus{Phase: v1.PhaseRunning, CurrentStep: v1.StepCreateOrder, Attempts: 1, Steps: sagaSteps([]v1.StepStatus{
 				{Name: v1.StepCreateOrder, State: v1.StepSucceeded, Attempts: 1, StartedAt: at(t0), FinishedAt: at(t0)},
 				{Name: v1.StepProcessPayment, State: v1.StepPending},
-			}},
+			}...)},
 			opts: []cmp.Option{ignoreMessages, ignoreConditions},
 		},
 	}
 	addBusinessFailureCases(cases)
-
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			got := *tc.before.DeepCopy()
-			Record(&got, tc.d, tc.out, t0)
-			got.Conditions = withoutReadiness(got.Conditions)
-			if diff := cmp.Diff(tc.want, got, tc.opts...); diff != "" {
-				t.Errorf("\nReason: %s\nRecord(...): -want, +got:\n%s", tc.reason, diff)
-			}
-		})
-	}
+	runRecordCases(t, cases)
 }
 
 // addBusinessFailureCases adds a business failure at each of the four steps before the

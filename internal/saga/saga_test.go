@@ -85,7 +85,7 @@ func runObserved(v View, s script, observe func(View, Decision, Outcome)) runRes
 			k := callKey{Step: c.Step, Dir: c.Direction}
 			n[k]++
 			k.N = n[k]
-			out = s.answer(k, v.UID)
+			out = s.answer(v.Plan, k, v.UID)
 			r.calls = append(r.calls, made{Step: c.Step, Dir: c.Direction, Attempt: c.Attempt})
 		case KindWait:
 			r.waits = append(r.waits, d.Wait)
@@ -102,7 +102,7 @@ func runObserved(v View, s script, observe func(View, Decision, Outcome)) runRes
 			return r
 		default: // status-only decisions: recorded below, then the engine is asked again
 		}
-		Record(&v.Status, d, out, now)
+		Record(v.Plan, &v.Status, d, out, now)
 		if observe != nil {
 			observe(v, d, out)
 		}
@@ -112,33 +112,31 @@ func runObserved(v View, s script, observe func(View, Decision, Outcome)) runRes
 	return r
 }
 
-// answer is the scripted outcome of call k; a success carries the outputs of its step.
-func (s script) answer(k callKey, uid string) Outcome {
+// answer is the scripted outcome of call k of a saga that runs p; a success of a step
+// that names a resource output carries that output (the orderId a customer's notice
+// requires, say), and a few more as a service's answer would.
+func (s script) answer(p *Plan, k callKey, uid string) Outcome {
 	if out, ok := s.outcomes[k]; ok {
 		return out
 	}
-	if k.Dir == Compensate || k.Step == NotifyCancellation {
+	step, isStep := p.Step(k.Step)
+	if k.Dir == Compensate || !isStep || step.ResourceOutput == "" {
 		return Outcome{Kind: Succeeded}
 	}
-	o := Outputs{}
-	switch k.Step {
-	case v1.StepCreateOrder:
-		o.OrderID, o.Total = "ord-"+uid, testTotal
-	case v1.StepReserveInventory:
-		o.ReservationID = "res-" + uid
-	case v1.StepProcessPayment:
-		o.PaymentID = "pay-" + uid
-	case v1.StepScheduleShipment:
-		o.ShipmentID, o.TrackingNumber = "shp-"+uid, "TRK-1"
-	default: // ConfirmOrder and SendNotification return no identifier
-	}
-	return Outcome{Kind: Succeeded, Outputs: o}
+	return Outcome{Kind: Succeeded, Outputs: map[string]string{
+		step.ResourceOutput: string(k.Step) + "-" + uid,
+		"answeredBy":        string(k.Step),
+		"unset":             "", // an empty value is not kept
+	}}
 }
 
-// forward returns the first calls of the steps of the plan up to and including last.
-func forward(last v1.StepName) []made {
+// forward returns the first calls of the steps of the order plan up to and including last.
+func forward(last v1.StepName) []made { return forwardOn(orderPlan(), last) }
+
+// forwardOn returns the first calls of the steps of p up to and including last.
+func forwardOn(p *Plan, last v1.StepName) []made {
 	var out []made
-	for _, name := range Plan() {
+	for _, name := range namesOf(p) {
 		out = append(out, made{Step: name, Dir: Action, Attempt: 1})
 		if name == last {
 			break
@@ -147,12 +145,18 @@ func forward(last v1.StepName) []made {
 	return out
 }
 
-// undo returns the first compensation calls from step from down to CreateOrder.
-func undo(from v1.StepName) []made {
+// undo returns the first compensation calls of the order plan from step from down to
+// CreateOrder.
+func undo(from v1.StepName) []made { return undoOn(orderPlan(), from) }
+
+// undoOn returns the first compensation calls of the compensable steps of p, from step
+// from down to the first step.
+func undoOn(p *Plan, from v1.StepName) []made {
 	var out []made
-	plan := Plan()
-	for i := indexOf(from); i >= 0; i-- {
-		out = append(out, made{Step: plan[i], Dir: Compensate, Attempt: 1})
+	for i := p.index(from); i >= 0; i-- {
+		if p.Steps[i].Compensable {
+			out = append(out, made{Step: p.Steps[i].Name, Dir: Compensate, Attempt: 1})
+		}
 	}
 	return out
 }
@@ -202,7 +206,7 @@ func TestScenarios(t *testing.T) {
 		wantCalls []made
 		want      ending
 	}
-	notify := []made{{Step: NotifyCancellation, Dir: Action, Attempt: 1}}
+	notify := []made{{Step: notifyCancellation, Dir: Action, Attempt: 1}}
 	cases := map[string]testCase{
 		"HappyPath": {
 			reason:    "Every step succeeds: exactly the six actions, once each, in plan order.",

@@ -1,7 +1,10 @@
 package saga
 
 import (
+	"fmt"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 )
@@ -19,28 +22,31 @@ const (
 // undo is worth more patience than a step, because giving up leaves money or stock behind.
 const CompensationAttemptsFactor = 2
 
-// View is everything the engine looks at: the saga's identity, the parts of its spec that
-// steer the run, its status, and whether it is being deleted.
+// View is everything the engine looks at: the saga's identity and plan, the parts of its
+// spec that steer the run, its status, and whether it is being deleted.
 type View struct {
 	UID      string
-	Items    []v1.OrderItem
-	Policy   Policy
+	Plan     *Plan
 	Suspend  bool
 	TTL      *time.Duration
 	Deleting bool
+	// Invalid, when set, says why the saga's spec cannot be run (only objects that
+	// bypassed validation, or a Saga whose input or definition is wrong): it is held, and
+	// no call is made.
+	Invalid string
 	// RetryRequest is the value of the retry annotation, if any.
 	RetryRequest string
 	// AbandonRequest is the value of the abandon annotation, if any.
 	AbandonRequest string
-	Status         v1.OrderSagaStatus
+	Status         v1.SagaStatus
 	// Stored is the status as the API server last stored it, which is what survives a
 	// lost write or a crash; Status may be ahead of it within a reconcile. Nil means
 	// Status is stored.
-	Stored *v1.OrderSagaStatus
+	Stored *v1.SagaStatus
 }
 
 // durable is the status that a lost write cannot take back.
-func (v *View) durable() *v1.OrderSagaStatus {
+func (v *View) durable() *v1.SagaStatus {
 	if v.Stored != nil {
 		return v.Stored
 	}
@@ -54,29 +60,21 @@ type Policy struct {
 	MaxBackoff     time.Duration
 }
 
-// ViewOf builds the engine's view of a saga. The status is shared, not copied: the engine
-// only reads it.
-func ViewOf(obj *v1.OrderSaga) View {
-	v := View{
-		UID:            string(obj.UID),
-		Items:          obj.Spec.Items,
-		Policy:         PolicyOf(obj.Spec.RetryPolicy),
-		Suspend:        obj.Spec.Suspend,
-		Deleting:       !obj.DeletionTimestamp.IsZero(),
-		RetryRequest:   obj.Annotations[v1.RetryAnnotation],
-		AbandonRequest: obj.Annotations[v1.AbandonAnnotation],
-		Status:         obj.Status,
+func (p Policy) validate() error {
+	if p.MaxAttempts < 1 || p.InitialBackoff <= 0 || p.MaxBackoff < p.InitialBackoff {
+		return fmt.Errorf("retry policy %+v: want at least one attempt and 0 < initialBackoff <= maxBackoff", p)
 	}
-	if obj.Spec.TTLSecondsAfterFinished != nil {
-		ttl := time.Duration(*obj.Spec.TTLSecondsAfterFinished) * time.Second
-		v.TTL = &ttl
-	}
-	return v
+	return nil
 }
 
 // PolicyOf applies the defaults to a retry policy.
 func PolicyOf(rp *v1.RetryPolicy) Policy {
 	p := Policy{MaxAttempts: DefaultMaxAttempts, InitialBackoff: DefaultInitialBackoff, MaxBackoff: DefaultMaxBackoff}
+	return p.Override(rp)
+}
+
+// Override returns p with the fields that rp sets.
+func (p Policy) Override(rp *v1.RetryPolicy) Policy {
 	if rp == nil {
 		return p
 	}
@@ -92,20 +90,20 @@ func PolicyOf(rp *v1.RetryPolicy) Policy {
 	return p
 }
 
-// StepTimeout returns spec.stepTimeout, or its default.
-func StepTimeout(spec *v1.OrderSagaSpec) time.Duration {
-	if spec.StepTimeout != nil && spec.StepTimeout.Duration > 0 {
-		return spec.StepTimeout.Duration
+// DurationOr returns d, or fallback when d is unset or not positive.
+func DurationOr(d *metav1.Duration, fallback time.Duration) time.Duration {
+	if d != nil && d.Duration > 0 {
+		return d.Duration
 	}
-	return DefaultStepTimeout
+	return fallback
 }
 
 // stepOf returns the status entry of a step, or a Pending entry when there is none.
-func stepOf(st *v1.OrderSagaStatus, name v1.StepName) v1.StepStatus {
+func stepOf(st *v1.SagaStatus, name v1.StepName) v1.SagaStepStatus {
 	for _, s := range st.Steps {
 		if s.Name == name {
 			return s
 		}
 	}
-	return v1.StepStatus{Name: name, State: v1.StepPending}
+	return v1.SagaStepStatus{StepStatus: v1.StepStatus{Name: name, State: v1.StepPending}}
 }

@@ -10,8 +10,7 @@ import (
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/consistency"
 	"github.com/ordersaga/ordersaga/internal/consistency/collect"
-	"github.com/ordersaga/ordersaga/internal/saga"
-	"github.com/ordersaga/ordersaga/internal/stepclient"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/testing/servicemodel"
 )
 
@@ -123,7 +122,7 @@ func (s *sim) undeliverable(ctx context.Context, f consistency.Finding) bool {
 		return false
 	}
 	for _, sg := range s.sagas {
-		if f.Object != "order/"+stepclient.OrderID(string(sg.UID)) {
+		if f.Object != "order/"+ordersaga.OrderID(string(sg.UID)) {
 			continue
 		}
 		if sg.Spec.CustomerID == failingCustomer {
@@ -152,7 +151,7 @@ func (s *sim) checkAbandoned(ctx context.Context, name string, obj *v1.OrderSaga
 		listed[u.Name] = true
 	}
 	held := w.held()
-	for _, step := range saga.Plan() {
+	for _, step := range ordersaga.Steps() {
 		if what, ok := held[step]; ok && !listed[step] {
 			s.violatef(invAbandoned, "%s: abandoned, and its %s is left, but status.abandoned does not list %s", name, what, step)
 		}
@@ -175,8 +174,8 @@ func (s *sim) acknowledged(ctx context.Context, f consistency.Finding) bool {
 			return true
 		}
 		uid := string(sg.UID)
-		ids := map[v1.StepName]string{v1.StepCreateOrder: stepclient.OrderID(uid), v1.StepReserveInventory: stepclient.ReservationID(uid),
-			v1.StepProcessPayment: stepclient.PaymentID(uid), v1.StepScheduleShipment: stepclient.ShipmentID(uid)}
+		ids := map[v1.StepName]string{v1.StepCreateOrder: ordersaga.OrderID(uid), v1.StepReserveInventory: ordersaga.ReservationID(uid),
+			v1.StepProcessPayment: ordersaga.PaymentID(uid), v1.StepScheduleShipment: ordersaga.ShipmentID(uid)}
 		for _, u := range final.Status.Abandoned.LeftUndone {
 			if strings.HasSuffix(f.Object, "/"+ids[u.Name]) {
 				return true
@@ -228,12 +227,12 @@ type sagaWorld struct {
 
 func worldOf(snap consistency.Snapshot, uid string) sagaWorld {
 	var w sagaWorld
-	w.order = find(snap.Orders, func(o consistency.Order) bool { return o.OrderID == stepclient.OrderID(uid) })
-	w.reservation = find(snap.Reservations, func(r consistency.Reservation) bool { return r.ReservationID == stepclient.ReservationID(uid) })
-	w.payment = find(snap.Payments, func(p consistency.Payment) bool { return p.PaymentID == stepclient.PaymentID(uid) })
-	w.shipment = find(snap.Shipments, func(sh consistency.Shipment) bool { return sh.ShipmentID == stepclient.ShipmentID(uid) })
+	w.order = find(snap.Orders, func(o consistency.Order) bool { return o.OrderID == ordersaga.OrderID(uid) })
+	w.reservation = find(snap.Reservations, func(r consistency.Reservation) bool { return r.ReservationID == ordersaga.ReservationID(uid) })
+	w.payment = find(snap.Payments, func(p consistency.Payment) bool { return p.PaymentID == ordersaga.PaymentID(uid) })
+	w.shipment = find(snap.Shipments, func(sh consistency.Shipment) bool { return sh.ShipmentID == ordersaga.ShipmentID(uid) })
 	for _, n := range snap.Notifications {
-		if n.OrderID != stepclient.OrderID(uid) {
+		if n.OrderID != ordersaga.OrderID(uid) {
 			continue
 		}
 		if n.Type == consistency.NotificationConfirmed {
@@ -309,8 +308,8 @@ func (s *sim) checkCompletedStatus(name string, obj *v1.OrderSaga) {
 			s.violatef(invCompleted, "%s: Completed, but step %s has a compensation record", name, st.Name)
 		}
 	}
-	if obj.Status.OrderID != stepclient.OrderID(string(obj.UID)) || obj.Status.PaymentID != stepclient.PaymentID(string(obj.UID)) ||
-		obj.Status.ShipmentID != stepclient.ShipmentID(string(obj.UID)) {
+	if obj.Status.OrderID != ordersaga.OrderID(string(obj.UID)) || obj.Status.PaymentID != ordersaga.PaymentID(string(obj.UID)) ||
+		obj.Status.ShipmentID != ordersaga.ShipmentID(string(obj.UID)) {
 		s.violatef(invCompleted, "%s: Completed, but status names order %q, payment %q, shipment %q", name, obj.Status.OrderID, obj.Status.PaymentID, obj.Status.ShipmentID)
 	}
 }
@@ -320,7 +319,7 @@ func (s *sim) checkCompletedStatus(name string, obj *v1.OrderSaga) {
 // have run as compensated.
 func (s *sim) checkCompensated(name string, obj *v1.OrderSaga, w sagaWorld) {
 	held := w.held()
-	for _, step := range saga.Plan() {
+	for _, step := range ordersaga.Steps() {
 		if what, ok := held[step]; ok {
 			s.violatef(invCompensated, "%s: Compensated, but its %s is left (%s not undone)", name, what, step)
 		}
@@ -338,10 +337,10 @@ func (s *sim) checkCompensated(name string, obj *v1.OrderSaga, w sagaWorld) {
 // that ran was compensated.
 func (s *sim) checkCompensatedStatus(name string, obj *v1.OrderSaga) {
 	for _, st := range obj.Status.Steps {
-		if st.State == v1.StepSucceeded && !saga.Compensable(st.Name) {
+		if st.State == v1.StepSucceeded && !ordersaga.Compensable(st.Name) {
 			s.violatef(invCompensated, "%s: Compensated, but step %s succeeded: a step after the pivot ran", name, st.Name)
 		}
-		if saga.Compensable(st.Name) && st.Attempts > 0 && (st.Compensation == nil || st.Compensation.State != v1.CallSucceeded) {
+		if ordersaga.Compensable(st.Name) && st.Attempts > 0 && (st.Compensation == nil || st.Compensation.State != v1.CallSucceeded) {
 			s.violatef(invCompensated, "%s: Compensated, but step %s ran and its compensation is %+v", name, st.Name, st.Compensation)
 		}
 	}
@@ -365,8 +364,8 @@ func orderState(o *consistency.Order) string {
 
 // effectsOf is the part of the services' effect logs that concerns one saga.
 func (s *sim) effectsOf(uid string) []servicemodel.Effect {
-	ids := map[string]bool{stepclient.OrderID(uid): true, stepclient.ReservationID(uid): true, stepclient.PaymentID(uid): true,
-		stepclient.ShipmentID(uid): true, stepclient.ConfirmationNotificationID(uid): true, stepclient.CancellationNotificationID(uid): true}
+	ids := map[string]bool{ordersaga.OrderID(uid): true, ordersaga.ReservationID(uid): true, ordersaga.PaymentID(uid): true,
+		ordersaga.ShipmentID(uid): true, ordersaga.ConfirmationNotificationID(uid): true, ordersaga.CancellationNotificationID(uid): true}
 	var out []servicemodel.Effect
 	for _, e := range s.models.Effects() {
 		if ids[e.ID] {

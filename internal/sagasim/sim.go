@@ -14,6 +14,7 @@ import (
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/controllers"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/saga"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
 	"github.com/ordersaga/ordersaga/internal/testing/servicemodel"
@@ -453,7 +454,7 @@ func (s *sim) reconciler() *controllers.OrderSagaReconciler {
 	return &controllers.OrderSagaReconciler{
 		Client:               c,
 		APIReader:            c,
-		Steps:                stepclient.NewWithTransport(stepclient.Resolver{Overrides: overrides}, s.net),
+		Steps:                ordersaga.Caller{Client: stepclient.NewWithTransport(stepclient.Resolver{Overrides: overrides}, s.net)},
 		Recorder:             recorder{s},
 		Clock:                s.clock,
 		MaxCallsPerReconcile: controllers.DefaultMaxCallsPerReconcile,
@@ -476,7 +477,7 @@ func (s *sim) sagaOfKey(key string) string {
 func (s *sim) stepTimeoutOf(name string) time.Duration {
 	for _, sg := range s.sagas {
 		if sg.Name == name {
-			return saga.StepTimeout(&sg.Spec)
+			return ordersaga.Plan(&sg.Spec).LongestTimeout()
 		}
 	}
 	return saga.DefaultStepTimeout

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/saga"
 )
 
@@ -26,7 +25,7 @@ type Client struct {
 }
 
 // New returns a Client that finds services with resolver. Connections are pooled and
-// kept alive across sagas; each call is bounded by the saga's stepTimeout, not here.
+// kept alive across sagas; each call is bounded by the timeout Exchange is given.
 func New(resolver Resolver) *Client {
 	transport := http.DefaultTransport.(*http.Transport).Clone() //nolint:forcetypeassert // net/http initializes DefaultTransport to an *http.Transport and nothing here replaces it
 	transport.MaxIdleConns = 512
@@ -42,37 +41,48 @@ func NewWithTransport(resolver Resolver, rt http.RoundTripper) *Client {
 	return &Client{http: &http.Client{Transport: rt}, resolver: resolver}
 }
 
-// Call makes one call of the saga and classifies its outcome. It never returns an error:
-// every failure is an Outcome the engine knows how to handle.
-func (c *Client) Call(ctx context.Context, obj *v1.OrderSaga, call saga.Call) saga.Outcome {
-	req, err := requestFor(obj, call)
-	if err != nil {
-		return saga.Outcome{Kind: saga.BusinessFailure, Code: "UNSUPPORTED_CALL", Message: err.Error()}
-	}
-	ctx, cancel := context.WithTimeout(ctx, saga.StepTimeout(&obj.Spec))
-	defer cancel()
-	status, body, err := c.do(ctx, req, call)
-	if err != nil {
-		return transportOutcome(ctx, err)
-	}
-	out := classify(status, body)
-	if out.Kind == saga.Succeeded {
-		return decodeOutputs(obj, call, body)
-	}
-	return out
+// Request is one HTTP call to a service.
+type Request struct {
+	Service string
+	Method  string
+	// Path starts with "/" and is appended to the service's base URL.
+	Path string
+	// Body is the JSON request body; nil sends none.
+	Body []byte
 }
 
-func (c *Client) do(ctx context.Context, r request, call saga.Call) (int, []byte, error) {
-	payload, err := json.Marshal(r.body)
+// Response is a service's answer: its status and up to 1 MiB of its body.
+type Response struct {
+	Status int
+	Body   []byte
+}
+
+// Exchange sends r as call c, bounded by timeout, and returns the service's answer. When
+// no answer came (a timeout, a refused connection, a cancelled call) answered is false
+// and failure says why: a transient outcome, since the request may have taken effect.
+func (c *Client) Exchange(ctx context.Context, r Request, call saga.Call, timeout time.Duration) (resp Response, failure saga.Outcome, answered bool) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := c.do(ctx, r, call)
 	if err != nil {
-		return 0, nil, fmt.Errorf("encode %s request: %w", call.Step, err)
+		return Response{}, transportOutcome(ctx, err), false
 	}
-	url := c.resolver.BaseURL(r.service) + r.path
-	req, err := http.NewRequestWithContext(ctx, r.method, url, bytes.NewReader(payload))
+	return resp, saga.Outcome{}, true
+}
+
+func (c *Client) do(ctx context.Context, r Request, call saga.Call) (Response, error) {
+	url := c.resolver.BaseURL(r.Service) + r.Path
+	var body io.Reader = http.NoBody
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, url, body)
 	if err != nil {
-		return 0, nil, fmt.Errorf("build request %s %s: %w", r.method, url, err)
+		return Response{}, fmt.Errorf("build request %s %s: %w", r.Method, url, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if r.Body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Idempotency-Key", call.Key)
 	// uid/Step/direction:attempt, in the alphabet the services keep (they replace
@@ -82,14 +92,14 @@ func (c *Client) do(ctx context.Context, r request, call saga.Call) (int, []byte
 	if err != nil {
 		// The error names the method and URL already; the service name says which one it is
 		// in the saga's status. errors.As still finds the net.Error that classifies a timeout.
-		return 0, nil, fmt.Errorf("%s service: %w", r.service, err)
+		return Response{}, fmt.Errorf("%s service: %w", r.Service, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
 	if err != nil {
-		return 0, nil, fmt.Errorf("read response of %s %s: %w", r.method, url, err)
+		return Response{}, fmt.Errorf("read response of %s %s: %w", r.Method, url, err)
 	}
-	return resp.StatusCode, body, nil
+	return Response{Status: resp.StatusCode, Body: data}, nil
 }
 
 // transportOutcome classifies a call that got no HTTP answer. The request may have
@@ -114,10 +124,11 @@ type serviceError struct {
 	} `json:"error"`
 }
 
-// classify maps an HTTP answer to an outcome: 2xx succeeded; 408, 429 and 5xx are
+// Classify maps an HTTP answer to an outcome: 2xx succeeded; 408, 429 and 5xx are
 // transient; any other status is a business failure. The service's code and message are
-// carried through so that status says why.
-func classify(status int, body []byte) saga.Outcome {
+// carried through so that status says why. Outputs are the caller's to read.
+func Classify(resp Response) saga.Outcome {
+	status, body := resp.Status, resp.Body
 	if status >= 200 && status < 300 {
 		return saga.Outcome{Kind: saga.Succeeded}
 	}
@@ -134,55 +145,4 @@ func classify(status int, body []byte) saga.Outcome {
 		}
 	}
 	return out
-}
-
-// outputsBody holds every identifier a service may return.
-type outputsBody struct {
-	OrderID        string `json:"orderId"`
-	Tombstone      bool   `json:"tombstone"`
-	Total          string `json:"total"`
-	ReservationID  string `json:"reservationId"`
-	PaymentID      string `json:"paymentId"`
-	ShipmentID     string `json:"shipmentId"`
-	TrackingNumber string `json:"trackingNumber"`
-	Status         string `json:"status"`
-}
-
-// decodeOutputs reads a successful answer. A notification the service could not deliver
-// comes back 2xx with status FAILED: it is a business failure of the notice.
-func decodeOutputs(obj *v1.OrderSaga, call saga.Call, body []byte) saga.Outcome {
-	var b outputsBody
-	if err := json.Unmarshal(body, &b); err != nil {
-		return saga.Outcome{Kind: saga.Transient, Code: "INVALID_RESPONSE", Message: "decode answer: " + err.Error()}
-	}
-	if call.Direction == saga.Compensate {
-		// A cancel that found an order (not a tombstone) proves the order existed, even
-		// when the status write that recorded its creation was lost: the customer must
-		// then hear of the cancellation.
-		if call.Step == v1.StepCreateOrder && !b.Tombstone && b.OrderID != "" {
-			return saga.Outcome{Kind: saga.Succeeded, Outputs: saga.Outputs{OrderID: b.OrderID}}
-		}
-		return saga.Outcome{Kind: saga.Succeeded}
-	}
-	switch call.Step {
-	case v1.StepCreateOrder:
-		if obj.Status.Total != "" && b.Total != obj.Status.Total {
-			return saga.Outcome{Kind: saga.BusinessFailure, Code: "TOTAL_MISMATCH",
-				Message: fmt.Sprintf("the order service computed %s, the saga %s", b.Total, obj.Status.Total)}
-		}
-		return saga.Outcome{Kind: saga.Succeeded, Outputs: saga.Outputs{OrderID: b.OrderID, Total: b.Total}}
-	case v1.StepReserveInventory:
-		return saga.Outcome{Kind: saga.Succeeded, Outputs: saga.Outputs{ReservationID: b.ReservationID}}
-	case v1.StepProcessPayment:
-		return saga.Outcome{Kind: saga.Succeeded, Outputs: saga.Outputs{PaymentID: b.PaymentID}}
-	case v1.StepScheduleShipment:
-		return saga.Outcome{Kind: saga.Succeeded, Outputs: saga.Outputs{ShipmentID: b.ShipmentID, TrackingNumber: b.TrackingNumber}}
-	case v1.StepConfirmOrder:
-		// The confirmation's answer carries nothing the saga keeps.
-	case v1.StepSendNotification, saga.NotifyCancellation:
-		if b.Status == "FAILED" {
-			return saga.Outcome{Kind: saga.BusinessFailure, Code: "NOTIFICATION_FAILED", Message: "the notification service could not deliver the notice"}
-		}
-	}
-	return saga.Outcome{Kind: saga.Succeeded}
 }

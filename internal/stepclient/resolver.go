@@ -1,6 +1,7 @@
-// Package stepclient makes the saga's HTTP calls to the five services: it resolves their
-// URLs, builds each request from the saga, sends the idempotency key, bounds each call by
-// spec.stepTimeout, and classifies every outcome for the engine.
+// Package stepclient makes a saga's HTTP calls: it resolves a service's URL, sends the
+// call's idempotency key, bounds the call by its timeout, and classifies every answer (or
+// the lack of one) for the engine. What a request holds, and what a saga keeps of the
+// answer, is the plan's business (internal/ordersaga, or a SagaDefinition).
 package stepclient
 
 import (

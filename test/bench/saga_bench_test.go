@@ -33,6 +33,7 @@ import (
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/controllers"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
 	"github.com/ordersaga/ordersaga/internal/testing/fakeservices"
 	"github.com/ordersaga/ordersaga/internal/testing/testgen"
@@ -148,7 +149,7 @@ func startManager(cfg *rest.Config, scheme *runtime.Scheme, fake *fakeservices.S
 	if err != nil {
 		return nil, nil, fmt.Errorf("manager: %w", err)
 	}
-	r := controllers.NewOrderSagaReconciler(mgr, stepclient.New(stepclient.Resolver{Overrides: fake.URLs()}), controllers.Options{})
+	r := controllers.NewOrderSagaReconciler(mgr, ordersaga.Caller{Client: stepclient.New(stepclient.Resolver{Overrides: fake.URLs()})}, controllers.Options{})
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, nil, fmt.Errorf("setup: %w", err)
 	}

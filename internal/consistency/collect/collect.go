@@ -19,7 +19,7 @@ import (
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/consistency"
-	"github.com/ordersaga/ordersaga/internal/stepclient"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 )
 
 // Defaults of a Collector.
@@ -108,7 +108,7 @@ func (c Collector) sagas(ctx context.Context) ([]consistency.Saga, error) {
 func SagaOf(obj *v1.OrderSaga) consistency.Saga {
 	s := consistency.Saga{
 		Namespace: obj.Namespace, Name: obj.Name, Phase: obj.Status.Phase,
-		OrderID: stepclient.OrderID(string(obj.UID)), OrderCreated: obj.Status.OrderID != "",
+		OrderID: ordersaga.OrderID(string(obj.UID)), OrderCreated: obj.Status.OrderID != "",
 		Total: obj.Status.Total, Currency: obj.Spec.Currency, Suspended: obj.Spec.Suspend,
 		CreatedAt: obj.CreationTimestamp.Time, Message: obj.Status.Message,
 	}

@@ -15,7 +15,7 @@ import (
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/consistency"
 	"github.com/ordersaga/ordersaga/internal/consistency/collect"
-	"github.com/ordersaga/ordersaga/internal/stepclient"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 )
 
 // TestHealthyRunIsClean: sagas that completed, rolled back for three different reasons and
@@ -48,13 +48,13 @@ func finding(rule string, sev consistency.Severity, object string) consistency.F
 	return consistency.Finding{Rule: rule, Severity: sev, Object: object}
 }
 
-func orderOf(w *world, name string) string { return "order/" + stepclient.OrderID(w.uid(name)) }
+func orderOf(w *world, name string) string { return "order/" + ordersaga.OrderID(w.uid(name)) }
 
 func TestPlantedInconsistencies(t *testing.T) {
 	cases := map[string]planted{
 		consistency.MissingPayment: {
 			reason: "The payment of a completed order is gone.",
-			plant:  func(w *world) { w.remove("payment", "payments", stepclient.PaymentID(w.uid("completed"))) },
+			plant:  func(w *world) { w.remove("payment", "payments", ordersaga.PaymentID(w.uid("completed"))) },
 			want: func(w *world) consistency.Finding {
 				return finding(consistency.MissingPayment, consistency.Critical, orderOf(w, "completed"))
 			},
@@ -62,7 +62,7 @@ func TestPlantedInconsistencies(t *testing.T) {
 		consistency.PaymentStatusMismatch: {
 			reason: "The payment of a completed order was refunded behind the saga's back.",
 			plant: func(w *world) {
-				w.set("payment", "payments", stepclient.PaymentID(w.uid("completed")), bson.D{{Key: "status", Value: "REFUNDED"}, {Key: "refundedAmount", Value: int64(99999)}})
+				w.set("payment", "payments", ordersaga.PaymentID(w.uid("completed")), bson.D{{Key: "status", Value: "REFUNDED"}, {Key: "refundedAmount", Value: int64(99999)}})
 			},
 			want: func(w *world) consistency.Finding {
 				return finding(consistency.PaymentStatusMismatch, consistency.Critical, orderOf(w, "completed"))
@@ -71,7 +71,7 @@ func TestPlantedInconsistencies(t *testing.T) {
 		consistency.AmountMismatch: {
 			reason: "The capture of a completed order is not its total.",
 			plant: func(w *world) {
-				w.set("payment", "payments", stepclient.PaymentID(w.uid("completed")), bson.D{{Key: "amount", Value: int64(100)}})
+				w.set("payment", "payments", ordersaga.PaymentID(w.uid("completed")), bson.D{{Key: "amount", Value: int64(100)}})
 			},
 			want: func(w *world) consistency.Finding {
 				return finding(consistency.AmountMismatch, consistency.Critical, orderOf(w, "completed"))
@@ -80,7 +80,7 @@ func TestPlantedInconsistencies(t *testing.T) {
 		consistency.MissingShipment: {
 			reason: "The shipment of a completed order was cancelled.",
 			plant: func(w *world) {
-				w.set("shipping", "shipments", stepclient.ShipmentID(w.uid("completed")), bson.D{{Key: "status", Value: "CANCELLED"}})
+				w.set("shipping", "shipments", ordersaga.ShipmentID(w.uid("completed")), bson.D{{Key: "status", Value: "CANCELLED"}})
 			},
 			want: func(w *world) consistency.Finding {
 				return finding(consistency.MissingShipment, consistency.Critical, orderOf(w, "completed"))
@@ -89,7 +89,7 @@ func TestPlantedInconsistencies(t *testing.T) {
 		consistency.MissingReservation: {
 			reason: "The reservation of a completed order was released: its stock went back on sale.",
 			plant: func(w *world) {
-				w.set("inventory", "reservations", stepclient.ReservationID(w.uid("completed")), bson.D{{Key: "status", Value: "RELEASED"}})
+				w.set("inventory", "reservations", ordersaga.ReservationID(w.uid("completed")), bson.D{{Key: "status", Value: "RELEASED"}})
 			},
 			want: func(w *world) consistency.Finding {
 				return finding(consistency.MissingReservation, consistency.Critical, orderOf(w, "completed"))
@@ -105,43 +105,43 @@ func TestPlantedInconsistencies(t *testing.T) {
 		consistency.UnreleasedReservation: {
 			reason: "A rolled-back saga's reservation still holds stock.",
 			plant: func(w *world) {
-				w.set("inventory", "reservations", stepclient.ReservationID(w.uid("undeliverable")), bson.D{{Key: "status", Value: "RESERVED"}})
+				w.set("inventory", "reservations", ordersaga.ReservationID(w.uid("undeliverable")), bson.D{{Key: "status", Value: "RESERVED"}})
 			},
 			want: func(w *world) consistency.Finding {
-				return finding(consistency.UnreleasedReservation, consistency.Critical, "reservation/"+stepclient.ReservationID(w.uid("undeliverable")))
+				return finding(consistency.UnreleasedReservation, consistency.Critical, "reservation/"+ordersaga.ReservationID(w.uid("undeliverable")))
 			},
 		},
 		consistency.UnrefundedPayment: {
 			reason: "A rolled-back saga's payment is still captured.",
 			plant: func(w *world) {
-				w.set("payment", "payments", stepclient.PaymentID(w.uid("undeliverable")), bson.D{{Key: "status", Value: "CAPTURED"}, {Key: "refundedAmount", Value: int64(0)}})
+				w.set("payment", "payments", ordersaga.PaymentID(w.uid("undeliverable")), bson.D{{Key: "status", Value: "CAPTURED"}, {Key: "refundedAmount", Value: int64(0)}})
 			},
 			want: func(w *world) consistency.Finding {
-				return finding(consistency.UnrefundedPayment, consistency.Critical, "payment/"+stepclient.PaymentID(w.uid("undeliverable")))
+				return finding(consistency.UnrefundedPayment, consistency.Critical, "payment/"+ordersaga.PaymentID(w.uid("undeliverable")))
 			},
 		},
 		consistency.UncancelledShipment: {
 			reason: "A rolled-back saga's shipment is scheduled.",
 			plant: func(w *world) {
-				w.set("shipping", "shipments", stepclient.ShipmentID(w.uid("undeliverable")), bson.D{{Key: "status", Value: "SCHEDULED"}})
+				w.set("shipping", "shipments", ordersaga.ShipmentID(w.uid("undeliverable")), bson.D{{Key: "status", Value: "SCHEDULED"}})
 			},
 			want: func(w *world) consistency.Finding {
-				return finding(consistency.UncancelledShipment, consistency.Critical, "shipment/"+stepclient.ShipmentID(w.uid("undeliverable")))
+				return finding(consistency.UncancelledShipment, consistency.Critical, "shipment/"+ordersaga.ShipmentID(w.uid("undeliverable")))
 			},
 		},
 		consistency.ExcessiveRefund: {
 			reason: "A refund gave back more than the capture (449.99 captured).",
 			plant: func(w *world) {
-				w.set("payment", "payments", stepclient.PaymentID(w.uid("undeliverable")), bson.D{{Key: "refundedAmount", Value: int64(100099)}})
+				w.set("payment", "payments", ordersaga.PaymentID(w.uid("undeliverable")), bson.D{{Key: "refundedAmount", Value: int64(100099)}})
 			},
 			want: func(w *world) consistency.Finding {
-				return finding(consistency.ExcessiveRefund, consistency.Critical, "payment/"+stepclient.PaymentID(w.uid("undeliverable")))
+				return finding(consistency.ExcessiveRefund, consistency.Critical, "payment/"+ordersaga.PaymentID(w.uid("undeliverable")))
 			},
 		},
 		consistency.MissingOrderConfirmation: {
 			reason: "The customer of a completed order was never told.",
 			plant: func(w *world) {
-				w.remove("notification", "notifications", stepclient.ConfirmationNotificationID(w.uid("completed")))
+				w.remove("notification", "notifications", ordersaga.ConfirmationNotificationID(w.uid("completed")))
 			},
 			want: func(w *world) consistency.Finding {
 				return finding(consistency.MissingOrderConfirmation, consistency.Warning, orderOf(w, "completed"))
@@ -150,7 +150,7 @@ func TestPlantedInconsistencies(t *testing.T) {
 		consistency.MissingCancellationNotice: {
 			reason: "The customer of a cancelled order was never told.",
 			plant: func(w *world) {
-				w.remove("notification", "notifications", stepclient.CancellationNotificationID(w.uid("declined")))
+				w.remove("notification", "notifications", ordersaga.CancellationNotificationID(w.uid("declined")))
 			},
 			want: func(w *world) consistency.Finding {
 				return finding(consistency.MissingCancellationNotice, consistency.Info, orderOf(w, "declined"))
@@ -159,7 +159,7 @@ func TestPlantedInconsistencies(t *testing.T) {
 		consistency.SagaOrderMismatch: {
 			reason: "The order of a completed saga was cancelled.",
 			plant: func(w *world) {
-				w.set("order", "orders", stepclient.OrderID(w.uid("completed")), bson.D{{Key: "status", Value: "CANCELLED"}})
+				w.set("order", "orders", ordersaga.OrderID(w.uid("completed")), bson.D{{Key: "status", Value: "CANCELLED"}})
 			},
 			want: func(w *world) consistency.Finding {
 				return finding(consistency.SagaOrderMismatch, consistency.Critical, "ordersaga/"+w.ns+"/completed")
@@ -167,7 +167,7 @@ func TestPlantedInconsistencies(t *testing.T) {
 		},
 		consistency.OrphanedSaga: {
 			reason: "The order a saga created is gone.",
-			plant:  func(w *world) { w.remove("order", "orders", stepclient.OrderID(w.uid("out-of-stock"))) },
+			plant:  func(w *world) { w.remove("order", "orders", ordersaga.OrderID(w.uid("out-of-stock"))) },
 			want: func(w *world) consistency.Finding {
 				return finding(consistency.OrphanedSaga, consistency.Critical, "ordersaga/"+w.ns+"/out-of-stock")
 			},
@@ -198,7 +198,7 @@ func TestPlantedInconsistencies(t *testing.T) {
 		consistency.DuplicatePayment: {
 			reason: "A second capture for a completed order (a client that is not idempotent).",
 			plant: func(w *world) {
-				w.put("payment", "/v1/payments/pay-again", map[string]any{"orderId": stepclient.OrderID(w.uid("completed")),
+				w.put("payment", "/v1/payments/pay-again", map[string]any{"orderId": ordersaga.OrderID(w.uid("completed")),
 					"customerId": "cust-0001", "amount": "999.99", "currency": "USD", "method": "CREDIT_CARD"})
 			},
 			want: func(w *world) consistency.Finding {
@@ -208,7 +208,7 @@ func TestPlantedInconsistencies(t *testing.T) {
 		consistency.DuplicateReservation: {
 			reason: "A second reservation for a completed order.",
 			plant: func(w *world) {
-				w.put("inventory", "/v1/reservations/res-again", map[string]any{"orderId": stepclient.OrderID(w.uid("completed")),
+				w.put("inventory", "/v1/reservations/res-again", map[string]any{"orderId": ordersaga.OrderID(w.uid("completed")),
 					"items": []any{map[string]any{"productId": "LAP-001", "quantity": 1}}})
 			},
 			want: func(w *world) consistency.Finding {
@@ -218,7 +218,7 @@ func TestPlantedInconsistencies(t *testing.T) {
 		consistency.DuplicateShipment: {
 			reason: "A second shipment for a completed order.",
 			plant: func(w *world) {
-				w.put("shipping", "/v1/shipments/shp-again", map[string]any{"orderId": stepclient.OrderID(w.uid("completed")),
+				w.put("shipping", "/v1/shipments/shp-again", map[string]any{"orderId": ordersaga.OrderID(w.uid("completed")),
 					"address": map[string]any{"name": "Ada", "line1": "1 St", "city": "London", "postalCode": "N1", "country": "GB"},
 					"items":   []any{map[string]any{"productId": "LAP-001", "quantity": 1}}})
 			},

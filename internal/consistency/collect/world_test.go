@@ -12,6 +12,7 @@ import (
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/consistency"
 	"github.com/ordersaga/ordersaga/internal/consistency/collect"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/saga"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
 	"github.com/ordersaga/ordersaga/internal/testing/mongotest"
@@ -33,7 +34,7 @@ type world struct {
 	dbs     map[string]*mongo.Database
 	clients map[string]*platformtest.Client
 	urls    collect.ServiceURLs
-	steps   *stepclient.Client
+	steps   ordersaga.Caller
 	sagas   map[string]*v1.OrderSaga
 }
 
@@ -58,10 +59,10 @@ func newWorld(t *testing.T) *world {
 			return notification.Register(srv, db, notification.Config{}).SetUp(ctx)
 		}),
 	}
-	w.steps = stepclient.New(stepclient.Resolver{Overrides: map[string]string{
+	w.steps = ordersaga.Caller{Client: stepclient.New(stepclient.Resolver{Overrides: map[string]string{
 		"order": w.urls.Order, "inventory": w.urls.Inventory, "payment": w.urls.Payment,
 		"shipping": w.urls.Shipping, "notification": w.urls.Notification,
-	}})
+	}})}
 	return w
 }
 
@@ -96,7 +97,7 @@ func (w *world) run(name string, stopBefore v1.StepName, want v1.Phase, opts ...
 	}
 	now := time.Now()
 	for range 40 { // as the controller's reconcile loop, without its write budget
-		d := saga.Next(saga.ViewOf(obj), now)
+		d := saga.Next(ordersaga.ViewOf(obj), now)
 		if d.Kind == saga.KindCall && d.Call.Step == stopBefore {
 			break
 		}
@@ -104,7 +105,7 @@ func (w *world) run(name string, stopBefore v1.StepName, want v1.Phase, opts ...
 		if d.Kind == saga.KindCall {
 			out = w.steps.Call(ctx, obj, *d.Call)
 		}
-		saga.Record(&obj.Status, d, out, now)
+		ordersaga.Record(obj, d, out, now)
 		if d.Kind != saga.KindCall && !d.Continue() {
 			break
 		}

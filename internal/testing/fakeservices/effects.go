@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/saga"
-	"github.com/ordersaga/ordersaga/internal/stepclient"
 	"github.com/ordersaga/ordersaga/internal/testing/servicemodel"
 )
 
@@ -26,19 +26,19 @@ type resource struct {
 // caller can change the table for another.
 func resources() map[v1.StepName]resource {
 	return map[v1.StepName]resource{
-		v1.StepCreateOrder: {servicemodel.Order, stepclient.OrderID,
+		v1.StepCreateOrder: {servicemodel.Order, ordersaga.OrderID,
 			[]string{servicemodel.Created}, []string{servicemodel.Cancelled, servicemodel.Tombstoned}},
-		v1.StepReserveInventory: {servicemodel.Inventory, stepclient.ReservationID,
+		v1.StepReserveInventory: {servicemodel.Inventory, ordersaga.ReservationID,
 			[]string{servicemodel.Reserved, servicemodel.Failed}, []string{servicemodel.Released, servicemodel.Tombstoned}},
-		v1.StepProcessPayment: {servicemodel.Payment, stepclient.PaymentID,
+		v1.StepProcessPayment: {servicemodel.Payment, ordersaga.PaymentID,
 			[]string{servicemodel.Captured, servicemodel.Declined}, []string{servicemodel.Refunded, servicemodel.Tombstoned}},
-		v1.StepScheduleShipment: {servicemodel.Shipping, stepclient.ShipmentID,
+		v1.StepScheduleShipment: {servicemodel.Shipping, ordersaga.ShipmentID,
 			[]string{servicemodel.Scheduled, servicemodel.Rejected}, []string{servicemodel.Cancelled, servicemodel.Tombstoned}},
-		v1.StepConfirmOrder: {servicemodel.Order, stepclient.OrderID,
+		v1.StepConfirmOrder: {servicemodel.Order, ordersaga.OrderID,
 			[]string{servicemodel.Confirmed}, nil},
-		v1.StepSendNotification: {servicemodel.Notification, stepclient.ConfirmationNotificationID,
+		v1.StepSendNotification: {servicemodel.Notification, ordersaga.ConfirmationNotificationID,
 			[]string{servicemodel.Sent, servicemodel.Failed}, nil},
-		saga.NotifyCancellation: {servicemodel.Notification, stepclient.CancellationNotificationID,
+		ordersaga.NotifyCancellation: {servicemodel.Notification, ordersaga.CancellationNotificationID,
 			[]string{servicemodel.Sent, servicemodel.Failed}, nil},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/saga"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
 	"github.com/ordersaga/ordersaga/internal/testing/testgen"
@@ -28,9 +29,9 @@ func TestFront(t *testing.T) {
 			opts := append([]testgen.OrderSagaOption{testgen.WithStepTimeout(200 * time.Millisecond)}, tc.opts...)
 			obj := testgen.OrderSaga("o-1", opts...)
 			obj.UID = types.UID("uid-" + name)
-			obj.Status.Total, _ = saga.Total(obj.Spec.Items)
+			obj.Status.Total, _ = ordersaga.Total(obj.Spec.Items)
 			call := saga.Call{Step: tc.step, Direction: saga.Action, Attempt: 1, Key: saga.Key(string(obj.UID), tc.step, saga.Action)}
-			out := stepclient.New(stepclient.Resolver{Overrides: fake.URLs()}).Call(context.Background(), obj, call)
+			out := ordersaga.Caller{Client: stepclient.New(stepclient.Resolver{Overrides: fake.URLs()})}.Call(context.Background(), obj, call)
 			calls := fake.Calls(string(obj.UID))
 			if len(calls) != 1 {
 				t.Fatalf("\nReason: %s\nCalls: want 1, got %+v", tc.reason, calls)

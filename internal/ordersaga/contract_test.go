@@ -1,4 +1,4 @@
-package stepclient_test
+package ordersaga_test
 
 import (
 	"bytes"
@@ -24,6 +24,7 @@ import (
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/limits"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/saga"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
 	"github.com/ordersaga/ordersaga/services/inventory"
@@ -53,7 +54,7 @@ const (
 // order store answers the total it computes, so a disagreement with saga.Total fails too.
 func TestContractServicesAcceptEveryRequest(t *testing.T) {
 	svc := newContractServices(t)
-	client := stepclient.NewWithTransport(stepclient.Resolver{Overrides: svc.urls}, svc)
+	client := ordersaga.Caller{Client: stepclient.NewWithTransport(stepclient.Resolver{Overrides: svc.urls}, svc)}
 	payments, methods := crdEnums(t)
 	g := gen{r: rand.New(rand.NewPCG(contractSeed, 0)), payments: payments, methods: methods}
 	cases := boundarySagas(g)
@@ -70,7 +71,7 @@ func TestContractServicesAcceptEveryRequest(t *testing.T) {
 			out := client.Call(t.Context(), c.obj, call)
 			requests++
 			if out.Kind == saga.Succeeded {
-				applyOutputs(&c.obj.Status, out.Outputs)
+				ordersaga.Record(c.obj, saga.Decision{Kind: saga.KindCall, Call: &call}, out, time.Now())
 				continue
 			}
 			failures++ // named: the saga, the call, the service's error and field, the body, the spec
@@ -94,23 +95,13 @@ func everyCall(uid string) []saga.Call {
 		return saga.Call{Step: step, Direction: dir, Attempt: 1, Key: saga.Key(uid, step, dir)}
 	}
 	var calls, undo []saga.Call
-	for _, step := range saga.Plan() {
+	for _, step := range ordersaga.Steps() {
 		calls = append(calls, call(step, saga.Action))
-		if saga.Compensable(step) {
+		if ordersaga.Compensable(step) {
 			undo = append([]saga.Call{call(step, saga.Compensate)}, undo...)
 		}
 	}
-	return append(append(calls, undo...), call(saga.NotifyCancellation, saga.Action))
-}
-
-// applyOutputs records what a service answered, as the engine does.
-func applyOutputs(st *v1.OrderSagaStatus, o saga.Outputs) {
-	for dst, src := range map[*string]string{&st.OrderID: o.OrderID, &st.Total: o.Total, &st.ReservationID: o.ReservationID,
-		&st.PaymentID: o.PaymentID, &st.ShipmentID: o.ShipmentID, &st.TrackingNumber: o.TrackingNumber} {
-		if src != "" {
-			*dst = src
-		}
-	}
+	return append(append(calls, undo...), call(ordersaga.NotifyCancellation, saga.Action))
 }
 
 // contractServices serves the five services' step routes in process, by host.
@@ -240,9 +231,9 @@ type namedSaga struct {
 }
 
 // withStatus gives obj the status the engine gives a saga at start, the total computed by
-// saga.Total, and the failure a rollback records (the longest message, multi-byte).
+// ordersaga.Total, and the failure a rollback records (the longest message, multi-byte).
 func withStatus(obj *v1.OrderSaga) *v1.OrderSaga {
-	total, err := saga.Total(obj.Spec.Items)
+	total, err := ordersaga.Total(obj.Spec.Items)
 	if err != nil {
 		panic("a generated spec has an invalid price: " + err.Error())
 	}

@@ -1,12 +1,14 @@
-package stepclient
+package ordersaga
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/limits"
 	"github.com/ordersaga/ordersaga/internal/saga"
+	"github.com/ordersaga/ordersaga/internal/stepclient"
 )
 
 // The IDs below derive from the saga's UID. They are the services' idempotency keys: the
@@ -31,12 +33,21 @@ func ConfirmationNotificationID(uid string) string { return "ntf-" + uid + "-con
 // CancellationNotificationID is the ID of the order-cancelled notice.
 func CancellationNotificationID(uid string) string { return "ntf-" + uid + "-cancelled" }
 
-// request is one HTTP call to a service.
+// request is one HTTP call to a service, with its body still to encode.
 type request struct {
 	service string
 	method  string
 	path    string
 	body    any
+}
+
+// encode renders the request for the step client.
+func (r request) encode() (stepclient.Request, error) {
+	body, err := json.Marshal(r.body)
+	if err != nil {
+		return stepclient.Request{}, fmt.Errorf("encode the %s request %s %s: %w", r.service, r.method, r.path, err)
+	}
+	return stepclient.Request{Service: r.service, Method: r.method, Path: r.path, Body: body}, nil
 }
 
 type itemBody struct {
@@ -84,7 +95,7 @@ func requestFor(obj *v1.OrderSaga, c saga.Call) (request, error) {
 		return request{serviceNotification, http.MethodPut, "/v1/notifications/" + ConfirmationNotificationID(uid), map[string]any{
 			"orderId": OrderID(uid), "customerId": obj.Spec.CustomerID, "type": "ORDER_CONFIRMED",
 			"data": nonEmpty(map[string]string{"total": obj.Status.Total, "trackingNumber": obj.Status.TrackingNumber})}}, nil
-	case c.Step == saga.NotifyCancellation:
+	case c.Step == NotifyCancellation:
 		// Only what cannot change goes into the notice: the spec's total, not the failure's
 		// message. A retry after a lost status write may meet another cause (a deletion
 		// instead of a decline); a different body would then be refused as a reused key,
