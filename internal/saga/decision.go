@@ -21,10 +21,10 @@ const (
 	// write can always be lost (a conflict with any other writer, a deletion mid-batch, a
 	// crash), and a lost write must never make the saga change direction:
 	//   - the pivot: its attempt is recorded before it runs, or a status that lost the
-	//     pivot's success would roll back a confirmed order;
+	//     pivot's success would roll back what the pivot made final;
 	//   - the first compensation: the rollback is recorded before anything is undone, or
-	//     a status that lost the rollback would run forward again over refunded money,
-	//     released stock and cancelled shipments, whose actions replay their first answers.
+	//     a status that lost the rollback would run forward again over steps already
+	//     undone, whose actions replay their first answers.
 	KindCheckpoint Kind = "Checkpoint"
 	KindWait       Kind = "Wait"     // nothing to do before Decision.Wait has passed
 	KindRollback   Kind = "Rollback" // deletion of an in-flight saga: compensate what may have run
@@ -104,7 +104,7 @@ const (
 // Outcome is the result of a call, as the step client classified it.
 type Outcome struct {
 	Kind OutcomeKind
-	// Code is the service's error code (OUT_OF_STOCK) or the client's (TIMEOUT, HTTP_503).
+	// Code is the service's error code or the client's (TIMEOUT, HTTP_503).
 	Code    string
 	Message string
 	// Outputs are what the step keeps of a successful answer (the identifiers the service

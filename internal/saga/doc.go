@@ -18,8 +18,8 @@
 // CompensationAttemptsFactor times the step's attempts, leave the saga Failed until the
 // retry annotation re-drives it.
 //
-// The order saga (internal/ordersaga) is one plan; each SagaDefinition (internal/sagadef)
-// is another.
+// Plans are built elsewhere: from code for the built-in kind, from each SagaDefinition
+// (internal/sagadef) for the generic one.
 //
 // A status write can always be lost, so the engine never lets a lost write turn a saga
 // around: it asks the controller to store the pivot's attempt before the pivot is called,

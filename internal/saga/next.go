@@ -16,7 +16,7 @@ import (
 // inputs give equal decisions.
 //
 // Caveats: deletion overrides suspend, because a suspended saga that could not be
-// deleted would hold its stock and money forever; and a Failed saga keeps its finalizer
+// deleted would hold what its steps reserved forever; and a Failed saga keeps its finalizer
 // when deleted, so that nothing it failed to undo is forgotten silently.
 func Next(v View, now time.Time) Decision {
 	st := &v.Status
@@ -118,7 +118,7 @@ func finishCompleted(p *Plan, st *v1.SagaStatus) Decision {
 }
 
 // nextCompensation undoes the latest step whose compensation has not succeeded, then
-// sends the order-cancelled notice, then finishes Compensated. No call is made before
+// makes the plan's after-rollback call, then finishes Compensated. No call is made before
 // the rollback is stored (see KindCheckpoint).
 func nextCompensation(v View, st *v1.SagaStatus, now time.Time) Decision {
 	d := nextUndo(v, st, now)
@@ -144,15 +144,15 @@ func nextUndo(v View, st *v1.SagaStatus, now time.Time) Decision {
 		return retryable(v.UID, step.Name, Compensate, step.Policy, c, now)
 	}
 	if ar := p.AfterRollback; ar != nil && needsAfterRollback(ar, st) {
-		// The call gets a compensation's patience: it is often the customer's only word
-		// that the order is off, and giving up on it is final.
+		// The call gets a compensation's patience: it is often the only word anyone gets
+		// that the saga is off, and giving up on it is final.
 		return retryable(v.UID, ar.Name, Action, ar.Policy, st.OnRollback, now)
 	}
 	return Decision{Kind: KindFinish, Phase: v1.PhaseCompensated}
 }
 
 // needsAfterRollback: the after-rollback call has not finished, and the output it
-// requires (a customer's order, for a cancellation notice) exists.
+// requires exists (a notice needs someone to tell, found in an earlier step's outputs).
 func needsAfterRollback(ar *AfterRollback, st *v1.SagaStatus) bool {
 	if ar.Skip {
 		return false

@@ -9,15 +9,15 @@ import (
 )
 
 // Plan is a saga's steps, in the order they run, with the rules the engine runs them by.
-// It is data: the order saga's plan is one (internal/ordersaga), a SagaDefinition's is
-// another. Compensations run in reverse.
+// It is data, built by whoever knows the business: the engine only runs it.
+// Compensations run in reverse.
 type Plan struct {
 	Steps []Step
-	// AfterRollback is a best-effort call made once a rollback has undone every step (the
-	// order saga's cancellation notice). Nil: none.
+	// AfterRollback is a best-effort call made once a rollback has undone every step,
+	// such as a notice that the saga was called off. Nil: none.
 	AfterRollback *AfterRollback
 	// Reasons maps a service's error code to the condition reason a business failure
-	// gives (OUT_OF_STOCK: OutOfStock). Codes not listed give StepRejected.
+	// gives. Codes not listed give StepRejected.
 	Reasons map[string]string
 	// CompletedMessage is status.message once every step succeeded.
 	CompletedMessage string
@@ -29,7 +29,7 @@ type Step struct {
 	// Compensable: the step has a compensation. Only steps before the pivot may have one.
 	Compensable bool
 	// Pivot: once this step may have run, the saga never rolls back. It is retried until
-	// it answers, because giving up on it would undo an order that may be confirmed.
+	// it answers, because giving up on it would roll back a saga whose pivot may have run.
 	Pivot bool
 	// ForwardOnly: a failure of this step (business, or retries exhausted) does not roll
 	// the saga back; the saga goes on and finishes Completed with the failure in status.
@@ -38,12 +38,11 @@ type Step struct {
 	Policy Policy
 	// Timeout bounds one call of the step.
 	Timeout time.Duration
-	// ResourceOutput names the output that identifies what the step holds in its service
-	// (orderId, reservationId...), which an abandoned saga lists. Empty: none.
+	// ResourceOutput names the output that identifies what the step holds in its service,
+	// which an abandoned saga lists. Empty: none.
 	ResourceOutput string
 	// FailedReason and FailedMessage explain a Completed saga whose forward-only step
-	// failed (NotificationFailed, "order confirmed; the confirmation notice failed").
-	// Empty: ForwardStepFailed and "<step> failed".
+	// failed. Empty: ForwardStepFailed and "completed; <step> failed".
 	FailedReason  string
 	FailedMessage string
 }
@@ -51,8 +50,8 @@ type Step struct {
 // AfterRollback is the best-effort call after a rollback.
 type AfterRollback struct {
 	Name v1.StepName
-	// RequiresOutput names a step's output without which the call is not made: a customer
-	// whose order was never created needs no cancellation notice. Empty: always made.
+	// RequiresOutput names a step's output without which the call is not made: there is
+	// nobody to notify of a saga whose first step never created anything. Empty: always made.
 	RequiresOutput OutputRef
 	// Skip: the call is not wanted for this saga (a SagaDefinition's onRollback.when is
 	// false). The driver decides it, from what it knows, before asking the engine.

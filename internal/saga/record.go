@@ -142,7 +142,7 @@ func recordCompensation(p *Plan, st *v1.SagaStatus, c Call, out Outcome, t metav
 	switch s.Compensation.State {
 	case v1.CallSucceeded:
 		s.State = v1.StepCompensated
-		// An undo that found what it undid (an order, not a tombstone) proves the step ran,
+		// An undo that found what it undid (not a tombstone) proves the step ran,
 		// even when the write that recorded its outputs was lost.
 		s.Outputs = mergeOutputs(s.Outputs, out.Outputs)
 		st.Message = "compensated " + string(c.Step)
@@ -156,7 +156,8 @@ func recordCompensation(p *Plan, st *v1.SagaStatus, c Call, out Outcome, t metav
 	}
 }
 
-// recordRetryable updates the record of a compensation or notice with one call's outcome.
+// recordRetryable updates the record of a compensation or the after-rollback call with one
+// call's outcome.
 func recordRetryable(cs *v1.CallStatus, c Call, out Outcome, t metav1.MicroTime) *v1.CallStatus {
 	if cs == nil {
 		cs = &v1.CallStatus{}

@@ -19,7 +19,7 @@ const (
 )
 
 // CompensationAttemptsFactor multiplies retryPolicy.maxAttempts for compensations: an
-// undo is worth more patience than a step, because giving up leaves money or stock behind.
+// undo is worth more patience than a step, because giving up leaves its effect behind.
 const CompensationAttemptsFactor = 2
 
 // View is everything the engine looks at: the saga's identity and plan, the parts of its
