@@ -20,6 +20,8 @@ const (
 	EventCompensationRetrying  = "CompensationRetrying"
 	// EventCancellationNoticeFailed: the customer was not told that the order is off.
 	EventCancellationNoticeFailed = "CancellationNoticeFailed"
+	// EventOnRollbackFailed: a Saga's onRollback call gave up.
+	EventOnRollbackFailed = "OnRollbackFailed"
 )
 
 // vocabulary is what Events say that depends on the kind of saga.

@@ -7,37 +7,47 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-
-	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 )
 
 // Finalizer holds a saga back from deletion until what it did is undone.
 const Finalizer = "saga.ordersaga.io/compensate"
 
-// ensureFinalizer adds the finalizer before the first call, so that no call can happen
-// for an object that could vanish without being compensated.
-func (r *OrderSagaReconciler) ensureFinalizer(ctx context.Context, obj *v1.OrderSaga) error {
-	if !obj.DeletionTimestamp.IsZero() || controllerutil.ContainsFinalizer(obj, Finalizer) {
+// InUseFinalizer holds a SagaDefinition back from deletion while a Saga that started on it
+// is still running: a Saga finishes on the definition it started with.
+const InUseFinalizer = "saga.ordersaga.io/in-use"
+
+// ensureFinalizer adds finalizer to obj unless it is being deleted. A saga gets it before
+// its first call, so that no call can happen for an object that could vanish without
+// being compensated.
+func ensureFinalizer(ctx context.Context, c client.Client, obj client.Object, finalizer string) error {
+	if !obj.GetDeletionTimestamp().IsZero() || controllerutil.ContainsFinalizer(obj, finalizer) {
 		return nil
 	}
-	base := obj.DeepCopy()
-	controllerutil.AddFinalizer(obj, Finalizer)
-	if err := r.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("add finalizer to %s/%s: %w", obj.Namespace, obj.Name, err)
+	base, ok := obj.DeepCopyObject().(client.Object)
+	if !ok {
+		return fmt.Errorf("copy %s/%s: not a client.Object", obj.GetNamespace(), obj.GetName())
+	}
+	controllerutil.AddFinalizer(obj, finalizer)
+	if err := c.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("add finalizer %s to %s/%s: %w", finalizer, obj.GetNamespace(), obj.GetName(), err)
 	}
 	return nil
 }
 
-// releaseFinalizer lets a deleted saga go once nothing is left to undo.
-func (r *OrderSagaReconciler) releaseFinalizer(ctx context.Context, obj *v1.OrderSaga) error {
-	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
+// releaseFinalizer removes finalizer from obj: a deleted saga once nothing is left to
+// undo, a deleted definition once no running Saga needs it.
+func releaseFinalizer(ctx context.Context, c client.Client, obj client.Object, finalizer string) error {
+	if !controllerutil.ContainsFinalizer(obj, finalizer) {
 		return nil
 	}
-	base := obj.DeepCopy()
-	controllerutil.RemoveFinalizer(obj, Finalizer)
-	err := r.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	base, ok := obj.DeepCopyObject().(client.Object)
+	if !ok {
+		return fmt.Errorf("copy %s/%s: not a client.Object", obj.GetNamespace(), obj.GetName())
+	}
+	controllerutil.RemoveFinalizer(obj, finalizer)
+	err := c.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("remove finalizer from %s/%s: %w", obj.Namespace, obj.Name, err)
+		return fmt.Errorf("remove finalizer %s from %s/%s: %w", finalizer, obj.GetNamespace(), obj.GetName(), err)
 	}
 	return nil
 }

@@ -92,8 +92,7 @@ func startManagerWith(fake *fakeservices.Services, selector labels.Selector, wra
 	if wrap != nil {
 		steps = wrap(steps)
 	}
-	reg := prometheus.NewRegistry()
-	r := NewOrderSagaReconciler(mgr, steps, Options{ReconcileBudget: 30 * time.Second, MaxConcurrentReconciles: 16, Metrics: reg})
+	r := NewOrderSagaReconciler(mgr, steps, Options{ReconcileBudget: 30 * time.Second, MaxConcurrentReconciles: 16, Metrics: NewMetrics(prometheus.NewRegistry())})
 	m := &testManager{fake: fake, metrics: r.Metrics, done: make(chan struct{})}
 	Expect(r.SetupWithManager(mgr)).To(Succeed())
 	mctx, stop := context.WithCancel(ctx)

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
@@ -84,7 +83,7 @@ func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if gone || err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.ensureFinalizer(ctx, obj); err != nil {
+	if err := ensureFinalizer(ctx, r.Client, obj, Finalizer); err != nil {
 		return ctrl.Result{}, err
 	}
 	before := obj.DeepCopy()
@@ -148,9 +147,9 @@ type Options struct {
 	ReconcileBudget         time.Duration
 	MaxConcurrentReconciles int
 	ProgressInterval        time.Duration
-	// Metrics receives the controller's metrics (controller-runtime's registry in the
-	// manager); nil registers nowhere.
-	Metrics prometheus.Registerer
+	// Metrics receives the controllers' metrics (NewMetrics on controller-runtime's
+	// registry in the manager, shared by both reconcilers); nil records none.
+	Metrics *Metrics
 }
 
 // Defaults of Options.
@@ -175,9 +174,7 @@ func NewOrderSagaReconciler(mgr ctrl.Manager, steps StepCaller, o Options) *Orde
 		MaxConcurrentReconciles: cmp.Or(o.MaxConcurrentReconciles, DefaultMaxConcurrentReconciles),
 		ProgressInterval:        cmp.Or(o.ProgressInterval, DefaultProgressInterval),
 	}
-	if o.Metrics != nil {
-		r.Metrics = NewMetrics(o.Metrics)
-	}
+	r.Metrics = o.Metrics
 	return r
 }
 

@@ -119,16 +119,8 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	steps := stepclient.New(stepclient.Resolver{Template: o.urlTemplate, Namespace: o.servicesNamespace, Overrides: overrides})
-	r := controllers.NewOrderSagaReconciler(mgr, ordersaga.Caller{Client: steps}, controllers.Options{
-		MaxCallsPerReconcile:    o.maxCallsPerReconcile,
-		ReconcileBudget:         o.reconcileBudget,
-		ProgressInterval:        o.progressInterval,
-		MaxConcurrentReconciles: o.maxConcurrent,
-		Metrics:                 metrics.Registry,
-	})
-	if err := r.SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("set up OrderSaga controller: %w", err)
+	if err := setUpControllers(mgr, o, overrides); err != nil {
+		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("add health check: %w", err)
@@ -169,4 +161,28 @@ func managerOptions(o options, scheme *runtime.Scheme) ctrl.Options {
 		opts.Cache = cache.Options{DefaultNamespaces: map[string]cache.Config{o.watchNamespace: {}}}
 	}
 	return opts
+}
+
+// setUpControllers registers the three reconcilers: OrderSagas and Sagas share the step
+// client (one connection pool), the batch limits and the metrics.
+func setUpControllers(mgr ctrl.Manager, o options, overrides map[string]string) error {
+	steps := stepclient.New(stepclient.Resolver{Template: o.urlTemplate, Namespace: o.servicesNamespace, Overrides: overrides})
+	opts := controllers.Options{
+		MaxCallsPerReconcile:    o.maxCallsPerReconcile,
+		ReconcileBudget:         o.reconcileBudget,
+		ProgressInterval:        o.progressInterval,
+		MaxConcurrentReconciles: o.maxConcurrent,
+		Metrics:                 controllers.NewMetrics(metrics.Registry),
+	}
+	if err := controllers.NewOrderSagaReconciler(mgr, ordersaga.Caller{Client: steps}, opts).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up OrderSaga controller: %w", err)
+	}
+	if err := controllers.NewSagaReconciler(mgr, steps, opts).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up Saga controller: %w", err)
+	}
+	defs := &controllers.SagaDefinitionReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}
+	if err := defs.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up SagaDefinition controller: %w", err)
+	}
+	return nil
 }

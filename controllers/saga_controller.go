@@ -1,0 +1,313 @@
+package controllers
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/saga"
+	"github.com/ordersaga/ordersaga/internal/sagadef"
+	"github.com/ordersaga/ordersaga/internal/stepclient"
+)
+
+// Exchanger sends one request of a saga and returns the answer, or why none came
+// (*stepclient.Client).
+type Exchanger interface {
+	Exchange(ctx context.Context, r stepclient.Request, c saga.Call, timeout time.Duration) (stepclient.Response, saga.Outcome, bool)
+}
+
+var _ Exchanger = (*stepclient.Client)(nil)
+
+// definitionRefField indexes Sagas by the name of the definition they name, so that a
+// definition that becomes Ready wakes the Sagas waiting for it.
+const definitionRefField = "spec.definitionRef.name"
+
+// EventDefinitionGone: a running Saga's definition vanished although its finalizer should
+// have kept it (someone removed the finalizer by hand); the saga cannot go on.
+const EventDefinitionGone = "DefinitionGone"
+
+// definitionGoneRecheck is how often a Saga whose definition vanished looks again.
+const definitionGoneRecheck = time.Minute
+
+// SagaReconciler runs Sagas on their SagaDefinitions, with the same engine, batch loop,
+// status write, finalizer and annotations as the OrderSaga reconciler.
+//
+// A Saga pins its definition's UID before its first call, and the definition's finalizer
+// keeps it while the Saga runs: a Saga finishes on the definition it started with. A Saga
+// whose definition is missing or not Ready, or whose input fails the definition's schema,
+// is held Pending with the reason, and makes no call.
+type SagaReconciler struct {
+	client.Client
+	// APIReader reads the Saga, and a definition just pinned, from the API server.
+	APIReader client.Reader
+	Steps     Exchanger
+	Recorder  events.EventRecorder
+	Clock     Clock
+	Metrics   *Metrics
+
+	// The limits of a batch, as on OrderSagaReconciler.
+	MaxCallsPerReconcile    int
+	ReconcileBudget         time.Duration
+	MaxConcurrentReconciles int
+	ProgressInterval        time.Duration
+
+	programs  programCache
+	conflicts workqueue.TypedRateLimiter[ctrl.Request]
+	initOnce  sync.Once
+}
+
+// +kubebuilder:rbac:groups=saga.ordersaga.io,resources=sagas,verbs=get;list;watch;update;patch;delete
+// +kubebuilder:rbac:groups=saga.ordersaga.io,resources=sagas/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=saga.ordersaga.io,resources=sagas/finalizers,verbs=update
+
+// Reconcile advances one Saga: the engine decides, this method calls and records.
+func (r *SagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	obj := &v1.Saga{}
+	if err := r.APIReader.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Metrics.forget(metricKey{kindSaga, req.NamespacedName})
+			r.conflictBackoff().Forget(req)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("get saga %s: %w", req.NamespacedName, err)
+	}
+	if obj.Status.Definition == nil && !obj.DeletionTimestamp.IsZero() {
+		// Nothing was called before the definition was pinned: nothing to undo.
+		return ctrl.Result{}, releaseFinalizer(ctx, r.Client, obj, Finalizer)
+	}
+	if err := ensureFinalizer(ctx, r.Client, obj, Finalizer); err != nil {
+		return ctrl.Result{}, err
+	}
+	run, err := r.resolve(ctx, obj)
+	switch {
+	case err != nil:
+		return ctrl.Result{}, err
+	case run.gone:
+		emit(r.Recorder, obj, []event{{"Warning", EventDefinitionGone, "Reconcile", fmt.Sprintf(
+			"the SagaDefinition %s (uid %s) this saga started on is gone, so no step can be called; restore it, or delete the saga and clean up by hand",
+			obj.Status.Definition.Name, obj.Status.Definition.UID)}})
+		return ctrl.Result{RequeueAfter: definitionGoneRecheck}, nil
+	case run.pin != nil:
+		if pinned, err := r.pin(ctx, obj, run.pin); !pinned || err != nil {
+			return ctrl.Result{RequeueAfter: time.Millisecond}, err
+		}
+	}
+	before := obj.DeepCopy()
+	b := r.loop().run(ctx, run, &before.Status)
+	conflict, err := r.finish(ctx, before, obj, b.last, b.events)
+	switch {
+	case conflict:
+		return ctrl.Result{RequeueAfter: r.conflictBackoff().When(req)}, nil
+	case err != nil:
+		return ctrl.Result{}, err
+	}
+	r.conflictBackoff().Forget(req)
+	return ctrl.Result{RequeueAfter: b.requeueAfter}, nil
+}
+
+// resolve finds what the Saga runs on: the definition it pinned, or, before it started,
+// the one its spec names, if that one is Ready and the input satisfies its schema.
+func (r *SagaReconciler) resolve(ctx context.Context, obj *v1.Saga) (*sagaOnDefinition, error) {
+	run := &sagaOnDefinition{obj: obj, steps: r.Steps}
+	name := obj.Spec.DefinitionRef.Name
+	if pin := obj.Status.Definition; pin != nil {
+		name = pin.Name
+	}
+	def := &v1.SagaDefinition{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: obj.Namespace, Name: name}, def)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("get SagaDefinition %s/%s: %w", obj.Namespace, name, err)
+	}
+	found := err == nil
+	if pin := obj.Status.Definition; pin != nil {
+		if !found || string(def.UID) != pin.UID {
+			// A finished saga needs no step; any other cannot go on.
+			run.gone = obj.Status.Phase != v1.PhaseCompleted && obj.Status.Phase != v1.PhaseCompensated
+			return run, nil
+		}
+		run.program, err = r.programs.get(def)
+		return run, err
+	}
+	ref := fmt.Sprintf("spec.definitionRef.name: SagaDefinition %q", name)
+	ready := meta.FindStatusCondition(def.Status.Conditions, v1.ConditionReady)
+	switch {
+	case !found:
+		run.invalid = fmt.Sprintf("%s not found in namespace %s", ref, obj.Namespace)
+	case !def.DeletionTimestamp.IsZero():
+		run.invalid = ref + " is being deleted"
+	case ready == nil || ready.ObservedGeneration != def.Generation || ready.Status != "True":
+		run.invalid = ref + " is not Ready"
+		if ready != nil && ready.Status == "False" {
+			run.invalid += ": " + ready.Message
+		}
+	}
+	if run.invalid != "" {
+		return run, nil
+	}
+	program, err := r.programs.get(def)
+	if err != nil {
+		run.invalid = ref + " does not compile: " + err.Error()
+		return run, nil //nolint:nilerr // the definition's error is the saga's reason to wait, not the reconcile's failure
+	}
+	if errs := program.ValidateInput(obj.Spec.Input); len(errs) > 0 {
+		run.invalid = errs.ToAggregate().Error()
+		return run, nil
+	}
+	run.program, run.pin = program, def
+	return run, nil
+}
+
+// pin stores the definition the saga starts on before its first call. The definition's
+// controller lets a deleted definition go once no Saga pins it, and may have looked just
+// before this pin was stored: so the definition is read again from the API server, and
+// the pin is taken back if it is going, before any call is made.
+func (r *SagaReconciler) pin(ctx context.Context, obj *v1.Saga, def *v1.SagaDefinition) (bool, error) {
+	before := obj.DeepCopy()
+	obj.Status.Definition = &v1.PinnedDefinition{Name: def.Name, UID: string(def.UID)}
+	if err := writeStatus(ctx, r.Client, before, obj); err != nil {
+		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("pin SagaDefinition %s on saga %s/%s: %w", def.Name, obj.Namespace, obj.Name, err)
+	}
+	live := &v1.SagaDefinition{}
+	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(def), live)
+	if err == nil && live.UID == def.UID && live.DeletionTimestamp.IsZero() {
+		return true, nil
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		return false, fmt.Errorf("read SagaDefinition %s/%s again: %w", def.Namespace, def.Name, err)
+	}
+	before = obj.DeepCopy()
+	obj.Status.Definition = nil
+	if err := writeStatus(ctx, r.Client, before, obj); client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
+		return false, fmt.Errorf("unpin SagaDefinition %s from saga %s/%s: %w", def.Name, obj.Namespace, obj.Name, err)
+	}
+	return false, nil
+}
+
+func (r *SagaReconciler) loop() batchLoop {
+	return batchLoop{clock: r.Clock, metrics: r.Metrics, maxCalls: r.MaxCallsPerReconcile, budget: r.ReconcileBudget, progress: r.ProgressInterval}
+}
+
+// finish stamps the generation on the Saga's status, stores the batch, and counts the
+// saga in the metrics.
+func (r *SagaReconciler) finish(ctx context.Context, before, obj *v1.Saga, last saga.Decision, events []event) (conflict bool, _ error) {
+	observe(&obj.Status, obj.Generation)
+	result, err := store(ctx, r.Client, r.Recorder, written{before: before, obj: obj,
+		changed: !equality.Semantic.DeepEqual(before.Status, obj.Status), last: last, events: events})
+	if result != stored {
+		return result == conflicted, err
+	}
+	st := &obj.Status
+	r.Metrics.track(metricKey{kindSaga, client.ObjectKeyFromObject(obj)}, obj.Spec.DefinitionRef.Name, before.Status.Phase, st.Phase, st.StartedAt, st.FinishedAt)
+	return false, err
+}
+
+func (r *SagaReconciler) conflictBackoff() workqueue.TypedRateLimiter[ctrl.Request] {
+	r.initOnce.Do(func() {
+		r.conflicts = workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](conflictBaseDelay, conflictMaxDelay)
+	})
+	return r.conflicts
+}
+
+// NewSagaReconciler returns a reconciler wired to mgr's clients and event recorder that
+// makes its calls through steps.
+func NewSagaReconciler(mgr ctrl.Manager, steps Exchanger, o Options) *SagaReconciler {
+	r := &SagaReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Steps:                   steps,
+		Recorder:                mgr.GetEventRecorder("saga-controller"),
+		Clock:                   RealClock{},
+		MaxCallsPerReconcile:    cmp.Or(o.MaxCallsPerReconcile, DefaultMaxCallsPerReconcile),
+		ReconcileBudget:         cmp.Or(o.ReconcileBudget, DefaultReconcileBudget),
+		MaxConcurrentReconciles: cmp.Or(o.MaxConcurrentReconciles, DefaultMaxConcurrentReconciles),
+		ProgressInterval:        cmp.Or(o.ProgressInterval, DefaultProgressInterval),
+		Metrics:                 o.Metrics,
+	}
+	return r
+}
+
+// SetupWithManager registers the reconciler with mgr. Like the OrderSaga reconciler, it
+// reconciles on what people change, not on its own writes; and a SagaDefinition that
+// changes (becomes Ready, or goes) wakes the Sagas that name it.
+func (r *SagaReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1.Saga{}, definitionRefField, func(o client.Object) []string {
+		if s, ok := o.(*v1.Saga); ok {
+			return []string{s.Spec.DefinitionRef.Name}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("index Sagas by %s: %w", definitionRefField, err)
+	}
+	err = ctrl.NewControllerManagedBy(mgr).
+		For(&v1.Saga{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionStarted()))).
+		Watches(&v1.SagaDefinition{}, handler.EnqueueRequestsFromMapFunc(r.sagasNaming)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
+		Named("saga").
+		Complete(r)
+	if err != nil {
+		return fmt.Errorf("build the saga controller: %w", err)
+	}
+	return nil
+}
+
+// sagasNaming maps a SagaDefinition to the Sagas that name it and have not started: the
+// ones that may be waiting for it.
+func (r *SagaReconciler) sagasNaming(ctx context.Context, obj client.Object) []reconcile.Request {
+	var sagas v1.SagaList
+	if err := r.List(ctx, &sagas, client.InNamespace(obj.GetNamespace()), client.MatchingFields{definitionRefField: obj.GetName()}); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for _, s := range sagas.Items {
+		if s.Status.Definition == nil {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
+		}
+	}
+	return out
+}
+
+// programCache keeps each definition compiled once: a definition's spec is immutable, so
+// its UID names its program.
+type programCache struct {
+	mu       sync.Mutex
+	programs map[types.UID]*sagadef.Program
+}
+
+func (c *programCache) get(def *v1.SagaDefinition) (*sagadef.Program, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.programs[def.UID]; ok {
+		return p, nil
+	}
+	p, err := sagadef.Compile(&def.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("compile SagaDefinition %s/%s: %w", def.Namespace, def.Name, err)
+	}
+	if c.programs == nil {
+		c.programs = map[types.UID]*sagadef.Program{}
+	}
+	c.programs[def.UID] = p
+	return p, nil
+}
