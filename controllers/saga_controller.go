@@ -39,8 +39,9 @@ var _ Exchanger = (*stepclient.Client)(nil)
 // definition that becomes Ready wakes the Sagas waiting for it.
 const definitionRefField = "spec.definitionRef.name"
 
-// EventDefinitionGone: a running Saga's definition vanished although its finalizer should
-// have kept it (someone removed the finalizer by hand); the saga cannot go on.
+// EventDefinitionGone is the Warning Event of a running Saga whose definition vanished
+// although its finalizer should have kept it (someone removed the finalizer by hand): the
+// saga cannot go on.
 const EventDefinitionGone = "DefinitionGone"
 
 // definitionGoneRecheck is how often a Saga whose definition vanished looks again.

@@ -60,7 +60,10 @@ type SagaDefinitionReconciler struct {
 func (r *SagaDefinitionReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	def := &v1.SagaDefinition{}
 	if err := r.Get(ctx, req.NamespacedName, def); err != nil {
-		return reconcile.Result{}, client.IgnoreNotFound(err)
+		if apierrors.IsNotFound(err) {
+			return reconcile.Result{}, nil
+		}
+		return reconcile.Result{}, fmt.Errorf("get SagaDefinition %s: %w", req.NamespacedName, err)
 	}
 	if !def.DeletionTimestamp.IsZero() {
 		return r.release(ctx, def)
@@ -74,8 +77,7 @@ func (r *SagaDefinitionReconciler) Reconcile(ctx context.Context, req reconcile.
 		Message: fmt.Sprintf("%d steps; every expression compiled against the input schema", len(def.Spec.Steps))}
 	if _, err := sagadef.Compile(&def.Spec); err != nil {
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, sagadef.ReasonInvalidExpression, err.Error()
-		var ce *sagadef.CompileError
-		if errors.As(err, &ce) {
+		if ce, ok := errors.AsType[*sagadef.CompileError](err); ok {
 			ready.Reason = ce.Reason
 		}
 	}
