@@ -8,10 +8,7 @@ import (
 	"time"
 
 	eventsv1 "k8s.io/api/events/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 )
 
 // describe prints the timeline of one saga.
@@ -20,47 +17,35 @@ func (a *app) describe(ctx context.Context, f *flags) error {
 	if err != nil {
 		return err
 	}
-	obj, err := getSaga(ctx, c, ns, f.name)
+	t, err := getSaga(ctx, c, f.kind, ns, f.name)
 	if err != nil {
 		return err
 	}
-	events, err := sagaEvents(ctx, c, obj)
+	events, err := sagaEvents(ctx, c, t)
 	if err != nil {
 		return err
 	}
-	if err := renderDescribe(a.stdout, obj, events, a.now()); err != nil {
+	if err := renderDescribe(a.stdout, t, events, a.now()); err != nil {
 		return fmt.Errorf("write the timeline: %w", err)
 	}
 	return nil
 }
 
-// getSaga reads one saga; a missing one is a failure (exit 1), not a connection error.
-func getSaga(ctx context.Context, c client.Client, ns, name string) (*v1.OrderSaga, error) {
-	obj := &v1.OrderSaga{}
-	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil, failure("ordersaga %q not found in namespace %q", name, ns)
-	case err != nil:
-		return nil, fmt.Errorf("get ordersaga %s/%s: %w", ns, name, err)
-	}
-	return obj, nil
-}
-
-// sagaEvents lists the events.k8s.io/v1 Events about obj (regarding.name, kind and UID),
-// sorted by time.
-func sagaEvents(ctx context.Context, c client.Client, obj *v1.OrderSaga) ([]eventsv1.Event, error) {
+// sagaEvents lists the events.k8s.io/v1 Events about the saga (regarding.name, kind and
+// UID), sorted by time.
+func sagaEvents(ctx context.Context, c client.Client, t *target) ([]eventsv1.Event, error) {
+	obj := t.obj
 	var out []eventsv1.Event
 	for cont := ""; ; {
 		l := &eventsv1.EventList{}
-		err := c.List(ctx, l, client.InNamespace(obj.Namespace), client.MatchingFields{"regarding.name": obj.Name},
+		err := c.List(ctx, l, client.InNamespace(obj.GetNamespace()), client.MatchingFields{"regarding.name": obj.GetName()},
 			client.Limit(500), client.Continue(cont))
 		if err != nil {
-			return nil, fmt.Errorf("list the events of ordersaga %s/%s: %w", obj.Namespace, obj.Name, err)
+			return nil, fmt.Errorf("list the events of %s %s/%s: %w", t.kind.name, obj.GetNamespace(), obj.GetName(), err)
 		}
 		for _, e := range l.Items {
 			r := e.Regarding
-			if r.Kind == "OrderSaga" && (r.UID == "" || r.UID == obj.UID) {
+			if r.Kind == t.kind.apiKind && (r.UID == "" || r.UID == obj.GetUID()) {
 				out = append(out, e)
 			}
 		}

@@ -18,8 +18,10 @@ import (
 // flags are the parsed command line.
 type flags struct {
 	command string
-	name    string
-	help    bool
+	// kind and name are the saga of describe, retry and abandon.
+	kind *sagaKind
+	name string
+	help bool
 
 	kubeconfig, context, namespace string
 	requestTimeout                 time.Duration
@@ -161,7 +163,7 @@ func (f *flags) validate(pos []string) error {
 }
 
 // takeArguments checks the number of the command's arguments and keeps them: none for check,
-// VERB and RESOURCE for can-i, a saga NAME for the others.
+// VERB and RESOURCE for can-i, a saga (NAME or KIND/NAME) for the others.
 func (f *flags) takeArguments(pos []string) error {
 	switch f.command {
 	case cmdCheck:
@@ -175,9 +177,13 @@ func (f *flags) takeArguments(pos []string) error {
 		f.verb, f.resource = pos[0], pos[1]
 	default:
 		if len(pos) != 1 {
-			return usageError("%s takes exactly one saga NAME", f.command)
+			return usageError("%s takes exactly one saga NAME (or KIND/NAME: ordersaga/NAME, saga/NAME)", f.command)
 		}
-		f.name = pos[0]
+		k, name, err := parseSagaArg(pos[0])
+		if err != nil {
+			return err
+		}
+		f.kind, f.name = k, name
 	}
 	return nil
 }
@@ -206,22 +212,27 @@ func (f *flags) resolveURLs(getenv func(string) string, namespace string) map[st
 
 func (a *app) usage(w io.Writer, f *flags) {
 	p := a.prog
-	fmt.Fprintf(w, `%[1]s operates OrderSagas.
+	fmt.Fprintf(w, `%[1]s operates sagas: OrderSagas, and Sagas that run a SagaDefinition.
 
 Usage:
   %[1]s check [-n NAMESPACE | -A] [-o table|json] [--long-running 10m] [service URL flags]
-      Check that the sagas and the services' data agree; exit 1 on any critical finding.
-  %[1]s describe NAME [-n NAMESPACE]
-      Show the saga's timeline: steps, compensations, attempts, durations, errors and Events.
-  %[1]s retry NAME [-n NAMESPACE] [--wait 60s]
+      Check that the OrderSagas and the services' data agree; exit 1 on any critical finding.
+  %[1]s describe [KIND/]NAME [-n NAMESPACE]
+      Show the saga's timeline: steps, compensations, attempts, durations, errors, outputs
+      and Events.
+  %[1]s retry [KIND/]NAME [-n NAMESPACE] [--wait 60s]
       Re-drive a Failed saga (annotation %[2]s) and report the phase it reaches.
-  %[1]s abandon NAME [-n NAMESPACE] [--yes] [--wait 60s]
+  %[1]s abandon [KIND/]NAME [-n NAMESPACE] [--yes] [--wait 60s]
       Give up on a Failed saga: list what it leaves undone, ask, then delete it and set
       %[4]s so that the operator records the list and releases it.
   %[1]s can-i VERB RESOURCE[.GROUP] [-n NAMESPACE | -A]
       Ask the API server (SelfSubjectAccessReview) whether this identity may do VERB on
       RESOURCE: print yes or no, and the reason if any. In the operator's pod it tells what
       the ServiceAccount may do: kubectl exec deploy/ordersaga-operator -- /sagactl can-i get secrets
+
+KIND/NAME names the saga as kubectl does: ordersaga/NAME (also ordersagas, osaga) or
+saga/NAME (also sagas), with or without the group (sagas.saga.ordersaga.io). A bare NAME
+is an OrderSaga.
 
 Flags:
 %[3]s

@@ -1,8 +1,9 @@
-// Command sagactl operates OrderSagas: `check` compares the sagas with the services' data,
-// `describe NAME` shows one saga's timeline, `retry NAME` re-drives a Failed saga,
-// `abandon NAME` gives up on one and releases it, `can-i VERB RESOURCE` asks the API server
-// what the identity it runs as may do. Named kubectl-saga on the PATH, it is the kubectl
-// plugin `kubectl saga`.
+// Command sagactl operates sagas: `check` compares the OrderSagas with the services' data,
+// `describe [KIND/]NAME` shows one saga's timeline, `retry [KIND/]NAME` re-drives a Failed
+// saga, `abandon [KIND/]NAME` gives up on one and releases it, `can-i VERB RESOURCE` asks
+// the API server what the identity it runs as may do. KIND is ordersaga (a bare NAME) or
+// saga, a run of a SagaDefinition. Named kubectl-saga on the PATH, it is the kubectl plugin
+// `kubectl saga`.
 package main
 
 import (

@@ -164,15 +164,22 @@ func createSaga(t *testing.T, ns, name string, start time.Time, script func(saga
 
 // drive runs the engine as the controller does until it has to wait or is done.
 func drive(obj *v1.OrderSaga, start time.Time, script func(saga.Call) saga.Outcome) {
+	driveRun(func() saga.View { return ordersaga.ViewOf(obj) },
+		func(d saga.Decision, out saga.Outcome, now time.Time) { ordersaga.Record(obj, d, out, now) }, start, script)
+}
+
+// driveRun runs the engine on the saga that view shows and record writes, each call
+// answered by script and taking 10ms, until it has to wait or is done.
+func driveRun(view func() saga.View, record func(saga.Decision, saga.Outcome, time.Time), start time.Time, script func(saga.Call) saga.Outcome) {
 	now := start
 	for range 60 {
-		d := saga.Next(ordersaga.ViewOf(obj), now)
+		d := saga.Next(view(), now)
 		var out saga.Outcome
 		if d.Kind == saga.KindCall {
 			now = now.Add(10 * time.Millisecond)
 			out = script(*d.Call)
 		}
-		ordersaga.Record(obj, d, out, now)
+		record(d, out, now)
 		if d.Kind != saga.KindCall && !d.Continue() {
 			return
 		}

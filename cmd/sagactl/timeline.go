@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -32,12 +34,17 @@ func compensationName(step v1.StepName) string {
 }
 
 // renderDescribe writes the saga's timeline in the manner of `argo get`: a header, one
-// line per step and per compensation, the cancellation notice, then the Events.
-func renderDescribe(w io.Writer, obj *v1.OrderSaga, events []eventsv1.Event, now time.Time) error {
+// line per step and per compensation, the call after a rollback, the steps' outputs, then
+// the Events. Both kinds print through it, from the status as the engine runs it.
+func renderDescribe(w io.Writer, t *target, events []eventsv1.Event, now time.Time) error {
 	var b strings.Builder
-	writeHeader(&b, obj, now)
+	writeHeader(&b, t, now)
 	b.WriteString("\n")
-	writeSteps(&b, obj, now)
+	writeSteps(&b, t, now)
+	if t.outputs && hasOutputs(&t.run) {
+		b.WriteString("\n")
+		writeOutputs(&b, &t.run)
+	}
 	b.WriteString("\n")
 	writeEvents(&b, events, now)
 	if _, err := io.WriteString(w, trimLines(b.String())); err != nil {
@@ -55,21 +62,20 @@ func trimLines(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-func writeHeader(b *strings.Builder, obj *v1.OrderSaga, now time.Time) {
-	st := obj.Status
+func writeHeader(b *strings.Builder, t *target, now time.Time) {
+	st := &t.run
 	tw := tabwriter.NewWriter(b, 0, 4, 1, ' ', 0)
 	row := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
 		}
 	}
-	row("Name", obj.Name)
-	row("Namespace", obj.Namespace)
+	row("Name", t.obj.GetName())
+	row("Namespace", t.obj.GetNamespace())
 	row("Phase", orDash(string(st.Phase)))
-	row("Order", orDash(st.OrderID))
-	row("Customer", obj.Spec.CustomerID)
-	row("Total", joinNonEmpty(" ", st.Total, currencyOf(obj)))
-	row("Items", items(obj))
+	for _, r := range t.details {
+		row(r.key, r.value)
+	}
 	row("Started", stamp(st.StartedAt, now))
 	row("Finished", stamp(st.FinishedAt, now))
 	row("Duration", span(st.StartedAt, st.FinishedAt, now))
@@ -77,7 +83,7 @@ func writeHeader(b *strings.Builder, obj *v1.OrderSaga, now time.Time) {
 	if f := st.Failure; f != nil {
 		row("Failure", joinNonEmpty(": ", joinNonEmpty(" ", string(f.Step), f.Reason), f.Message))
 	}
-	if obj.Spec.Suspend {
+	if t.suspend {
 		row("Suspended", "true")
 	}
 	_ = tw.Flush() // writes to a strings.Builder cannot fail
@@ -93,8 +99,8 @@ func writeHeader(b *strings.Builder, obj *v1.OrderSaga, now time.Time) {
 	_ = tw.Flush()
 }
 
-func writeSteps(b *strings.Builder, obj *v1.OrderSaga, now time.Time) {
-	st := obj.Status
+func writeSteps(b *strings.Builder, t *target, now time.Time) {
+	st := &t.run
 	if len(st.Steps) == 0 {
 		b.WriteString("No step has started yet.\n")
 		return
@@ -105,19 +111,46 @@ func writeSteps(b *strings.Builder, obj *v1.OrderSaga, now time.Time) {
 		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\n", stepIcon(s.State), s.Name, s.State, attempts(s.Attempts),
 			span(s.StartedAt, s.FinishedAt, now), next(s.NextAttemptAt, now), s.LastError)
 		if c := s.Compensation; c != nil {
-			writeCall(tw, "  └", compensationName(s.Name), c, now)
+			writeCall(tw, "  └", t.compensation(s.Name), c, now)
 		}
 	}
-	if n := st.CancellationNotice; n != nil {
-		writeCall(tw, "", "cancellation notice", n, now)
+	if n := st.OnRollback; n != nil {
+		writeCall(tw, "", t.onRollback, n, now)
 	}
 	_ = tw.Flush()
 }
 
-// writeCall writes the line of a compensation (indent "  └") or of the cancellation notice.
+// writeCall writes the line of a compensation (indent "  └") or of the call after a
+// rollback.
 func writeCall(tw io.Writer, indent, label string, c *v1.CallStatus, now time.Time) {
 	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", joinNonEmpty(" ", indent, callIcon(c.State), label), c.State, attempts(c.Attempts),
 		span(c.StartedAt, c.FinishedAt, now), next(c.NextAttemptAt, now), c.LastError)
+}
+
+// oneLine quotes a value that would break the table's lines or columns, as Go writes it.
+func oneLine(s string) string {
+	if strings.ContainsAny(s, "\t\n\r") {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+func hasOutputs(st *v1.SagaStatus) bool {
+	return slices.ContainsFunc(st.Steps, func(s v1.SagaStepStatus) bool { return len(s.Outputs) > 0 })
+}
+
+// writeOutputs lists the values each step kept of its answers, in plan order, each step's
+// by name: what later steps read as steps.<step>.outputs.<name>.
+func writeOutputs(b *strings.Builder, st *v1.SagaStatus) {
+	b.WriteString("Outputs:\n")
+	tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  STEP\tNAME\tVALUE")
+	for _, s := range st.Steps {
+		for _, name := range slices.Sorted(maps.Keys(s.Outputs)) {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Name, name, oneLine(s.Outputs[name]))
+		}
+	}
+	_ = tw.Flush()
 }
 
 func writeEvents(b *strings.Builder, events []eventsv1.Event, now time.Time) {
