@@ -39,7 +39,8 @@ import (
 const isolatedLabel = "test.ordersaga.io/isolated"
 
 // testManager is a manager running the OrderSaga controller against the fake services
-// (the service models behind a fault-injecting front).
+// (the service models behind a fault-injecting front), or the Saga and SagaDefinition
+// controllers against a spec's test services (startSagaManager; fake is nil).
 type testManager struct {
 	fake    *fakeservices.Services
 	metrics *Metrics
@@ -75,6 +76,47 @@ func startManager(fake *fakeservices.Services, selector labels.Selector) *testMa
 // process abandons them, and the manager's timeout error is expected.
 func startManagerWith(fake *fakeservices.Services, selector labels.Selector, wrap func(StepCaller) StepCaller, crashAfter time.Duration) *testManager {
 	GinkgoHelper()
+	mgr := newManager(cache.Options{ByObject: map[client.Object]cache.ByObject{&v1.OrderSaga{}: {Label: selector}}}, crashAfter)
+	var steps StepCaller = ordersaga.Caller{Client: stepclient.New(stepclient.Resolver{Overrides: fake.URLs()})}
+	if wrap != nil {
+		steps = wrap(steps)
+	}
+	r := NewOrderSagaReconciler(mgr, steps, testOptions())
+	Expect(r.SetupWithManager(mgr)).To(Succeed())
+	m := &testManager{fake: fake, metrics: r.Metrics}
+	m.run(mgr, crashAfter > 0)
+	return m
+}
+
+// startSagaManager starts, for one spec, a manager that runs the Saga and SagaDefinition
+// controllers, wired as cmd/manager wires them, on the Sagas and SagaDefinitions of
+// namespace ns only (the spec's own), whose steps call the services at urls (service name
+// to base URL; any name, as a Resolver built directly takes them). It stops after the spec.
+func startSagaManager(ns string, urls map[string]string) *testManager {
+	GinkgoHelper()
+	only := map[string]cache.Config{ns: {}}
+	mgr := newManager(cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&v1.Saga{}: {Namespaces: only}, &v1.SagaDefinition{}: {Namespaces: only},
+	}}, 0)
+	r := NewSagaReconciler(mgr, stepclient.New(stepclient.Resolver{Overrides: urls}), testOptions())
+	Expect(r.SetupWithManager(mgr)).To(Succeed())
+	defs := &SagaDefinitionReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}
+	Expect(defs.SetupWithManager(mgr)).To(Succeed())
+	m := &testManager{metrics: r.Metrics}
+	m.run(mgr, false)
+	DeferCleanup(m.Stop)
+	return m
+}
+
+// testOptions are the reconcilers' options in tests: a fresh metrics registry each.
+func testOptions() Options {
+	return Options{ReconcileBudget: 30 * time.Second, MaxConcurrentReconciles: 16, Metrics: NewMetrics(prometheus.NewRegistry())}
+}
+
+// newManager returns a manager on the test API server whose cache is restricted by
+// cacheOpts. A non-zero crashAfter is its graceful shutdown timeout (see startManagerWith).
+func newManager(cacheOpts cache.Options, crashAfter time.Duration) ctrl.Manager {
+	GinkgoHelper()
 	var shutdown *time.Duration
 	if crashAfter > 0 {
 		shutdown = &crashAfter
@@ -85,26 +127,24 @@ func startManagerWith(fake *fakeservices.Services, selector labels.Selector, wra
 		Metrics:                 metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:  "0",
 		Controller:              config.Controller{SkipNameValidation: new(true)},
-		Cache:                   cache.Options{ByObject: map[client.Object]cache.ByObject{&v1.OrderSaga{}: {Label: selector}}},
+		Cache:                   cacheOpts,
 	})
 	Expect(err).NotTo(HaveOccurred())
-	var steps StepCaller = ordersaga.Caller{Client: stepclient.New(stepclient.Resolver{Overrides: fake.URLs()})}
-	if wrap != nil {
-		steps = wrap(steps)
-	}
-	r := NewOrderSagaReconciler(mgr, steps, Options{ReconcileBudget: 30 * time.Second, MaxConcurrentReconciles: 16, Metrics: NewMetrics(prometheus.NewRegistry())})
-	m := &testManager{fake: fake, metrics: r.Metrics, done: make(chan struct{})}
-	Expect(r.SetupWithManager(mgr)).To(Succeed())
+	return mgr
+}
+
+// run starts mgr in the background until Stop. A manager that may crash (a graceful
+// shutdown timeout) may end with the timeout's error.
+func (m *testManager) run(mgr ctrl.Manager, mayCrash bool) {
 	mctx, stop := context.WithCancel(ctx)
-	m.stop = stop
+	m.stop, m.done = stop, make(chan struct{})
 	go func() {
 		defer GinkgoRecover()
 		defer close(m.done)
-		if err := mgr.Start(mctx); crashAfter == 0 {
+		if err := mgr.Start(mctx); !mayCrash {
 			Expect(err).To(Succeed())
 		}
 	}()
-	return m
 }
 
 // startFake starts fake services for one test and closes them after it.
