@@ -322,7 +322,7 @@ func readSamples(dir string) []*unstructured.Unstructured {
 			if len(u.Object) == 0 {
 				continue
 			}
-			Expect(u.GetKind()).To(Equal("OrderSaga"), "kind in %s", f)
+			Expect(u.GetKind()).To(BeElementOf("OrderSaga", "SagaDefinition", "Saga"), "kind in %s", f)
 			objs = append(objs, u)
 		}
 	}
