@@ -109,11 +109,11 @@ SEEDS ?= 100000
 SEED ?=
 
 .PHONY: sim
-sim: ## Run the fault-schedule simulator long (SEEDS=n schedules), or replay one schedule (SEED=n) and print it.
+sim: ## Run the fault-schedule simulator long (SEEDS=n schedules of each kind), or replay one (SEED=n) and print it; KIND=ordersaga or KIND=saga runs one kind of saga, else both.
 ifneq ($(SEED),)
-	go test ./test/sim -count=1 -timeout 0 -run TestReplay -v -sim.seed=$(SEED)
+	go test ./test/sim -count=1 -timeout 0 -run TestReplay -v -sim.seed=$(SEED) -sim.kind=$(or $(KIND),both)
 else
-	go test ./test/sim -count=1 -timeout 0 -run 'TestSchedules|TestRegressions' -v -sim.seeds=$(SEEDS)
+	go test ./test/sim -count=1 -timeout 0 -run 'TestSchedules|TestRegressions' -v -sim.seeds=$(SEEDS) -sim.kind=$(or $(KIND),both)
 endif
 
 .PHONY: bench

@@ -2,32 +2,27 @@ package sagasim
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 )
 
 // apiServer is the model of the Kubernetes API: the store, and in front of it, for the
-// reconciler only, faults that crash the manager, lose writes, lose replies and let a
+// reconcilers only, faults that crash the manager, lose writes, lose replies and let a
 // user change the object first.
 type apiServer struct {
 	sim *sim
 	// store is the API server itself; the simulator's own changes (a user's kubectl) go
 	// to it directly.
 	store *store
-	// archive keeps the last stored version of every saga, so that the invariants can
-	// judge a saga that was deleted once it finished.
+	// archive keeps the last stored version of every saga, as the OrderSaga the
+	// invariants judge, so that they can judge a saga that was deleted once it finished.
 	archive map[string]*v1.OrderSaga
-}
-
-// sagaResource names OrderSagas in the API errors the store returns.
-func sagaResource() schema.GroupResource {
-	return schema.GroupResource{Group: v1.GroupVersion.Group, Resource: "ordersagas"}
 }
 
 func newAPIServer(s *sim) *apiServer {
@@ -97,56 +92,105 @@ func (s faultyStatus) Patch(ctx context.Context, obj client.Object, patch client
 	return s.c.api.write(ctx, "status patch", obj, func() error { return s.c.store.Status().Patch(ctx, obj, patch, opts...) })
 }
 
-// write sends one write of the reconciler, with the fault the schedule draws for it.
+// write sends one write of a reconciler, with the fault the schedule draws for it.
 func (a *apiServer) write(ctx context.Context, verb string, obj client.Object, do func() error) error {
 	s := a.sim
 	name := obj.GetName()
 	if !s.proc.op() {
-		s.trace.addf("%s: crash before %s", name, verb)
+		s.trace.addf("%s: crash before %s", traceName(obj), verb)
 		return errCrashed
+	}
+	if _, ok := obj.(*v1.SagaDefinition); !ok {
+		s.definitionMeanwhile(ctx, "during "+name+"'s "+verb) // Saga mode only
+		if s.proc.dead {                                      // the definition's controller crashed the manager
+			return errCrashed
+		}
 	}
 	switch f := s.draw(s.faults.write); f {
 	case writeLost:
-		s.trace.addf("%s: %s lost before it reached the API server", name, verb)
+		s.trace.addf("%s: %s lost before it reached the API server", traceName(obj), verb)
 		return apierrors.NewServiceUnavailable("sagasim: write lost")
 	case writeRaced:
-		s.externalChange(ctx, name, "during "+verb)
+		a.race(ctx, obj, "during "+verb)
 	case writeReplyLost:
 		err := do()
-		a.remember(ctx, name)
-		s.trace.addf("%s: %s applied (err=%v), reply lost", name, verb, errText(err))
+		a.written(ctx, obj)
+		s.trace.addf("%s: %s applied (err=%v), reply lost", traceName(obj), verb, errText(err))
 		return apierrors.NewTimeoutError("sagasim: reply lost", 1)
 	default: // none: the write goes through
 	}
 	err := do()
-	a.remember(ctx, name)
+	a.written(ctx, obj)
 	if err != nil {
-		s.trace.addf("%s: %s refused: %v", name, verb, errText(err))
+		s.trace.addf("%s: %s refused: %v", traceName(obj), verb, errText(err))
 	}
 	return err
 }
 
-// remember archives the stored version of a saga after a write.
-func (a *apiServer) remember(ctx context.Context, name string) {
-	obj := &v1.OrderSaga{}
-	if err := a.store.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: name}, obj); err == nil {
-		a.archive[string(obj.UID)] = obj
+// race is a user's change to obj just before a write of the reconciler: to a saga, any
+// change; to the definition, a label.
+func (a *apiServer) race(ctx context.Context, obj client.Object, when string) {
+	if _, ok := obj.(*v1.SagaDefinition); ok {
+		a.sim.touchDefinition(ctx, when)
+		return
 	}
+	a.sim.externalChange(ctx, obj.GetName(), when)
 }
 
-// get reads a saga from the store; found is false once it is gone.
-func (a *apiServer) get(ctx context.Context, name string) (*v1.OrderSaga, bool) {
-	obj := &v1.OrderSaga{}
+// written records what a write of obj changed: the archive for a saga, the watch events
+// for the definition.
+func (a *apiServer) written(ctx context.Context, obj client.Object) {
+	if _, ok := obj.(*v1.SagaDefinition); ok {
+		a.sim.definitionChanged(ctx)
+		return
+	}
+	a.remember(ctx, obj.GetName())
+}
+
+// traceName names obj in the trace: a saga by its name, the definition by its kind too.
+func traceName(obj client.Object) string {
+	if _, ok := obj.(*v1.SagaDefinition); ok {
+		return "definition " + obj.GetName()
+	}
+	return obj.GetName()
+}
+
+// remember archives the stored version of a saga after a write, as the OrderSaga the
+// invariants judge; in Saga mode, it also delivers the watch events of the change.
+func (a *apiServer) remember(ctx context.Context, name string) {
+	obj, ok := a.raw(ctx, name)
+	if !ok {
+		a.sim.sagaChanged(name, nil)
+		return
+	}
+	view := a.sim.kind.view(obj)
+	a.archive[string(view.UID)] = view
+	a.sim.sagaChanged(name, obj)
+}
+
+// raw reads a saga, of the schedule's kind, from the store; found is false once it is gone.
+func (a *apiServer) raw(ctx context.Context, name string) (client.Object, bool) {
+	obj := a.sim.kind.empty()
 	if err := a.store.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: name}, obj); err != nil {
 		return nil, false
 	}
 	return obj, true
 }
 
+// get reads a saga from the store as the OrderSaga the invariants judge; found is false
+// once it is gone.
+func (a *apiServer) get(ctx context.Context, name string) (*v1.OrderSaga, bool) {
+	obj, ok := a.raw(ctx, name)
+	if !ok {
+		return nil, false
+	}
+	return a.sim.kind.view(obj), true
+}
+
 // mutate applies a user's change to a saga, as kubectl would: read, change, update
 // (which bumps the resourceVersion, so that a write of the reconciler in flight conflicts).
-func (a *apiServer) mutate(ctx context.Context, name string, change func(*v1.OrderSaga)) bool {
-	obj, ok := a.get(ctx, name)
+func (a *apiServer) mutate(ctx context.Context, name string, change func(client.Object)) bool {
+	obj, ok := a.raw(ctx, name)
 	if !ok {
 		return false
 	}
@@ -157,6 +201,27 @@ func (a *apiServer) mutate(ctx context.Context, name string, change func(*v1.Ord
 	}
 	a.remember(ctx, name)
 	return true
+}
+
+// views reads the sagas as the OrderSagas the invariants judge: what sagactl check's
+// collector lists.
+type views struct {
+	client.Reader // nil: only List is modelled
+	api           *apiServer
+}
+
+// List implements client.Reader for OrderSagaList only.
+func (v views) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
+	l, ok := list.(*v1.OrderSagaList)
+	if !ok {
+		panic(fmt.Sprintf("sagasim: the sagas are listed as OrderSagas only, not %T", list))
+	}
+	l.Items = l.Items[:0]
+	for _, obj := range v.api.store.stored(resourceOf(v.api.sim.kind.empty()).Resource) {
+		l.Items = append(l.Items, *v.api.sim.kind.view(deepCopy(obj)))
+	}
+	l.Continue = ""
+	return nil
 }
 
 // nextToken is a fresh annotation or label value.

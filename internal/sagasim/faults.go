@@ -25,7 +25,14 @@ const (
 	// Other draws.
 	duplicateLater // the network will deliver this request once more, later
 	changeNow      // a user changes the saga while a batch of calls runs
+
+	// Draws of Saga mode, at each write of a Saga.
+	definitionDeleted    // a user deletes the SagaDefinition
+	definitionReconciled // the SagaDefinition's controller runs first, once it is being deleted
 )
+
+// lastFault is the last fault declared: draw visits none to lastFault.
+const lastFault = definitionReconciled
 
 // weights is a distribution over faults: the weight of none first, then of the others.
 type weights map[fault]int
@@ -35,6 +42,8 @@ type weights map[fault]int
 // healthy traffic and the pile-up of many.
 type faultRates struct {
 	write, call, duplicate, midBatchChange weights
+	// definition and definitionActs are drawn in Saga mode only.
+	definition, definitionActs weights
 	// crash is the chance in a thousand that a reconcile crashes at one of its operations.
 	crash int
 	// external is the chance in a hundred that a step of the schedule is a user's change.
@@ -51,6 +60,8 @@ func drawRates(rng *rand.Rand) faultRates {
 		call:           weights{none: 100, callUnavailableBefore: w(2), callThrottledBefore: w(1), callUnavailableAfter: w(2), callTimeoutBefore: w(2), callTimeoutAfter: w(2), callTimeoutLate: w(1)},
 		duplicate:      weights{none: 100, duplicateLater: w(2)},
 		midBatchChange: weights{none: 100, changeNow: w(2)},
+		definition:     weights{none: 150, definitionDeleted: 1},
+		definitionActs: weights{none: 1, definitionReconciled: 1},
 		crash:          w(30),
 		external:       5 + w(5),
 		jump:           5 + w(3),
@@ -59,21 +70,22 @@ func drawRates(rng *rand.Rand) faultRates {
 
 // healed are the rates after the faults stop: nothing goes wrong any more.
 func healed() faultRates {
-	return faultRates{write: weights{none: 1}, call: weights{none: 1}, duplicate: weights{none: 1}, midBatchChange: weights{none: 1}}
+	return faultRates{write: weights{none: 1}, call: weights{none: 1}, duplicate: weights{none: 1}, midBatchChange: weights{none: 1},
+		definition: weights{none: 1}, definitionActs: weights{none: 1}}
 }
 
 // draw picks a fault from w. Faults are visited in their declared order, never in map
 // order, so that a seed replays exactly.
 func (s *sim) draw(w weights) fault {
 	total := 0
-	for f := none; f <= changeNow; f++ {
+	for f := none; f <= lastFault; f++ {
 		total += w[f]
 	}
 	if total == 0 {
 		return none
 	}
 	n := s.rng.IntN(total)
-	for f := none; f <= changeNow; f++ {
+	for f := none; f <= lastFault; f++ {
 		if n < w[f] {
 			return f
 		}

@@ -71,17 +71,17 @@ func (n network) call(req *http.Request, p parcel, saga string, f fault) (*http.
 		s.trace.addf("%s: %s took effect (%d), then answered 503", saga, p, got.Code)
 		return answer(req, http.StatusServiceUnavailable, []byte(`{"error":{"code":"UNAVAILABLE","message":"sagasim: injected after"}}`)), nil
 	case callTimeoutBefore:
-		s.clock.Advance(s.stepTimeoutOf(saga))
+		s.clock.Advance(s.timeoutOf(p.key))
 		s.trace.addf("%s: %s timed out without effect", saga, p)
 		return nil, timeoutError{}
 	case callTimeoutAfter:
 		got := n.deliver(req.Context(), p)
-		s.clock.Advance(s.stepTimeoutOf(saga))
+		s.clock.Advance(s.timeoutOf(p.key))
 		s.trace.addf("%s: %s took effect (%d), answer lost (timeout)", saga, p, got.Code)
 		return nil, timeoutError{}
 	case callTimeoutLate:
 		s.late = append(s.late, p)
-		s.clock.Advance(s.stepTimeoutOf(saga))
+		s.clock.Advance(s.timeoutOf(p.key))
 		s.trace.addf("%s: %s timed out; it takes effect later", saga, p)
 		return nil, timeoutError{}
 	default: // none: the call is delivered and answered

@@ -1,126 +1,128 @@
 package sagasim
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 )
 
-// store is the API server's storage of OrderSagas, in memory: resourceVersions,
-// optimistic locking, the status subresource, finalizers and graceful deletion. It keeps
-// typed objects and copies them, where controller-runtime's fake client round-trips JSON
-// on every write; that made the API server four fifths of a schedule's cost.
+// store is the API server's storage of OrderSagas, Sagas and SagaDefinitions, in memory:
+// resourceVersions, optimistic locking, the status subresource, finalizers and graceful
+// deletion. It keeps typed objects and copies them, where controller-runtime's fake
+// client round-trips JSON on every write; that made the API server four fifths of a
+// schedule's cost.
 //
-// It models what the reconciler and the simulator send, no more: merge patches carry
+// It models what the reconcilers and the simulator send, no more: merge patches carry
 // the resourceVersion they were computed from (MergeFromWithOptimisticLock), so a patch
 // that is not refused leaves the object exactly as the writer's copy; any other method
-// of client.Client panics on the nil embedded client.
+// of client.Client panics on the nil embedded client. What differs between the kinds
+// (their resource, status and spec) is in kinds.go.
 type store struct {
 	client.Client // nil: methods the simulation does not use are not modelled
 	sim           *sim
-	objects       map[string]*v1.OrderSaga
+	objects       map[objectKey]client.Object
 	version       int
 }
 
+// objectKey names a stored object: its resource and name (the namespace is always Namespace).
+type objectKey struct{ resource, name string }
+
 var _ client.Client = (*store)(nil)
 
-func newStore(s *sim) *store { return &store{sim: s, objects: map[string]*v1.OrderSaga{}} }
+func newStore(s *sim) *store { return &store{sim: s, objects: map[objectKey]client.Object{}} }
 
-func (st *store) notFound(name string) error { return apierrors.NewNotFound(sagaResource(), name) }
+func keyOf(obj client.Object) objectKey { return objectKey{resourceOf(obj).Resource, obj.GetName()} }
 
-func (st *store) conflict(name, why string) error {
-	return apierrors.NewConflict(sagaResource(), name, fmt.Errorf("%s", why))
+func (st *store) notFound(obj client.Object) error {
+	return apierrors.NewNotFound(resourceOf(obj), obj.GetName())
 }
 
-func sagaOf(obj any) *v1.OrderSaga {
-	o, ok := obj.(*v1.OrderSaga)
-	if !ok {
-		panic(fmt.Sprintf("sagasim: the API model stores OrderSagas only, not %T", obj))
-	}
-	return o
+func (st *store) conflict(obj client.Object, why string) error {
+	return apierrors.NewConflict(resourceOf(obj), obj.GetName(), fmt.Errorf("%s", why))
 }
 
 // bump gives o the next resourceVersion and stores a copy; an object deleted and whose
 // finalizers are all gone is removed, as the API server does.
-func (st *store) bump(o *v1.OrderSaga) {
+func (st *store) bump(o client.Object) {
 	st.version++
-	o.ResourceVersion = strconv.Itoa(st.version)
-	if o.DeletionTimestamp != nil && len(o.Finalizers) == 0 {
-		delete(st.objects, o.Name)
+	o.SetResourceVersion(strconv.Itoa(st.version))
+	if o.GetDeletionTimestamp() != nil && len(o.GetFinalizers()) == 0 {
+		delete(st.objects, keyOf(o))
 		return
 	}
-	st.objects[o.Name] = o.DeepCopy()
+	st.objects[keyOf(o)] = deepCopy(o)
 }
 
 // Get implements client.Reader.
 func (st *store) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
-	cur, ok := st.objects[key.Name]
+	cur, ok := st.objects[objectKey{resourceOf(obj).Resource, key.Name}]
 	if !ok || key.Namespace != Namespace {
-		return st.notFound(key.Name)
+		return apierrors.NewNotFound(resourceOf(obj), key.Name)
 	}
-	cur.DeepCopyInto(sagaOf(obj))
+	copyInto(obj, cur)
 	return nil
 }
 
-// List implements client.Reader: every saga, by name.
+// List implements client.Reader: every object of the list's kind, by name.
 func (st *store) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
-	l, ok := list.(*v1.OrderSagaList)
-	if !ok {
-		panic(fmt.Sprintf("sagasim: the API model lists OrderSagas only, not %T", list))
-	}
-	l.Items = l.Items[:0]
-	for _, name := range slices.Sorted(maps.Keys(st.objects)) {
-		l.Items = append(l.Items, *st.objects[name].DeepCopy())
-	}
-	l.Continue = ""
+	fill(list, st.stored(resourceOf(list).Resource))
 	return nil
+}
+
+// stored returns the objects of resource, by name. They are the store's own: callers copy.
+func (st *store) stored(resource string) []client.Object {
+	var out []client.Object
+	for _, k := range slices.SortedFunc(maps.Keys(st.objects), func(a, b objectKey) int {
+		return cmp.Or(cmp.Compare(a.resource, b.resource), cmp.Compare(a.name, b.name))
+	}) {
+		if k.resource == resource {
+			out = append(out, st.objects[k])
+		}
+	}
+	return out
 }
 
 // Create implements client.Writer.
 func (st *store) Create(_ context.Context, obj client.Object, _ ...client.CreateOption) error {
-	o := sagaOf(obj)
-	if _, ok := st.objects[o.Name]; ok {
-		return apierrors.NewAlreadyExists(sagaResource(), o.Name)
+	if _, ok := st.objects[keyOf(obj)]; ok {
+		return apierrors.NewAlreadyExists(resourceOf(obj), obj.GetName())
 	}
-	o.Generation = 1
-	st.bump(o)
+	obj.SetGeneration(1)
+	st.bump(obj)
 	return nil
 }
 
 // Update implements client.Writer: spec and metadata, never status; a stale
 // resourceVersion conflicts.
 func (st *store) Update(_ context.Context, obj client.Object, _ ...client.UpdateOption) error {
-	o := sagaOf(obj)
-	cur, ok := st.objects[o.Name]
+	cur, ok := st.objects[keyOf(obj)]
 	if !ok {
-		return st.notFound(o.Name)
+		return st.notFound(obj)
 	}
-	if o.ResourceVersion != cur.ResourceVersion {
-		return st.conflict(o.Name, "the object has been modified")
+	if obj.GetResourceVersion() != cur.GetResourceVersion() {
+		return st.conflict(obj, "the object has been modified")
 	}
-	next := o.DeepCopy()
-	next.Status = *cur.Status.DeepCopy()
-	next.DeletionTimestamp = cur.DeletionTimestamp // set only by a delete
-	next.Generation = cur.Generation
-	if !equalSpec(&cur.Spec, &next.Spec) {
-		next.Generation++
+	next := deepCopy(obj)
+	copyStatus(next, cur)
+	next.SetDeletionTimestamp(cur.GetDeletionTimestamp()) // set only by a delete
+	next.SetGeneration(cur.GetGeneration())
+	if !sameSpec(cur, next) {
+		next.SetGeneration(cur.GetGeneration() + 1)
 	}
 	st.bump(next)
-	next.DeepCopyInto(o)
+	copyInto(obj, next)
 	return nil
 }
 
-// Patch implements client.Writer for the reconciler's optimistic-lock merge patches.
+// Patch implements client.Writer for the reconcilers' optimistic-lock merge patches.
 func (st *store) Patch(ctx context.Context, obj client.Object, patch client.Patch, _ ...client.PatchOption) error {
 	if patch.Type() != types.MergePatchType {
 		panic("sagasim: the API model applies merge patches only")
@@ -130,24 +132,23 @@ func (st *store) Patch(ctx context.Context, obj client.Object, patch client.Patc
 
 // Delete implements client.Writer: with finalizers it only sets deletionTimestamp.
 func (st *store) Delete(_ context.Context, obj client.Object, opts ...client.DeleteOption) error {
-	o := sagaOf(obj)
-	cur, ok := st.objects[o.Name]
+	cur, ok := st.objects[keyOf(obj)]
 	if !ok {
-		return st.notFound(o.Name)
+		return st.notFound(obj)
 	}
 	do := &client.DeleteOptions{}
 	do.ApplyOptions(opts)
 	if p := do.Preconditions; p != nil {
-		if p.UID != nil && *p.UID != cur.UID || p.ResourceVersion != nil && *p.ResourceVersion != cur.ResourceVersion {
-			return st.conflict(o.Name, "a precondition of the delete does not hold")
+		if p.UID != nil && *p.UID != cur.GetUID() || p.ResourceVersion != nil && *p.ResourceVersion != cur.GetResourceVersion() {
+			return st.conflict(obj, "a precondition of the delete does not hold")
 		}
 	}
-	if cur.DeletionTimestamp != nil {
+	if cur.GetDeletionTimestamp() != nil {
 		return nil
 	}
-	next := cur.DeepCopy()
+	next := deepCopy(cur)
 	now := metav1.NewTime(st.sim.clock.Now())
-	next.DeletionTimestamp = &now
+	next.SetDeletionTimestamp(&now)
 	st.bump(next)
 	return nil
 }
@@ -170,18 +171,17 @@ type statusWriter struct {
 }
 
 func (w statusWriter) Update(_ context.Context, obj client.Object, _ ...client.SubResourceUpdateOption) error {
-	o := sagaOf(obj)
-	cur, ok := w.st.objects[o.Name]
+	cur, ok := w.st.objects[keyOf(obj)]
 	if !ok {
-		return w.st.notFound(o.Name)
+		return w.st.notFound(obj)
 	}
-	if o.ResourceVersion != cur.ResourceVersion {
-		return w.st.conflict(o.Name, "the object has been modified")
+	if obj.GetResourceVersion() != cur.GetResourceVersion() {
+		return w.st.conflict(obj, "the object has been modified")
 	}
-	next := cur.DeepCopy()
-	next.Status = *o.Status.DeepCopy()
+	next := deepCopy(cur)
+	copyStatus(next, obj)
 	w.st.bump(next)
-	next.DeepCopyInto(o)
+	copyInto(obj, next)
 	return nil
 }
 
@@ -191,5 +191,3 @@ func (w statusWriter) Patch(ctx context.Context, obj client.Object, patch client
 	}
 	return w.Update(ctx, obj)
 }
-
-func equalSpec(a, b *v1.OrderSagaSpec) bool { return equality.Semantic.DeepEqual(a, b) }
