@@ -37,8 +37,9 @@ const (
 	kindSaga      = "Saga"
 )
 
-// metricOrderSaga is the definition label of OrderSagas: the built-in order saga.
-const metricOrderSaga = "ordersaga"
+// metricOrderSaga is the definition label of OrderSagas: the built-in order saga. No
+// SagaDefinition can be named so (object names are lower case).
+const metricOrderSaga = "OrderSaga"
 
 // Label names shared by several metrics.
 const (

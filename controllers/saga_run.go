@@ -21,6 +21,8 @@ type sagaOnDefinition struct {
 	pin *v1.SagaDefinition
 	// gone: the definition a running saga started on has vanished.
 	gone bool
+	// unpinned: the pin of a saga that had not started was taken back; look again.
+	unpinned bool
 }
 
 var _ sagaRun = (*sagaOnDefinition)(nil)

@@ -3,6 +3,8 @@ package controllers
 import (
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -131,7 +133,21 @@ var _ = Describe("Deleting a SagaDefinition", func() {
 		Expect(k8sClient.Patch(ctx, latest, patch)).To(Succeed())
 		Eventually(func() []string { return sagaEventReasons(obj) }, 10*time.Second).Should(ContainElement(EventDefinitionGone))
 		Consistently(func() int { return len(env.calls(obj)) }, 300*time.Millisecond).Should(Equal(calls))
-		Expect(getSaga(obj).Status.Phase).To(Equal(v1.PhaseRunning))
+		stranded := getSaga(obj)
+		Expect(stranded.Status.Phase).To(Equal(v1.PhaseRunning))
+		Expect(meta.IsStatusConditionTrue(stranded.Status.Conditions, v1.ConditionStalled)).To(BeTrue(), "Stalled: a person must act")
+
+		By("deleting it: it stays, for nothing can be undone without its definition")
+		Expect(k8sClient.Delete(ctx, stranded)).To(Succeed())
+		Consistently(gone(stranded), 300*time.Millisecond).Should(BeFalse())
+
+		By("abandoning it: released, with every step that was called listed as left undone")
+		latest = getSaga(obj)
+		patch = client.MergeFrom(latest.DeepCopy())
+		latest.Annotations[v1.AbandonAnnotation] = "accept"
+		Expect(k8sClient.Patch(ctx, latest, patch)).To(Succeed())
+		Eventually(gone(stranded), 10*time.Second).Should(BeTrue())
+		Expect(sagaEventReasons(obj)).To(ContainElement(v1.ReasonAbandoned))
 	})
 
 	DescribeTable("that no Saga runs on removes it at once",

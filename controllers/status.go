@@ -30,6 +30,7 @@ const (
 	stored     storeResult = iota // written, or nothing to write
 	conflicted                    // the object changed meanwhile; reconcile it again
 	vanished                      // the object is gone
+	unwritten                     // the write failed; the error says why
 )
 
 // store writes the status once, if it changed, then emits the Events of the transitions,
@@ -50,7 +51,7 @@ func store(ctx context.Context, c client.Client, recorder events.EventRecorder, 
 			logf.FromContext(ctx).V(1).Info("status write dropped; reconciling the newer version", "reason", err.Error())
 			return conflicted, nil
 		case err != nil:
-			return stored, fmt.Errorf("write status of %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+			return unwritten, fmt.Errorf("write status of %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 		}
 		emit(recorder, obj, w.events)
 	}

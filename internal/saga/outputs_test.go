@@ -116,3 +116,17 @@ func TestRecordKeepsOutputsPerStep(t *testing.T) {
 		})
 	}
 }
+
+// TestSuccessWithAWarningKeepsIt checks that a success that carries a code (a pivot whose
+// answer an output could not read) records it in lastError, where a person finds it,
+// instead of dropping it.
+func TestSuccessWithAWarningKeepsIt(t *testing.T) {
+	p := orderPlan()
+	st := status(v1.PhaseRunning, okUpTo(v1.StepConfirmOrder)...)
+	call := callFor(testPolicy, v1.StepConfirmOrder, Action, 1, false)
+	Record(p, &st, Decision{Kind: KindCall, Call: call}, Outcome{Kind: Succeeded, Code: "INVALID_OUTPUT", Message: "output x: no such key"}, t0)
+	s := stepOf(&st, v1.StepConfirmOrder)
+	if s.State != v1.StepSucceeded || s.LastError != "INVALID_OUTPUT: output x: no such key" {
+		t.Errorf("ConfirmOrder after a success with a warning: state %s, lastError %q; want Succeeded and the warning", s.State, s.LastError)
+	}
+}

@@ -107,6 +107,9 @@ func recordAction(p *Plan, st *v1.SagaStatus, c Call, out Outcome, t metav1.Micr
 	if out.Kind == Succeeded {
 		s.State, s.FinishedAt = v1.StepSucceeded, &t
 		s.Outputs = mergeOutputs(s.Outputs, out.Outputs)
+		if out.Code != "" { // a success with a warning (an output the step could not read) stays in sight
+			s.LastError = Truncate(out.Failure(), v1.MaxErrorLength)
+		}
 		st.Message = string(c.Step) + " succeeded"
 		setSucceeded(st, metav1.ConditionUnknown, v1.ReasonProgressing, st.Message, t)
 		return

@@ -110,6 +110,10 @@ func (p *Program) Request(call saga.Call, vars Vars) (stepclient.Request, error)
 	if _, perr := url.ParseRequestURI(path); !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \t\r\n") || perr != nil {
 		return stepclient.Request{}, fmt.Errorf("step %s, %s: gave %q, not a request path starting with \"/\"", c.path.step, c.path.field, path)
 	}
+	if dotSegment(path) {
+		// Values from a Saga's input end up in paths: they must not walk to another resource.
+		return stepclient.Request{}, fmt.Errorf("step %s, %s: gave %q, whose path has a \".\" or \"..\" segment", c.path.step, c.path.field, path)
+	}
 	req := stepclient.Request{Service: service, Method: c.method, Path: path}
 	if c.body != nil {
 		v, err := c.body.eval(act)
@@ -186,4 +190,20 @@ func responseValue(resp stepclient.Response) map[string]any {
 		}
 	}
 	return map[string]any{"status": int64(resp.Status), "body": body}
+}
+
+// dotSegment reports whether the path part of a request path has a "." or ".." segment,
+// escaped or not.
+func dotSegment(path string) bool {
+	p, _, _ := strings.Cut(path, "?")
+	p, _, _ = strings.Cut(p, "#")
+	for seg := range strings.SplitSeq(p, "/") {
+		if unescaped, err := url.PathUnescape(seg); err == nil {
+			seg = unescaped
+		}
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/cel-go/common/types"
 
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/saga"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
 )
@@ -113,7 +114,14 @@ func (s *compiledStep) evalOutputs(act map[string]any) (map[string]string, error
 			errs = append(errs, fmt.Errorf("output %s: %w", o.name, err))
 			continue
 		}
-		outputs[o.name] = string(v.(types.String)) //nolint:forcetypeassert // eval checked it is a string
+		value := string(v.(types.String)) //nolint:forcetypeassert // eval checked it is a string
+		if len(value) > v1.MaxOutputLength {
+			// Cut, it would name another resource, and an undo addressed by it would
+			// tombstone nothing while the real one leaks.
+			errs = append(errs, fmt.Errorf("output %s: %d bytes, more than the %d status keeps", o.name, len(value), v1.MaxOutputLength))
+			continue
+		}
+		outputs[o.name] = value
 	}
 	return outputs, errors.Join(errs...)
 }

@@ -1,6 +1,8 @@
 package sagadef
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -42,6 +44,13 @@ func TestOutcome(t *testing.T) {
 			resp:   stepclient.Response{Status: 200, Body: []byte(`{"orderId": "ord-u-1"}`)},
 			want: saga.Outcome{Kind: saga.BusinessFailure, Code: CodeInvalidOutput,
 				Message: "output total: step CreateOrder, spec.steps[0].outputs[total]: no such key: total (a value that may be absent, such as an output of a step that has not succeeded, can be tested with has())"},
+		},
+		"OutputTooLong": {
+			reason: "An output longer than status keeps is refused, not cut: a cut identifier would address another resource.",
+			call:   action("ReserveInventory"),
+			resp:   stepclient.Response{Status: 200, Body: []byte(`{"reservationId": "res-` + strings.Repeat("x", v1.MaxOutputLength) + `"}`)},
+			want: saga.Outcome{Kind: saga.BusinessFailure, Code: CodeInvalidOutput,
+				Message: fmt.Sprintf("output reservationId: %d bytes, more than the %d status keeps", v1.MaxOutputLength+4, v1.MaxOutputLength)},
 		},
 		"OutputOfAnAnswerThatIsNotJSON": {
 			reason: "A body that is not JSON is null to the expressions.",

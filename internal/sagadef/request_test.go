@@ -277,3 +277,20 @@ func TestProgramIsSafeForConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestRefusesDotSegments checks that a value from a Saga's input cannot walk a
+// request path to another resource, escaped or not.
+func TestRequestRefusesDotSegments(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/v1/orders/ord-1":            false,
+		"/v1/orders/ord-1/cancel?x=.": false,
+		"/v1/orders/../payments/p":    true,
+		"/v1/orders/%2e%2e/payments":  true,
+		"/v1/./orders":                true,
+		"/v1/orders/..":               true,
+	} {
+		if got := dotSegment(path); got != want {
+			t.Errorf("dotSegment(%q) = %v, want %v", path, got, want)
+		}
+	}
+}
