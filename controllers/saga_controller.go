@@ -148,7 +148,7 @@ func (r *SagaReconciler) resolve(ctx context.Context, obj *v1.Saga) (*sagaOnDefi
 	if err != nil {
 		def = nil
 	}
-	return r.resolveNew(run, def), nil
+	return r.resolveNew(ctx, run, def), nil
 }
 
 // resolvePinned finds the definition a saga pinned: found, it runs on it; gone, a saga
@@ -167,7 +167,7 @@ func (r *SagaReconciler) resolvePinned(ctx context.Context, run *sagaOnDefinitio
 		return run, nil
 	}
 	var err error
-	run.program, err = r.programs.get(def)
+	run.program, err = r.programs.get(ctx, def)
 	if notStarted(obj) {
 		// Until the start is stored, every reconcile checks again that the definition is
 		// staying: a crash may have come between the pin and its check.
@@ -179,7 +179,7 @@ func (r *SagaReconciler) resolvePinned(ctx context.Context, run *sagaOnDefinitio
 // resolveNew judges the definition a saga that has not started names (nil: not found):
 // it starts on it only if the definition is Ready and staying, and the input satisfies its
 // schema; otherwise run.invalid says why, with the field named.
-func (r *SagaReconciler) resolveNew(run *sagaOnDefinition, def *v1.SagaDefinition) *sagaOnDefinition {
+func (r *SagaReconciler) resolveNew(ctx context.Context, run *sagaOnDefinition, def *v1.SagaDefinition) *sagaOnDefinition {
 	obj := run.obj
 	ref := fmt.Sprintf("spec.definitionRef.name: SagaDefinition %q", obj.Spec.DefinitionRef.Name)
 	if def == nil {
@@ -199,7 +199,7 @@ func (r *SagaReconciler) resolveNew(run *sagaOnDefinition, def *v1.SagaDefinitio
 	if run.invalid != "" {
 		return run
 	}
-	program, err := r.programs.get(def)
+	program, err := r.programs.get(ctx, def)
 	if err != nil {
 		run.invalid = ref + " does not compile: " + err.Error()
 		return run
@@ -415,13 +415,13 @@ type programCache struct {
 	programs map[types.UID]*sagadef.Program
 }
 
-func (c *programCache) get(def *v1.SagaDefinition) (*sagadef.Program, error) {
+func (c *programCache) get(ctx context.Context, def *v1.SagaDefinition) (*sagadef.Program, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if p, ok := c.programs[def.UID]; ok {
 		return p, nil
 	}
-	p, err := sagadef.Compile(&def.Spec)
+	p, err := sagadef.Compile(ctx, &def.Spec)
 	if err != nil {
 		return nil, fmt.Errorf("compile SagaDefinition %s/%s: %w", def.Namespace, def.Name, err)
 	}

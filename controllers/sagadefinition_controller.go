@@ -75,7 +75,7 @@ func (r *SagaDefinitionReconciler) Reconcile(ctx context.Context, req reconcile.
 	}
 	ready := metav1.Condition{Type: v1.ConditionReady, Status: metav1.ConditionTrue, Reason: ReasonCompiled,
 		Message: fmt.Sprintf("%d steps; every expression compiled against the input schema", len(def.Spec.Steps))}
-	if _, err := sagadef.Compile(&def.Spec); err != nil {
+	if _, err := sagadef.Compile(ctx, &def.Spec); err != nil {
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, sagadef.ReasonInvalidExpression, err.Error()
 		if ce, ok := errors.AsType[*sagadef.CompileError](err); ok {
 			ready.Reason = ce.Reason

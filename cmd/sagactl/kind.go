@@ -207,7 +207,7 @@ func definitionPlan(ctx context.Context, c client.Client, obj *v1.Saga) (*saga.P
 	case err != nil:
 		return nil, fmt.Errorf("get sagadefinition %s: %w", key, err)
 	}
-	program, err := sagadef.Compile(&def.Spec) //nolint:contextcheck // Compile takes no context; only its schema check uses one, with no I/O
+	program, err := sagadef.Compile(ctx, &def.Spec)
 	if err != nil {
 		return nil, failure("SagaDefinition %s does not compile, so what saga %s/%s leaves undone is unknown: %w", key, obj.Namespace, obj.Name, err)
 	}

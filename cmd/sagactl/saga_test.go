@@ -47,7 +47,7 @@ func bucketDefinition(ns, name string) *v1.SagaDefinition {
 func createDefinition(t *testing.T, ns string) (*v1.SagaDefinition, *saga.Plan) {
 	t.Helper()
 	def := bucketDefinition(ns, "bucket-v1")
-	program, err := sagadef.Compile(&def.Spec)
+	program, err := sagadef.Compile(context.Background(), &def.Spec)
 	if err != nil {
 		t.Fatalf("compile the test definition: %v", err)
 	}

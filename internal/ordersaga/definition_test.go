@@ -2,6 +2,7 @@ package ordersaga_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -45,7 +46,7 @@ func orderDefinition(t testing.TB) *sagadef.Program {
 	if def.Kind != "SagaDefinition" || def.Name == "" {
 		t.Fatalf("%s holds a %s named %q, want a SagaDefinition", definitionSample, def.Kind, def.Name)
 	}
-	p, err := sagadef.Compile(&def.Spec)
+	p, err := sagadef.Compile(context.Background(), &def.Spec)
 	if err != nil {
 		t.Fatalf("compile %s: %v", definitionSample, err)
 	}

@@ -1,6 +1,7 @@
 package sagadef
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -75,7 +76,7 @@ type expr struct {
 // Compile checks the definition's input schema is structural and compiles every expression
 // against it. Its error is a *CompileError listing every problem, except when the CEL
 // environment itself cannot be built (a bug, not a definition's fault).
-func Compile(spec *v1.SagaDefinitionSpec) (*Program, error) {
+func Compile(ctx context.Context, spec *v1.SagaDefinitionSpec) (*Program, error) {
 	if spec == nil {
 		return nil, newCompileError(ReasonInvalidPlan, []Problem{{Field: "spec", Detail: "is missing"}})
 	}
@@ -84,7 +85,7 @@ func Compile(spec *v1.SagaDefinitionSpec) (*Program, error) {
 	if err := plan.Validate(); err != nil {
 		return nil, newCompileError(ReasonInvalidPlan, []Problem{{Field: "spec.steps", Detail: err.Error()}})
 	}
-	input, problems := newInputSchema(spec.Input.OpenAPIV3Schema)
+	input, problems := newInputSchema(ctx, spec.Input.OpenAPIV3Schema)
 	if len(problems) > 0 {
 		return nil, newCompileError(ReasonInvalidSchema, problems)
 	}

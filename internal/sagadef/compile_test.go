@@ -1,6 +1,7 @@
 package sagadef
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -150,7 +151,7 @@ func TestCompileErrors(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := Compile(tc.spec)
+			_, err := Compile(context.Background(), tc.spec)
 			var ce *CompileError
 			if !errors.As(err, &ce) {
 				t.Fatalf("\nReason: %s\nCompile(...): want a *CompileError, got %v", tc.reason, err)
@@ -175,7 +176,7 @@ func TestCompileErrorMessageIsBounded(t *testing.T) {
 			s.Steps[i].Action.Body = "steps.Nowhere"
 		}
 	})
-	_, err := Compile(spec)
+	_, err := Compile(context.Background(), spec)
 	var ce *CompileError
 	if !errors.As(err, &ce) {
 		t.Fatalf("Compile(...): want a *CompileError, got %v", err)
@@ -198,7 +199,7 @@ func TestCompileDoesNotKeepTheSpec(t *testing.T) {
 func BenchmarkCompile(b *testing.B) {
 	spec := orderSpec(b)
 	for b.Loop() {
-		if _, err := Compile(spec); err != nil {
+		if _, err := Compile(context.Background(), spec); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,6 +2,7 @@ package sagadef_test
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ import (
 // request once the steps before it have their outputs.
 func TestDocsExample(t *testing.T) {
 	def, run := docsExample(t)
-	p, err := sagadef.Compile(&def.Spec)
+	p, err := sagadef.Compile(context.Background(), &def.Spec)
 	if err != nil {
 		t.Fatalf("the example does not compile: %v", err)
 	}

@@ -1,6 +1,7 @@
 package sagadef
 
 import (
+	"context"
 	"os"
 	"testing"
 
@@ -50,7 +51,7 @@ func schemaSpec(t testing.TB, schema, path, body string) *v1.SagaDefinitionSpec 
 
 func mustCompile(t testing.TB, spec *v1.SagaDefinitionSpec) *Program {
 	t.Helper()
-	p, err := Compile(spec)
+	p, err := Compile(context.Background(), spec)
 	if err != nil {
 		t.Fatalf("Compile: %v", err)
 	}

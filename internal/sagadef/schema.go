@@ -39,7 +39,7 @@ func inputPath() *field.Path { return field.NewPath("spec", "input") }
 
 // newInputSchema checks raw is a structural schema of an object, as a CRD's would be, and
 // prepares it. Its problems are all InvalidSchema.
-func newInputSchema(raw runtime.RawExtension) (*inputSchema, []Problem) {
+func newInputSchema(ctx context.Context, raw runtime.RawExtension) (*inputSchema, []Problem) {
 	at := schemaPath()
 	fail := func(detail string) (*inputSchema, []Problem) {
 		return nil, []Problem{{Field: at.String(), Detail: detail}}
@@ -74,7 +74,7 @@ func newInputSchema(raw runtime.RawExtension) (*inputSchema, []Problem) {
 	if len(problems) > 0 {
 		return nil, problems
 	}
-	if errs, err := structuraldefaulting.ValidateDefaults(context.Background(), at, structural, false, true); err != nil || len(errs) > 0 {
+	if errs, err := structuraldefaulting.ValidateDefaults(ctx, at, structural, false, true); err != nil || len(errs) > 0 {
 		for _, e := range errs {
 			problems = append(problems, Problem{Field: e.Field, Detail: "has an invalid default: " + e.ErrorBody()})
 		}
