@@ -9,15 +9,6 @@ import (
 	"github.com/ordersaga/ordersaga/internal/saga"
 )
 
-// The services the order saga calls, by the names the URL template and overrides know.
-const (
-	serviceOrder        = "order"
-	serviceInventory    = "inventory"
-	servicePayment      = "payment"
-	serviceShipping     = "shipping"
-	serviceNotification = "notification"
-)
-
 // NotifyCancellation names the order-cancelled notice sent after a rollback: the plan's
 // after-rollback call. Its record is status.cancellationNotice.
 const NotifyCancellation v1.StepName = "NotifyCancellation"

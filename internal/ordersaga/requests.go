@@ -68,31 +68,31 @@ func requestFor(obj *v1.OrderSaga, c saga.Call) (request, error) {
 	compensate := c.Direction == saga.Compensate
 	switch {
 	case c.Step == v1.StepCreateOrder && !compensate:
-		return request{serviceOrder, http.MethodPut, "/v1/orders/" + OrderID(uid), map[string]any{
+		return request{stepclient.ServiceOrder, http.MethodPut, "/v1/orders/" + OrderID(uid), map[string]any{
 			"customerId": obj.Spec.CustomerID, "currency": currency(obj), "items": items(obj, true)}}, nil
 	case c.Step == v1.StepCreateOrder:
-		return request{serviceOrder, http.MethodPost, "/v1/orders/" + OrderID(uid) + "/cancel", undo}, nil
+		return request{stepclient.ServiceOrder, http.MethodPost, "/v1/orders/" + OrderID(uid) + "/cancel", undo}, nil
 	case c.Step == v1.StepReserveInventory && !compensate:
-		return request{serviceInventory, http.MethodPut, "/v1/reservations/" + ReservationID(uid), map[string]any{
+		return request{stepclient.ServiceInventory, http.MethodPut, "/v1/reservations/" + ReservationID(uid), map[string]any{
 			"orderId": OrderID(uid), "items": items(obj, false)}}, nil
 	case c.Step == v1.StepReserveInventory:
-		return request{serviceInventory, http.MethodPost, "/v1/reservations/" + ReservationID(uid) + "/release", undo}, nil
+		return request{stepclient.ServiceInventory, http.MethodPost, "/v1/reservations/" + ReservationID(uid) + "/release", undo}, nil
 	case c.Step == v1.StepProcessPayment && !compensate:
-		return request{servicePayment, http.MethodPut, "/v1/payments/" + PaymentID(uid), map[string]any{
+		return request{stepclient.ServicePayment, http.MethodPut, "/v1/payments/" + PaymentID(uid), map[string]any{
 			"orderId": OrderID(uid), "customerId": obj.Spec.CustomerID, "amount": obj.Status.Total,
 			"currency": currency(obj), "method": obj.Spec.PaymentMethod}}, nil
 	case c.Step == v1.StepProcessPayment:
-		return request{servicePayment, http.MethodPost, "/v1/payments/" + PaymentID(uid) + "/refund", undo}, nil
+		return request{stepclient.ServicePayment, http.MethodPost, "/v1/payments/" + PaymentID(uid) + "/refund", undo}, nil
 	case c.Step == v1.StepScheduleShipment && !compensate:
-		return request{serviceShipping, http.MethodPut, "/v1/shipments/" + ShipmentID(uid), map[string]any{
+		return request{stepclient.ServiceShipping, http.MethodPut, "/v1/shipments/" + ShipmentID(uid), map[string]any{
 			"orderId": OrderID(uid), "method": shippingMethod(obj), "address": obj.Spec.Shipping.Address,
 			"items": items(obj, false)}}, nil
 	case c.Step == v1.StepScheduleShipment:
-		return request{serviceShipping, http.MethodPost, "/v1/shipments/" + ShipmentID(uid) + "/cancel", undo}, nil
+		return request{stepclient.ServiceShipping, http.MethodPost, "/v1/shipments/" + ShipmentID(uid) + "/cancel", undo}, nil
 	case c.Step == v1.StepConfirmOrder && !compensate:
-		return request{serviceOrder, http.MethodPost, "/v1/orders/" + OrderID(uid) + "/confirm", struct{}{}}, nil
+		return request{stepclient.ServiceOrder, http.MethodPost, "/v1/orders/" + OrderID(uid) + "/confirm", struct{}{}}, nil
 	case c.Step == v1.StepSendNotification && !compensate:
-		return request{serviceNotification, http.MethodPut, "/v1/notifications/" + ConfirmationNotificationID(uid), map[string]any{
+		return request{stepclient.ServiceNotification, http.MethodPut, "/v1/notifications/" + ConfirmationNotificationID(uid), map[string]any{
 			"orderId": OrderID(uid), "customerId": obj.Spec.CustomerID, "type": "ORDER_CONFIRMED",
 			"data": nonEmpty(map[string]string{"total": obj.Status.Total, "trackingNumber": obj.Status.TrackingNumber})}}, nil
 	case c.Step == NotifyCancellation:
@@ -100,7 +100,7 @@ func requestFor(obj *v1.OrderSaga, c saga.Call) (request, error) {
 		// message. A retry after a lost status write may meet another cause (a deletion
 		// instead of a decline); a different body would then be refused as a reused key,
 		// and the customer would never hear of the cancellation.
-		return request{serviceNotification, http.MethodPut, "/v1/notifications/" + CancellationNotificationID(uid), map[string]any{
+		return request{stepclient.ServiceNotification, http.MethodPut, "/v1/notifications/" + CancellationNotificationID(uid), map[string]any{
 			"orderId": OrderID(uid), "customerId": obj.Spec.CustomerID, "type": "ORDER_CANCELLED",
 			"data": nonEmpty(map[string]string{"total": obj.Status.Total})}}, nil
 	}

@@ -12,16 +12,16 @@ import (
 
 // The services' names, as the URL template and the overrides know them.
 const (
-	serviceOrder        = "order"
-	serviceInventory    = "inventory"
-	servicePayment      = "payment"
-	serviceShipping     = "shipping"
-	serviceNotification = "notification"
+	ServiceOrder        = "order"
+	ServiceInventory    = "inventory"
+	ServicePayment      = "payment"
+	ServiceShipping     = "shipping"
+	ServiceNotification = "notification"
 )
 
 // Services are the names the URL template and the overrides know.
 func Services() []string {
-	return []string{serviceOrder, serviceInventory, servicePayment, serviceShipping, serviceNotification}
+	return []string{ServiceOrder, ServiceInventory, ServicePayment, ServiceShipping, ServiceNotification}
 }
 
 // DefaultURLTemplate finds a service by its in-cluster DNS name.
