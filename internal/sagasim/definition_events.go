@@ -132,16 +132,21 @@ func (s *sim) definitionRestarted(ctx context.Context) {
 	}
 }
 
-// deleteStranded deletes, as a person would once the faults stop, the Sagas that can
-// never start because their definition is being deleted or gone. They never pinned it,
-// so they made no call, and must leave nothing behind.
+// deleteStranded deletes, as a person would once the faults stop, the Sagas that have
+// not started while their definition is being deleted or gone: an unpinned one can never
+// start, and a pinned one may be unpinned before it does. Whatever such a saga did before
+// its start was stored must be undone, or nothing was done.
 func (s *sim) deleteStranded(ctx context.Context) {
 	if s.def == nil || !s.def.deleted {
 		return
 	}
 	for _, sg := range s.sagas {
-		if obj, ok := s.api.raw(ctx, sg.Name); ok && asSaga(obj).Status.Definition == nil {
-			s.userDelete(ctx, sg.Name, ": its definition is deleted, so it can never start")
+		obj, ok := s.api.raw(ctx, sg.Name)
+		if !ok {
+			continue
+		}
+		if phase := asSaga(obj).Status.Phase; phase == "" || phase == v1.PhasePending {
+			s.userDelete(ctx, sg.Name, ": it has not started, and its definition is deleted")
 		}
 	}
 }
