@@ -157,8 +157,10 @@ func (r *SagaReconciler) resolvePinned(ctx context.Context, run *sagaOnDefinitio
 	obj := run.obj
 	if !found || string(def.UID) != obj.Status.Definition.UID {
 		if notStarted(obj) {
-			// Pinned, then the definition went before the start was stored: no call was
-			// made (see pin), so the pin is taken back and the saga waits like any other.
+			// Pinned, then the definition went before the start was stored. Its controller
+			// let it go, so it listed Sagas before this pin was stored, and the check after
+			// the pin (or a crash before it) kept any call from being made: the pin is
+			// taken back and the saga waits like any other.
 			run.unpinned = true
 			return run, r.unpin(ctx, obj)
 		}
@@ -170,7 +172,7 @@ func (r *SagaReconciler) resolvePinned(ctx context.Context, run *sagaOnDefinitio
 	run.program, err = r.programs.get(ctx, def)
 	if notStarted(obj) {
 		// Until the start is stored, every reconcile checks again that the definition is
-		// staying: a crash may have come between the pin and its check.
+		// still there (see pin).
 		run.pin = def
 	}
 	return run, err
@@ -216,8 +218,14 @@ func (r *SagaReconciler) resolveNew(ctx context.Context, run *sagaOnDefinition, 
 // controller lets a deleted definition go once no Saga pins it, and may have looked just
 // before this pin was stored: so the definition is read again from the API server, and
 // the pin is taken back if it is going, before any call is made.
+//
+// A pin stored by an earlier reconcile is checked again until the start is stored, for a
+// crash may have come between the pin and its check; but then only a definition that is
+// gone takes it back. One that is merely being deleted stays for this saga (its controller
+// saw the pin), and a call may already have been made on it, whose undo needs it.
 func (r *SagaReconciler) pin(ctx context.Context, obj *v1.Saga, def *v1.SagaDefinition) (bool, error) {
-	if obj.Status.Definition == nil {
+	fresh := obj.Status.Definition == nil
+	if fresh {
 		before := obj.DeepCopy()
 		obj.Status.Definition = &v1.PinnedDefinition{Name: def.Name, UID: string(def.UID)}
 		if err := writeStatus(ctx, r.Client, before, obj); err != nil {
@@ -229,7 +237,7 @@ func (r *SagaReconciler) pin(ctx context.Context, obj *v1.Saga, def *v1.SagaDefi
 	}
 	live := &v1.SagaDefinition{}
 	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(def), live)
-	if err == nil && live.UID == def.UID && live.DeletionTimestamp.IsZero() {
+	if err == nil && live.UID == def.UID && (live.DeletionTimestamp.IsZero() || !fresh) {
 		return true, nil
 	}
 	if err != nil && !apierrors.IsNotFound(err) {
