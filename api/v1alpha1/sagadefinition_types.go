@@ -137,7 +137,7 @@ type DefinitionStep struct {
 	// compensation is the call that undoes the step. Only steps before the pivot may have
 	// one. Without it, the step is not undone when the saga rolls back.
 	// +optional
-	Compensation *HTTPCall `json:"compensation,omitempty"`
+	Compensation *CompensationCall `json:"compensation,omitempty"`
 
 	// pivot marks the step after whose success the saga never rolls back. It is retried
 	// until it answers. At most one step is the pivot.
@@ -202,6 +202,21 @@ type HTTPCall struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=4096
 	Body string `json:"body,omitempty"`
+}
+
+// CompensationCall is the call that undoes a step, and what its answer adds to the step's
+// outputs.
+type CompensationCall struct {
+	HTTPCall `json:",inline"`
+
+	// outputs are added to the step's outputs from a successful compensation's answer, by
+	// name (each one of the step's own outputs): an undo that found what it undid proves
+	// the step ran, even when the status write that recorded its action's outputs was lost
+	// (a customer whose order existed must hear that it was cancelled). Each is a CEL
+	// expression over response that gives a string; an empty string adds nothing.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=16
+	Outputs map[string]Expression `json:"outputs,omitempty"`
 }
 
 // RollbackCall is the best-effort call after a rollback.

@@ -3,6 +3,7 @@ package sagadef
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -25,12 +26,14 @@ type Program struct {
 
 // compiledStep is one step's calls and answer rules.
 type compiledStep struct {
-	name            v1.StepName
-	service         string
-	pivot           bool
-	action          compiledCall
-	compensation    *compiledCall
-	outputs         []namedExpr // by name
+	name         v1.StepName
+	service      string
+	pivot        bool
+	action       compiledCall
+	compensation *compiledCall
+	outputs      []namedExpr // by name
+	// undoOutputs are read from a successful compensation's answer, by name.
+	undoOutputs     []namedExpr
 	businessFailure *expr
 	transient       *expr
 }
@@ -141,20 +144,21 @@ func (c *compiler) step(i int, s *v1.DefinitionStep) compiledStep {
 		pivot:   s.Pivot,
 		action:  c.call(before, &s.Action, at.Child("action"), s.Name),
 	}
+	answer := scope{visibleSteps: i, response: true}
+	out.outputs = c.outputs(answer, s.Outputs, at.Child("outputs"), s.Name)
 	if s.Compensation != nil {
 		// A compensation runs after its action, and because the saga is rolling back.
-		comp := c.call(scope{visibleSteps: i + 1, failure: true}, s.Compensation, at.Child("compensation"), s.Name)
+		undo := scope{visibleSteps: i + 1, failure: true}
+		comp := c.call(undo, &s.Compensation.HTTPCall, at.Child("compensation"), s.Name)
 		out.compensation = &comp
-	}
-	answer := scope{visibleSteps: i, response: true}
-	names := make([]string, 0, len(s.Outputs))
-	for name := range s.Outputs {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		e := c.compile(answer, string(s.Outputs[name]), at.Child("outputs").Key(name), s.Name, resultString)
-		out.outputs = append(out.outputs, namedExpr{name: name, expr: e})
+		undo.response = true
+		out.undoOutputs = c.outputs(undo, s.Compensation.Outputs, at.Child("compensation", "outputs"), s.Name)
+		for _, o := range out.undoOutputs {
+			if _, declared := s.Outputs[o.name]; !declared {
+				c.problems = append(c.problems, Problem{Field: at.Child("compensation", "outputs").Key(o.name).String(), Step: s.Name,
+					Detail: "not one of the step's outputs: a compensation's answer can only fill in an output its action declares"})
+			}
+		}
 	}
 	if s.BusinessFailure != "" {
 		out.businessFailure = c.compile(answer, s.BusinessFailure, at.Child("businessFailure"), s.Name, resultBool)
@@ -173,6 +177,16 @@ func (c *compiler) rollback(r *v1.RollbackCall) *compiledRollback {
 	out := &compiledRollback{name: name, service: r.Service, action: c.call(all, &r.Action, at.Child("action"), name)}
 	if r.When != "" {
 		out.when = c.compile(all, r.When, at.Child("when"), name, resultBool)
+	}
+	return out
+}
+
+// outputs compiles a map of output expressions, in name order.
+func (c *compiler) outputs(sc scope, exprs map[string]v1.Expression, at *field.Path, step v1.StepName) []namedExpr {
+	names := slices.Sorted(maps.Keys(exprs))
+	out := make([]namedExpr, 0, len(names))
+	for _, name := range names {
+		out = append(out, namedExpr{name: name, expr: c.compile(sc, string(exprs[name]), at.Key(name), step, resultString)})
 	}
 	return out
 }

@@ -31,6 +31,14 @@ func TestCompileErrors(t *testing.T) {
 			want:     want{ReasonInvalidExpression, "spec.steps[0].action.body", "CreateOrder"},
 			contains: "step CreateOrder, spec.steps[0].action.body: undefined field 'customerID'",
 		},
+		"UndeclaredCompensationOutput": {
+			reason: "A compensation's answer can only fill in an output its action declares: expressions are typed by the declared ones.",
+			spec: specWith(t, func(s *v1.SagaDefinitionSpec) {
+				s.Steps[0].Compensation.Outputs = map[string]v1.Expression{"cancelledAt": "'now'"}
+			}),
+			want:     want{ReasonInvalidExpression, "spec.steps[0].compensation.outputs[cancelledAt]", "CreateOrder"},
+			contains: "not one of the step's outputs",
+		},
 		"LaterStepReferenced": {
 			reason: "steps holds only the steps before this one.",
 			spec: specWith(t, func(s *v1.SagaDefinitionSpec) {

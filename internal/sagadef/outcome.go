@@ -3,6 +3,7 @@ package sagadef
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -23,7 +24,8 @@ const CodeInvalidOutput = "INVALID_OUTPUT"
 // businessFailure first (true makes the answer a business failure), then transient (true
 // makes it transient); and on success it evaluates the step's outputs. A compensation's or
 // onRollback's answer is classified by Classify alone: the overrides and outputs describe
-// the action's answer, whose shape an undo's answer need not have.
+// the action's answer, whose shape an undo's answer need not have. A successful
+// compensation's answer is then read by the compensation's own outputs, if it has any.
 //
 // An expression that fails on a 2xx answer makes the outcome a business failure with code
 // INVALID_OUTPUT and a message naming the expression: it is a definition bug that asking
@@ -37,6 +39,9 @@ const CodeInvalidOutput = "INVALID_OUTPUT"
 func (p *Program) Outcome(call saga.Call, vars Vars, resp stepclient.Response) saga.Outcome {
 	out := stepclient.Classify(resp)
 	s := p.step(call.Step)
+	if call.Direction == saga.Compensate && s != nil && len(s.undoOutputs) > 0 && out.Kind == saga.Succeeded {
+		return p.undone(s, out, vars, resp)
+	}
 	if call.Direction != saga.Action || s == nil || (s.businessFailure == nil && s.transient == nil && len(s.outputs) == 0) {
 		return out
 	}
@@ -59,6 +64,25 @@ func (p *Program) Outcome(call saga.Call, vars Vars, resp stepclient.Response) s
 		return s.broken(out, answered, outputs, err)
 	}
 	out.Outputs = outputs
+	return out
+}
+
+// undone reads a successful compensation's answer with the compensation's outputs. The
+// undo happened whatever they give: an output that fails to evaluate is only reported in
+// the outcome's message (and code), never a failure of the compensation.
+func (p *Program) undone(s *compiledStep, out saga.Outcome, vars Vars, resp stepclient.Response) saga.Outcome {
+	act, err := p.activation(vars)
+	if err == nil {
+		act[varResponse] = responseValue(resp)
+		out.Outputs, err = evalOutputs(s.undoOutputs, act)
+		maps.DeleteFunc(out.Outputs, func(_, value string) bool { return value == "" }) // an empty string adds nothing
+		if len(out.Outputs) == 0 {
+			out.Outputs = nil
+		}
+	}
+	if err != nil {
+		out.Code, out.Message = CodeInvalidOutput, strings.ReplaceAll(err.Error(), "\n", "; ")
+	}
 	return out
 }
 
@@ -103,12 +127,17 @@ func (s *compiledStep) override(out saga.Outcome, act map[string]any, status int
 // evalOutputs evaluates every output, and returns those that evaluated with the errors of
 // the others.
 func (s *compiledStep) evalOutputs(act map[string]any) (map[string]string, error) {
-	if len(s.outputs) == 0 {
+	return evalOutputs(s.outputs, act)
+}
+
+// evalOutputs evaluates output expressions; see compiledStep.evalOutputs.
+func evalOutputs(exprs []namedExpr, act map[string]any) (map[string]string, error) {
+	if len(exprs) == 0 {
 		return nil, nil //nolint:nilnil // a step without outputs keeps none: nil is the answer, not a missing one
 	}
-	outputs := make(map[string]string, len(s.outputs))
+	outputs := make(map[string]string, len(exprs))
 	var errs []error
-	for _, o := range s.outputs {
+	for _, o := range exprs {
 		v, err := o.expr.eval(act)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("output %s: %w", o.name, err))

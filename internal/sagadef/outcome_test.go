@@ -143,3 +143,34 @@ func TestOutcome(t *testing.T) {
 		})
 	}
 }
+
+// TestCompensationOutputs checks that a compensation's answer fills in its step's outputs
+// (a cancel that found the order proves it existed), that an empty value adds nothing, and
+// that an output the answer cannot give never fails the undo that happened.
+func TestCompensationOutputs(t *testing.T) {
+	p := mustCompile(t, specWith(t, func(s *v1.SagaDefinitionSpec) {
+		s.Steps[0].Compensation.Outputs = map[string]v1.Expression{
+			"orderId": "has(response.body.tombstone) && response.body.tombstone ? '' : response.body.orderId"}
+	}))
+	undo := saga.Call{Step: "CreateOrder", Direction: saga.Compensate}
+	cases := map[string]struct {
+		body string
+		want saga.Outcome
+	}{
+		"FoundTheOrder": {body: `{"orderId": "ord-u-1", "status": "CANCELLED"}`,
+			want: saga.Outcome{Kind: saga.Succeeded, Outputs: map[string]string{"orderId": "ord-u-1"}}},
+		"Tombstone": {body: `{"orderId": "ord-u-1", "status": "CANCELLED", "tombstone": true}`,
+			want: saga.Outcome{Kind: saga.Succeeded}},
+		"Unreadable": {body: `{"status": "CANCELLED"}`,
+			want: saga.Outcome{Kind: saga.Succeeded, Code: CodeInvalidOutput,
+				Message: "output orderId: step CreateOrder, spec.steps[0].compensation.outputs[orderId]: no such key: orderId (a value that may be absent, such as an output of a step that has not succeeded, can be tested with has())"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := p.Outcome(undo, Vars{UID: "u"}, stepclient.Response{Status: 200, Body: []byte(tc.body)})
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Outcome(compensate CreateOrder, %s): -want, +got:\n%s", tc.body, diff)
+			}
+		})
+	}
+}
