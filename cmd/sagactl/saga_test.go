@@ -29,11 +29,11 @@ func bucketDefinition(ns, name string) *v1.SagaDefinition {
 			Steps: []v1.DefinitionStep{
 				{Name: "CreateBucket", Service: "storage",
 					Action:       v1.HTTPCall{Method: "PUT", Path: "'/v1/buckets/bkt-' + saga.uid"},
-					Compensation: &v1.HTTPCall{Method: "DELETE", Path: "'/v1/buckets/bkt-' + saga.uid"},
+					Compensation: &v1.CompensationCall{HTTPCall: v1.HTTPCall{Method: "DELETE", Path: "'/v1/buckets/bkt-' + saga.uid"}},
 					Outputs:      map[string]v1.Expression{"bucketId": "response.body.id"}},
 				{Name: "GrantAccess", Service: "iam",
 					Action:       v1.HTTPCall{Method: "PUT", Path: "'/v1/grants/' + saga.uid", Body: "{'bucket': steps.CreateBucket.outputs.bucketId, 'team': input.team}"},
-					Compensation: &v1.HTTPCall{Method: "DELETE", Path: "'/v1/grants/' + saga.uid"},
+					Compensation: &v1.CompensationCall{HTTPCall: v1.HTTPCall{Method: "DELETE", Path: "'/v1/grants/' + saga.uid"}},
 					Outputs:      map[string]v1.Expression{"grantId": "response.body.id", "role": "response.body.role"}},
 				{Name: "AnnounceBucket", Service: "notify",
 					Action: v1.HTTPCall{Method: "POST", Path: "'/v1/messages'", Body: "{'text': 'bucket ' + steps.CreateBucket.outputs.bucketId}"}},
