@@ -73,6 +73,12 @@ func TestRequestOrderDefinition(t *testing.T) {
 			status: ranAll(declined),
 			want:   request{"payment", "POST", "/v1/payments/pay-u-1/refund", `{"reason":"refund of pay-u-1"}`},
 		},
+		"RefundAPaymentThatNeverAnswered": {
+			reason: "A refund whose charge timed out, with no paymentId recorded, can still be asked for.",
+			call:   saga.Call{Step: "ProcessPayment", Direction: saga.Compensate},
+			status: &v1.SagaStatus{Failure: declined},
+			want:   request{"payment", "POST", "/v1/payments/pay-u-1/refund", `{"reason":"saga rolled back"}`},
+		},
 		"ScheduleShipment": {
 			reason: "Part of the input goes into the body as it is, defaults applied.",
 			call:   saga.Call{Step: "ScheduleShipment", Direction: saga.Action},
