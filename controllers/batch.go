@@ -2,10 +2,13 @@ package controllers
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
@@ -141,4 +144,19 @@ func observe(run *v1.SagaStatus, generation int64) {
 	for i := range run.Conditions {
 		run.Conditions[i].ObservedGeneration = generation
 	}
+}
+
+// conflictLimiter is a reconciler's per-saga backoff after conflicting status writes,
+// created on first use so that a reconciler built as a struct literal (the simulator,
+// tests) has one too.
+type conflictLimiter struct {
+	once    sync.Once
+	limiter workqueue.TypedRateLimiter[ctrl.Request]
+}
+
+func (c *conflictLimiter) get() workqueue.TypedRateLimiter[ctrl.Request] {
+	c.once.Do(func() {
+		c.limiter = workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](conflictBaseDelay, conflictMaxDelay)
+	})
+	return c.limiter
 }

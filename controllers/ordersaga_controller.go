@@ -7,12 +7,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -57,8 +55,7 @@ type OrderSagaReconciler struct {
 	ProgressInterval time.Duration
 
 	// conflicts spaces out the reconciles of a saga whose status writes keep conflicting.
-	conflicts workqueue.TypedRateLimiter[ctrl.Request]
-	initOnce  sync.Once
+	conflicts conflictLimiter
 }
 
 // Conflict backoff: a reconcile whose status write met a newer version runs again after
@@ -93,11 +90,11 @@ func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	conflict, err := r.finish(ctx, before, obj, b.last, b.events)
 	switch {
 	case conflict: // the object changed meanwhile: start over from the stored version
-		return ctrl.Result{RequeueAfter: r.conflictBackoff().When(req)}, nil
+		return ctrl.Result{RequeueAfter: r.conflicts.get().When(req)}, nil
 	case err != nil:
 		return ctrl.Result{}, err
 	}
-	r.conflictBackoff().Forget(req)
+	r.conflicts.get().Forget(req)
 	return ctrl.Result{RequeueAfter: b.requeueAfter}, nil
 }
 
@@ -111,7 +108,7 @@ func (r *OrderSagaReconciler) load(ctx context.Context, req ctrl.Request) (_ *v1
 		return obj, false, nil
 	case apierrors.IsNotFound(err):
 		r.Metrics.forget(metricKey{kindOrderSaga, req.NamespacedName})
-		r.conflictBackoff().Forget(req)
+		r.conflicts.get().Forget(req)
 		return nil, true, nil
 	default:
 		return nil, false, fmt.Errorf("get %s: %w", req.NamespacedName, err)
@@ -176,15 +173,6 @@ func NewOrderSagaReconciler(mgr ctrl.Manager, steps StepCaller, o Options) *Orde
 	}
 	r.Metrics = o.Metrics
 	return r
-}
-
-// conflictBackoff returns the conflict rate limiter, creating it on first use so that a
-// reconciler built as a struct literal (the simulator, tests) gets one too.
-func (r *OrderSagaReconciler) conflictBackoff() workqueue.TypedRateLimiter[ctrl.Request] {
-	r.initOnce.Do(func() {
-		r.conflicts = workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](conflictBaseDelay, conflictMaxDelay)
-	})
-	return r.conflicts
 }
 
 // GracefulShutdownTimeout is how long a manager must wait for reconciles in flight when

@@ -4,13 +4,11 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -67,9 +65,9 @@ type SagaReconciler struct {
 	MaxConcurrentReconciles int
 	ProgressInterval        time.Duration
 
-	programs  programCache
-	conflicts workqueue.TypedRateLimiter[ctrl.Request]
-	initOnce  sync.Once
+	programs programCache
+	// conflicts spaces out the reconciles of a saga whose status writes keep conflicting.
+	conflicts conflictLimiter
 }
 
 // +kubebuilder:rbac:groups=saga.ordersaga.io,resources=sagas,verbs=get;list;watch;update;patch;delete
@@ -82,7 +80,7 @@ func (r *SagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	if err := r.APIReader.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Metrics.forget(metricKey{kindSaga, req.NamespacedName})
-			r.conflictBackoff().Forget(req)
+			r.conflicts.get().Forget(req)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("get saga %s: %w", req.NamespacedName, err)
@@ -101,14 +99,14 @@ func (r *SagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	case run.gone:
 		return r.definitionGone(ctx, obj)
 	case run.unpinned:
-		return ctrl.Result{RequeueAfter: r.conflictBackoff().When(req)}, nil
+		return ctrl.Result{RequeueAfter: r.conflicts.get().When(req)}, nil
 	case run.pin != nil:
 		pinned, err := r.pin(ctx, obj, run.pin)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
 		if !pinned { // the next reconcile says why, from what it reads then
-			return ctrl.Result{RequeueAfter: r.conflictBackoff().When(req)}, nil
+			return ctrl.Result{RequeueAfter: r.conflicts.get().When(req)}, nil
 		}
 	}
 	before := obj.DeepCopy()
@@ -116,11 +114,11 @@ func (r *SagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	conflict, err := r.finish(ctx, before, obj, b.last, b.events)
 	switch {
 	case conflict:
-		return ctrl.Result{RequeueAfter: r.conflictBackoff().When(req)}, nil
+		return ctrl.Result{RequeueAfter: r.conflicts.get().When(req)}, nil
 	case err != nil:
 		return ctrl.Result{}, err
 	}
-	r.conflictBackoff().Forget(req)
+	r.conflicts.get().Forget(req)
 	return ctrl.Result{RequeueAfter: b.requeueAfter}, nil
 }
 
@@ -140,13 +138,6 @@ func (r *SagaReconciler) finish(ctx context.Context, before, obj *v1.Saga, last 
 	st := &obj.Status
 	r.Metrics.track(metricKey{kindSaga, client.ObjectKeyFromObject(obj)}, obj.Spec.DefinitionRef.Name, before.Status.Phase, st.Phase, st.StartedAt, st.FinishedAt)
 	return false, err
-}
-
-func (r *SagaReconciler) conflictBackoff() workqueue.TypedRateLimiter[ctrl.Request] {
-	r.initOnce.Do(func() {
-		r.conflicts = workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](conflictBaseDelay, conflictMaxDelay)
-	})
-	return r.conflicts
 }
 
 // NewSagaReconciler returns a reconciler wired to mgr's clients and event recorder that
