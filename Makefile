@@ -19,6 +19,13 @@ GO_BUILD := CGO_ENABLED=0 go build -ldflags "$(GO_LDFLAGS)"
 # so Go's test cache could replay a pass after those binaries changed.
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 BENCH_SAGAS ?= 500
+# The benchmark's long modes (test/bench): see `make help` and test/bench/doc.go.
+BENCH_WINDOW ?= 20s
+BENCH_LATENCY_SAGAS ?= 2000
+BENCH_MEMORY_SAGAS ?= 10000
+# BENCH_FLAGS adds -bench.* flags to every bench target, e.g. BENCH_FLAGS=-bench.admission.
+BENCH_FLAGS ?=
+BENCH_RUN = KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./test/bench -count=1 -run '^$$' -bench BenchmarkOrderSaga -benchtime 1x
 BIN_DIR ?= bin
 HELM_RELEASE ?= ordersaga
 HELM_NAMESPACE ?= shop
@@ -117,8 +124,20 @@ else
 endif
 
 .PHONY: bench
-bench: ## Measure sagas/s, p50/p99 latency and API writes per saga on envtest with zero-latency fake services.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./test/bench -run '^$$' -bench . -benchtime $(BENCH_SAGAS)x
+bench: ## Closed loop of BENCH_SAGAS sagas (manager in process and as cmd/manager) against the API server's create and create+status ceilings: sagas/s, latency, requests and CPU per saga.
+	$(BENCH_RUN) -timeout 30m -bench.mode=closed -bench.sagas=$(BENCH_SAGAS) $(BENCH_FLAGS)
+
+.PHONY: bench-openloop
+bench-openloop: ## Long: search the saturation rate with open-loop arrivals (BENCH_WINDOW each), then p50/p99/max latency at 25, 50, 75 and 90 % of it.
+	$(BENCH_RUN) -timeout 3h -bench.mode=openloop -bench.sagas=$(BENCH_SAGAS) -bench.window=$(BENCH_WINDOW) $(BENCH_FLAGS)
+
+.PHONY: bench-latency
+bench-latency: ## Long: sagas/s, manager CPU and RSS against workers (32…1024) with services answering after 0, 20 and 200 ms (BENCH_LATENCY_SAGAS per cell).
+	$(BENCH_RUN) -timeout 3h -bench.mode=latency -bench.sagas=$(BENCH_LATENCY_SAGAS) $(BENCH_FLAGS)
+
+.PHONY: bench-memory
+bench-memory: ## Long: cmd/manager's RSS and Go heap with BENCH_MEMORY_SAGAS finished sagas in its cache.
+	$(BENCH_RUN) -timeout 3h -bench.mode=memory -bench.memory-sagas=$(BENCH_MEMORY_SAGAS) $(BENCH_FLAGS)
 
 ##@ Build
 

@@ -1,0 +1,119 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"k8s.io/client-go/rest"
+)
+
+// metricsScraper reads an API server's /metrics as the admin user.
+type metricsScraper struct {
+	client *http.Client
+	url    string
+}
+
+func newMetricsScraper(cfg *rest.Config) (*metricsScraper, error) {
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("http client for %s: %w", cfg.Host, err)
+	}
+	return &metricsScraper{client: hc, url: strings.TrimSuffix(cfg.Host, "/") + "/metrics"}, nil
+}
+
+// RequestTotals returns apiserver_request_total summed over response code, scope,
+// component and version: every request the API server served, from any client.
+func (m *metricsScraper) RequestTotals(ctx context.Context) (Counts, error) {
+	body, err := fetch(ctx, m.client, m.url)
+	if err != nil {
+		return nil, err
+	}
+	return parseRequestTotals(body)
+}
+
+// fetch GETs url and returns its body.
+func fetch(ctx context.Context, hc *http.Client, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("request %s: %w", url, err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", url, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("get %s: %s: %.200s", url, resp.Status, body)
+	}
+	return body, nil
+}
+
+var labelPair = regexp.MustCompile(`(\w+)="((?:[^"\\]|\\.)*)"`)
+
+// parseRequestTotals reads the apiserver_request_total samples of a Prometheus text page.
+// A tiny reader suffices: the API server writes one sample a line, labels in braces.
+func parseRequestTotals(page []byte) (Counts, error) {
+	out := Counts{}
+	sc := bufio.NewScanner(bytes.NewReader(page))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "apiserver_request_total{")
+		if !ok {
+			continue
+		}
+		labels, value, ok := strings.Cut(line, "} ")
+		if !ok {
+			return nil, fmt.Errorf("apiserver_request_total: unreadable sample %q", sc.Text())
+		}
+		n, err := strconv.ParseFloat(strings.Fields(value)[0], 64)
+		if err != nil {
+			return nil, fmt.Errorf("apiserver_request_total: value of %q: %w", sc.Text(), err)
+		}
+		var r Request
+		for _, m := range labelPair.FindAllStringSubmatch(labels, -1) {
+			switch m[1] {
+			case "verb":
+				r.Verb = m[2]
+			case "group":
+				r.Group = m[2]
+			case "resource":
+				r.Resource = m[2]
+			case "subresource":
+				r.Subresource = m[2]
+			}
+		}
+		out[r] += int64(n)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read metrics: %w", err)
+	}
+	return out, nil
+}
+
+// gaugeValue returns the value of an unlabelled sample (e.g. go_memstats_heap_inuse_bytes)
+// from a Prometheus text page.
+func gaugeValue(page []byte, name string) (float64, error) {
+	sc := bufio.NewScanner(bytes.NewReader(page))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err != nil {
+				return 0, fmt.Errorf("%s: %w", name, err)
+			}
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("no sample %s in the page", name)
+}

@@ -1,0 +1,56 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// runMemory is `make bench-memory`: cmd/manager in its own process runs MemorySagas sagas
+// to Completed; its memory is read when it is idle (before them) and once they all sit
+// finished in its cache.
+func runMemory(ctx context.Context, s *Stack, cfg Config) (*Report, error) {
+	r := newReport(ModeMemory, cfg.Command, s)
+	run, err := s.measureController(ctx, controllerOptions{Name: "memory", Manager: Subprocess, Workers: cfg.Workers,
+		Timeout: cfg.Timeout, Settle: cfg.Settle}, closedLoop(cfg.MemorySagas, cfg.Clients))
+	if err != nil {
+		return nil, fmt.Errorf("memory run: %w", err)
+	}
+	if run.Memory == nil || run.IdleMemory == nil {
+		return nil, errors.New("memory run: the manager's memory was not read")
+	}
+	r.Section("Manager memory with finished sagas in its cache", fmt.Sprintf(
+		"cmd/manager in its own process; %d sagas created by %d clients and run to Completed; memory read %s after the last one ended.",
+		cfg.MemorySagas, cfg.Clients, cfg.Settle))
+	idle, full := *run.IdleMemory, *run.Memory
+	perSagaRSS := "–"
+	if run.Completed > 0 {
+		perSagaRSS = fmt.Sprintf("%.1f KiB", float64(full.RSS-idle.RSS)/1024/float64(run.Completed))
+	}
+	r.Table([]string{"sagas in cache", "RSS idle", "RSS with sagas", "peak RSS", "Go heap in use idle", "Go heap in use with sagas",
+		"RSS growth/saga", "status JSON/saga", colRate, colP50, colP99},
+		[][]string{{strconv.Itoa(run.Completed), mib(idle.RSS), mib(full.RSS), mib(full.PeakRSS), mib(idle.HeapInuse), mib(full.HeapInuse),
+			perSagaRSS, fmt.Sprintf("%.0f B", run.StatusBytes), rate(run.Rate()), ms(run.Latency.P50), ms(run.Latency.P99)}})
+	r.Notes(
+		"RSS: VmRSS of the manager process from /proc/<pid>/status; peak RSS: VmHWM. Idle: after the warm-up saga, before the creates.",
+		"Go heap in use: go_memstats_heap_inuse_bytes from the manager's /metrics, read right after RSS; it includes garbage not yet collected.",
+		fmt.Sprintf("the manager watches only the run's namespace; its cache holds the %d sagas (and the warm-up saga).", run.Completed),
+		"status JSON/saga: mean size of the JSON of .status of each saga in the watch event that showed it Completed.",
+	)
+	return r, nil
+}
+
+// settle waits d, or until ctx ends.
+func settle(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,109 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// sample is every counter the benchmark reads, at one moment.
+type sample struct {
+	at           time.Time
+	apiserver    Counts // apiserver_request_total, from every client
+	apiserverCPU time.Duration
+	etcdCPU      time.Duration
+	processCPU   time.Duration // the manager's process: this one when it runs in process
+	manager      Counts        // the manager's own requests; nil when not counted
+}
+
+// Usage is what one measurement cost, between two samples.
+type Usage struct {
+	Window       time.Duration
+	APIServer    Counts
+	Manager      Counts // nil when the manager's requests were not counted
+	APIServerCPU time.Duration
+	EtcdCPU      time.Duration
+	ProcessCPU   time.Duration
+	// ProcessLabel says whose CPU ProcessCPU is.
+	ProcessLabel string
+}
+
+// Process labels.
+const (
+	labelBenchProcess   = "bench process: in-process manager + fake services + bench clients"
+	labelClientsOnly    = "bench process: bench clients (and idle fake services) only"
+	labelManagerProcess = "manager process (cmd/manager) alone"
+)
+
+// takeSample reads the counters; m may be nil when no controller runs.
+func (s *Stack) takeSample(ctx context.Context, m manager) (sample, error) {
+	smp := sample{at: time.Now()}
+	var err error
+	if smp.apiserver, err = s.metrics.RequestTotals(ctx); err != nil {
+		return smp, err
+	}
+	if smp.apiserverCPU, err = processCPU(s.APIServer); err != nil {
+		return smp, err
+	}
+	if smp.etcdCPU, err = processCPU(s.Etcd); err != nil {
+		return smp, err
+	}
+	if m == nil {
+		smp.processCPU, err = selfCPU()
+	} else {
+		smp.processCPU, err = m.CPU()
+		smp.manager = m.Requests()
+	}
+	if err != nil {
+		return smp, fmt.Errorf("manager cpu: %w", err)
+	}
+	return smp, nil
+}
+
+// usageBetween is what happened from before to after.
+func usageBetween(before, after sample, label string) Usage {
+	u := Usage{
+		Window:       after.at.Sub(before.at),
+		APIServer:    after.apiserver.Sub(before.apiserver),
+		APIServerCPU: after.apiserverCPU - before.apiserverCPU,
+		EtcdCPU:      after.etcdCPU - before.etcdCPU,
+		ProcessCPU:   after.processCPU - before.processCPU,
+		ProcessLabel: label,
+	}
+	if after.manager != nil {
+		u.Manager = after.manager.Sub(before.manager)
+	}
+	return u
+}
+
+// Quiet: the window closes once the API server has served no resource request for
+// quietFor (the manager's Events are sent asynchronously, after the write that caused
+// them), or after quietMax.
+const (
+	quietFor = time.Second
+	quietMax = 10 * time.Second
+)
+
+// quiesce waits until the API server is quiet. Requests without a resource (the
+// benchmark's own scrapes of /metrics) do not count.
+func (s *Stack) quiesce(ctx context.Context) error {
+	deadline := time.Now().Add(quietMax)
+	last, err := s.metrics.RequestTotals(ctx)
+	if err != nil {
+		return err
+	}
+	for time.Now().Before(deadline) {
+		settle(ctx, quietFor)
+		now, err := s.metrics.RequestTotals(ctx)
+		if err != nil {
+			return err
+		}
+		if now.Sub(last).Total(hasResource) == 0 {
+			return nil
+		}
+		last = now
+	}
+	return nil
+}
+
+func hasResource(r Request) bool { return r.Resource != "" }

@@ -1,0 +1,134 @@
+package bench
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// runRows are the throughput and latency rows of controller runs and the ceilings they are
+// measured against.
+func throughputTable(r *Report, runs []ControllerRun, c Ceilings) {
+	header := []string{"run", "sagas", "completed", colRate, "of create ceiling", "of create+status ceiling",
+		"p50", colP99, colMax}
+	var rows [][]string
+	for _, run := range runs {
+		rows = append(rows, []string{runLabel(run), strconv.Itoa(run.Sagas), strconv.Itoa(run.Completed), rate(run.Rate()),
+			share(run.Rate(), c.Create.Rate()), share(run.Rate(), c.CreateStatus.Rate()),
+			ms(run.Latency.P50), ms(run.Latency.P99), ms(run.Latency.Max)})
+	}
+	for _, cr := range []CeilingRun{c.Create, c.CreateStatus} {
+		if cr.Sagas == 0 {
+			continue
+		}
+		rows = append(rows, []string{cr.Name, strconv.Itoa(cr.Sagas), "–", rate(cr.Rate()),
+			share(cr.Rate(), c.Create.Rate()), share(cr.Rate(), c.CreateStatus.Rate()),
+			ms(cr.Latency.P50), ms(cr.Latency.P99), ms(cr.Latency.Max)})
+	}
+	r.Table(header, rows)
+}
+
+func runLabel(run ControllerRun) string {
+	label := fmt.Sprintf("controller (%s", run.Manager)
+	if run.Workers > 0 {
+		label += fmt.Sprintf(", %d workers", run.Workers)
+	}
+	if run.Delay > 0 {
+		label += fmt.Sprintf(", services +%s", run.Delay)
+	}
+	return label + ")"
+}
+
+// costTable is what each completed saga cost the manager, the API server and etcd.
+func costTable(r *Report, runs []ControllerRun, c Ceilings) {
+	header := []string{"run", "manager requests/saga", "manager writes/saga", "API server requests/saga (all clients)",
+		"API server writes/saga", "API server CPU/saga", "etcd CPU/saga", "process CPU/saga", "whose process CPU", "status bytes"}
+	var rows [][]string
+	for _, run := range runs {
+		u, n := run.Usage, run.Completed
+		mgrAll, mgrWrites := "n/a", "n/a"
+		if u.Manager != nil {
+			mgrAll, mgrWrites = perSaga(u.Manager.Total(anyRequest), n), perSaga(u.Manager.Total(writeRequest), n)
+		}
+		rows = append(rows, []string{runLabel(run), mgrAll, mgrWrites, perSaga(u.APIServer.Total(anyRequest), n),
+			perSaga(u.APIServer.Total(writeRequest), n), cpuPerSaga(u.APIServerCPU, n), cpuPerSaga(u.EtcdCPU, n),
+			cpuPerSaga(u.ProcessCPU, n), u.ProcessLabel, fmt.Sprintf("%.0f", run.StatusBytes)})
+	}
+	for _, cr := range []CeilingRun{c.Create, c.CreateStatus} {
+		if cr.Sagas == 0 {
+			continue
+		}
+		u, n := cr.Usage, cr.Sagas
+		rows = append(rows, []string{cr.Name, "–", "–", perSaga(u.APIServer.Total(anyRequest), n),
+			perSaga(u.APIServer.Total(writeRequest), n), cpuPerSaga(u.APIServerCPU, n), cpuPerSaga(u.EtcdCPU, n),
+			cpuPerSaga(u.ProcessCPU, n), u.ProcessLabel, "–"})
+	}
+	r.Table(header, rows)
+}
+
+// requestColumn is one column of the requests-by-kind table.
+type requestColumn struct {
+	Title  string
+	Counts Counts
+	Sagas  int
+}
+
+// requestsTable breaks requests per saga down by verb and resource.
+func requestsTable(r *Report, cols []requestColumn) {
+	kinds := Counts{}
+	header := make([]string, 0, 2+len(cols))
+	header = append(header, "verb", "resource")
+	for _, c := range cols {
+		maps.Copy(kinds, c.Counts)
+		header = append(header, c.Title)
+	}
+	sorted := kinds.Sorted()
+	rows := make([][]string, 0, len(sorted))
+	for _, k := range sorted {
+		row := make([]string, 0, 2+len(cols))
+		row = append(row, k.Verb, k.Name())
+		for _, c := range cols {
+			v := "–"
+			if n := c.Counts[k]; n != 0 {
+				v = perSaga(n, c.Sagas)
+			}
+			row = append(row, v)
+		}
+		rows = append(rows, row)
+	}
+	slices.SortStableFunc(rows, func(a, b []string) int { return strings.Compare(a[1], b[1]) })
+	r.Table(header, rows)
+}
+
+// requestColumns are the request columns of controller runs (the manager's own, where
+// counted, and the API server's) and of the ceilings.
+func requestColumns(runs []ControllerRun, c Ceilings) []requestColumn {
+	var cols []requestColumn
+	for _, run := range runs {
+		if run.Usage.Manager != nil {
+			cols = append(cols, requestColumn{Title: "manager: " + runLabel(run), Counts: run.Usage.Manager, Sagas: run.Completed})
+		}
+		cols = append(cols, requestColumn{Title: "API server: " + runLabel(run), Counts: run.Usage.APIServer, Sagas: run.Completed})
+	}
+	for _, cr := range []CeilingRun{c.Create, c.CreateStatus} {
+		if cr.Sagas > 0 {
+			cols = append(cols, requestColumn{Title: "API server: " + cr.Name, Counts: cr.Usage.APIServer, Sagas: cr.Sagas})
+		}
+	}
+	return cols
+}
+
+// methodNotes say how the figures were measured; every report carries them.
+func methodNotes() []string {
+	return []string{
+		"sagas/s: completed sagas divided by the time from the first create sent to the watch event that showed the last one Completed.",
+		"latency: from the moment a create was SENT (open loop: its scheduled arrival time, so a late send counts) to the arrival, in the benchmark, of the watch event that first showed the saga Completed. One watch on the namespace, opened before the first create; nothing polls.",
+		"ceilings: the same number of clients create the same sagas (internal/testing/testgen) with no controller running; the second ceiling then writes each saga's status once, a merge patch of the status subresource with the resource version (optimistic lock), carrying the status of a saga the controller completed in this run. The % columns divide by the ceilings of this same run.",
+		"manager requests: counted by a RoundTripper on the manager's rest.Config (every client and informer of the manager), by method and path: a GET on a collection is LIST, with ?watch=true WATCH; status is its own subresource. Writes are POST, PUT, PATCH, DELETE.",
+		"API server requests: the difference of apiserver_request_total (scraped from the API server's /metrics) across the measured window: EVERY client, the benchmark's own creates, status patches and its watch included. The API server counts a WATCH when it ends: the manager's informer watches, opened before the window and still open, are not in it.",
+		"CPU: utime+stime of kube-apiserver and etcd from /proc/<pid>/stat across the window. \"process CPU\" is getrusage of the benchmark process when the manager runs in it (so it includes the fake services and the benchmark's clients and watch), or /proc/<pid>/stat of cmd/manager when it runs in its own process.",
+		"each run has its own namespace and its own manager, which watches only that namespace; one warm-up saga runs to Completed before the window opens.",
+	}
+}
