@@ -47,7 +47,12 @@ type batch struct {
 	last         saga.Decision
 	events       []event
 	requeueAfter time.Duration
+	plan         *saga.Plan
 }
+
+// continueNow is the requeueAfter of a batch that stopped with more to do at once: a
+// checkpoint to store before its call, or the batch's own limits.
+const continueNow = time.Millisecond
 
 // run asks the engine and makes its calls back to back, recording each into the object,
 // until the engine waits, a checkpoint must be stored, or the batch's limits are reached.
@@ -60,6 +65,7 @@ func (l batchLoop) run(ctx context.Context, s sagaRun, stored *v1.SagaStatus) ba
 	for calls := 0; calls < l.maxCalls && ctx.Err() == nil; {
 		view := s.view()
 		view.Stored = stored
+		b.plan = view.Plan
 		b.last = saga.Next(view, l.clock.Now())
 		var out saga.Outcome
 		if b.last.Kind == saga.KindCall {
@@ -85,8 +91,20 @@ func (l batchLoop) run(ctx context.Context, s sagaRun, stored *v1.SagaStatus) ba
 			return b
 		}
 	}
-	b.requeueAfter = time.Millisecond // more to do: continue after the write
+	b.requeueAfter = continueNow // more to do: continue after the write
 	return b
+}
+
+// again reports whether a reconcile that started at started may run another batch after
+// b's status write: b stopped with more to do, the manager is not stopping, and the
+// longest call of the plan still fits in the reconcile's budget. Going on in the same
+// reconcile, from the object the write returned, spares a read and a trip through the
+// workqueue, and needs no cache to have seen the write.
+func (l batchLoop) again(ctx context.Context, b batch, started time.Time) bool {
+	if b.requeueAfter != continueNow || ctx.Err() != nil || b.plan == nil {
+		return false
+	}
+	return l.clock.Now().Sub(started)+b.plan.LongestTimeout()+statusWriteGrace <= l.budget
 }
 
 // record applies a decision and its outcome to the saga and returns the Events of the
@@ -146,17 +164,83 @@ func observe(run *v1.SagaStatus, generation int64) {
 	}
 }
 
-// conflictLimiter is a reconciler's per-saga backoff after conflicting status writes,
-// created on first use so that a reconciler built as a struct literal (the simulator,
+// sagaMemory is what a reconciler keeps about each saga between reconciles: its own last
+// writes, for reads from a cache that may lag them, and two per-saga backoffs. It is
+// usable as a zero value, so that a reconciler built as a struct literal (the simulator,
 // tests) has one too.
-type conflictLimiter struct {
+type sagaMemory struct {
+	writes    ownWrites
+	conflicts lazyBackoff
+	cacheLag  lazyBackoff
+}
+
+// Backoffs: a reconcile whose status write met a newer version runs again after the
+// workqueue's per-item exponential delay, so that a saga someone keeps changing is retried
+// ever more slowly instead of every 50 ms for ever. A cache that has not yet seen the
+// controller's own write is usually a few milliseconds behind, so its recheck starts
+// sooner.
+const (
+	conflictBaseDelay = 50 * time.Millisecond
+	conflictMaxDelay  = 30 * time.Second
+	cacheLagBaseDelay = 5 * time.Millisecond
+	cacheLagMaxDelay  = time.Second
+)
+
+// conflicted returns when to reconcile a saga whose status write conflicted.
+func (m *sagaMemory) conflicted(req ctrl.Request) time.Duration {
+	return m.conflicts.get(conflictBaseDelay, conflictMaxDelay).When(req)
+}
+
+// behind reports whether the cached copy of a saga, at resourceVersion rv, predates the
+// reconciler's own last write of it, and if so when to look again.
+func (m *sagaMemory) behind(req ctrl.Request, rv string) (time.Duration, bool) {
+	if m.writes.stale(req.NamespacedName, rv) {
+		return m.cacheLag.get(cacheLagBaseDelay, cacheLagMaxDelay).When(req), true
+	}
+	m.cacheLag.get(cacheLagBaseDelay, cacheLagMaxDelay).Forget(req)
+	return 0, false
+}
+
+// drive runs batches back to back, each one run and stored by batchOf, until the saga
+// waits, a write conflicts or fails, or the reconcile's budget is spent. trail holds the
+// versions obj had so far in this reconcile; what drive adds to it is remembered, so that
+// the next reconcile can tell whether the cache has seen these writes.
+func (m *sagaMemory) drive(ctx context.Context, req ctrl.Request, l batchLoop, obj client.Object, trail versionTrail,
+	batchOf func() (b batch, conflict bool, err error)) (ctrl.Result, error) {
+	defer func() { m.writes.wrote(req.NamespacedName, trail.superseded()) }()
+	started := l.clock.Now()
+	for {
+		b, conflict, err := batchOf()
+		trail.add(obj.GetResourceVersion())
+		switch {
+		case conflict: // the object changed meanwhile: start over from the stored version
+			return ctrl.Result{RequeueAfter: m.conflicted(req)}, nil
+		case err != nil:
+			return ctrl.Result{}, err
+		}
+		m.conflicts.get(conflictBaseDelay, conflictMaxDelay).Forget(req)
+		if !l.again(ctx, b, started) {
+			return ctrl.Result{RequeueAfter: b.requeueAfter}, nil
+		}
+	}
+}
+
+// forget drops what is kept about a saga that is gone.
+func (m *sagaMemory) forget(req ctrl.Request) {
+	m.writes.forget(req.NamespacedName)
+	m.conflicts.get(conflictBaseDelay, conflictMaxDelay).Forget(req)
+	m.cacheLag.get(cacheLagBaseDelay, cacheLagMaxDelay).Forget(req)
+}
+
+// lazyBackoff is a per-item exponential backoff created on first use.
+type lazyBackoff struct {
 	once    sync.Once
 	limiter workqueue.TypedRateLimiter[ctrl.Request]
 }
 
-func (c *conflictLimiter) get() workqueue.TypedRateLimiter[ctrl.Request] {
+func (c *lazyBackoff) get(base, ceiling time.Duration) workqueue.TypedRateLimiter[ctrl.Request] {
 	c.once.Do(func() {
-		c.limiter = workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](conflictBaseDelay, conflictMaxDelay)
+		c.limiter = workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](base, ceiling)
 	})
 	return c.limiter
 }

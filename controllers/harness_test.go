@@ -127,10 +127,17 @@ func newManager(cacheOpts cache.Options, crashAfter time.Duration) ctrl.Manager 
 		Metrics:                 metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:  "0",
 		Controller:              config.Controller{SkipNameValidation: new(true)},
-		Cache:                   cacheOpts,
+		Cache:                   withProductCache(cacheOpts),
 	})
 	Expect(err).NotTo(HaveOccurred())
 	return mgr
+}
+
+// withProductCache adds the manager's own cache settings (CacheOptions) to a test's
+// selectors, so that the reconcilers under test read the cache the product gives them.
+func withProductCache(o cache.Options) cache.Options {
+	o.DefaultTransform = CacheOptions("").DefaultTransform
+	return o
 }
 
 // run starts mgr in the background until Stop. A manager that may crash (a graceful

@@ -25,25 +25,25 @@ import (
 
 // OrderSagaReconciler runs OrderSagas.
 //
-// Design: one reconcile runs calls back to back — as many as the engine asks for, up to
-// MaxCallsPerReconcile, for at most ProgressInterval once a call was made, and within
-// ReconcileBudget — and then writes status once. A
-// happy-path saga thus costs one finalizer write and two status writes (the second
-// because the pivot's attempt is stored before the pivot runs; see saga.KindCheckpoint). A crash or a lost
-// write between calls loses nothing: every call carries an idempotency key, so the next
-// reconcile repeats the calls the lost status did not record and gets their first results.
+// Design: one batch runs calls back to back — as many as the engine asks for, up to
+// MaxCallsPerReconcile, for at most ProgressInterval once a call was made — and then
+// writes status once. A reconcile runs batches one after the other, each from the object
+// its predecessor's write returned, until the saga waits or ReconcileBudget is spent. A
+// happy-path saga thus costs one finalizer write (none where the admission policy adds the
+// finalizer at create) and two status writes (the second because the pivot's attempt is
+// stored before the pivot runs; see saga.KindCheckpoint), and no API read: the saga comes
+// from the informer cache. A crash or a lost write between calls loses nothing: every
+// call carries an idempotency key, so the next reconcile repeats the calls the lost status
+// did not record and gets their first results.
 type OrderSagaReconciler struct {
+	// Client reads sagas from the manager's informer cache and writes to the API server.
 	client.Client
-	// APIReader reads the saga from the API server, not the cache: the reconcile that
-	// continues a saga right after our own status write may run before the cache has that
-	// write, and would then repeat calls (harmless, thanks to idempotency, but wasteful).
-	APIReader client.Reader
-	Steps     StepCaller
-	Recorder  events.EventRecorder
-	Clock     Clock
-	Metrics   *Metrics
+	Steps    StepCaller
+	Recorder events.EventRecorder
+	Clock    Clock
+	Metrics  *Metrics
 
-	// MaxCallsPerReconcile bounds the calls one reconcile makes before writing status.
+	// MaxCallsPerReconcile bounds the calls one batch makes before writing status.
 	MaxCallsPerReconcile int
 	// ReconcileBudget bounds the time one reconcile spends calling; no call starts when
 	// less than its stepTimeout plus statusWriteGrace is left.
@@ -54,17 +54,8 @@ type OrderSagaReconciler struct {
 	// whose services are slow shows its progress in status instead of nothing for a minute.
 	ProgressInterval time.Duration
 
-	// conflicts spaces out the reconciles of a saga whose status writes keep conflicting.
-	conflicts conflictLimiter
+	memory sagaMemory
 }
-
-// Conflict backoff: a reconcile whose status write met a newer version runs again after
-// the workqueue's per-item exponential delay, so that a saga someone keeps changing is
-// retried ever more slowly instead of every 50 ms for ever.
-const (
-	conflictBaseDelay = 50 * time.Millisecond
-	conflictMaxDelay  = 30 * time.Second
-)
 
 // statusWriteGrace is kept free at the end of the budget so the status write has time.
 const statusWriteGrace = 2 * time.Second
@@ -80,35 +71,36 @@ func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if gone || err != nil {
 		return ctrl.Result{}, err
 	}
+	if wait, behind := r.memory.behind(req, obj.ResourceVersion); behind {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	trail := versionTrail{obj.ResourceVersion}
 	if err := ensureFinalizer(ctx, r.Client, obj, Finalizer); err != nil {
 		return ctrl.Result{}, err
 	}
-	before := obj.DeepCopy()
-	stored := ordersaga.ToRun(&before.Status)
-	b := r.loop().run(ctx, orderRun{obj: obj, steps: r.Steps}, &stored)
-	// One status patch, then Events, then the finalizer release or TTL delete.
-	conflict, err := r.finish(ctx, before, obj, b.last, b.events)
-	switch {
-	case conflict: // the object changed meanwhile: start over from the stored version
-		return ctrl.Result{RequeueAfter: r.conflicts.get().When(req)}, nil
-	case err != nil:
-		return ctrl.Result{}, err
-	}
-	r.conflicts.get().Forget(req)
-	return ctrl.Result{RequeueAfter: b.requeueAfter}, nil
+	trail.add(obj.ResourceVersion)
+	return r.memory.drive(ctx, req, r.loop(), obj, trail, func() (batch, bool, error) {
+		before := obj.DeepCopy()
+		stored := ordersaga.ToRun(&before.Status)
+		b := r.loop().run(ctx, orderRun{obj: obj, steps: r.Steps}, &stored)
+		// One status patch, then Events, then the finalizer release or TTL delete.
+		conflict, err := r.finish(ctx, before, obj, b.last, b.events)
+		return b, conflict, err
+	})
 }
 
-// load reads the saga from the API server. A saga that is gone takes its metrics entry
-// and conflict history with it; any other error keeps them, for the saga may be in flight.
+// load reads the saga from the informer cache. A saga that is gone takes its metrics
+// entry and what the reconciler remembers of it with it; any other error keeps them, for
+// the saga may be in flight.
 func (r *OrderSagaReconciler) load(ctx context.Context, req ctrl.Request) (_ *v1.OrderSaga, gone bool, _ error) {
 	obj := &v1.OrderSaga{}
-	err := r.APIReader.Get(ctx, req.NamespacedName, obj)
+	err := r.Get(ctx, req.NamespacedName, obj)
 	switch {
 	case err == nil:
 		return obj, false, nil
 	case apierrors.IsNotFound(err):
 		r.Metrics.forget(metricKey{kindOrderSaga, req.NamespacedName})
-		r.conflicts.get().Forget(req)
+		r.memory.forget(req)
 		return nil, true, nil
 	default:
 		return nil, false, fmt.Errorf("get %s: %w", req.NamespacedName, err)
@@ -162,7 +154,6 @@ const (
 func NewOrderSagaReconciler(mgr ctrl.Manager, steps StepCaller, o Options) *OrderSagaReconciler {
 	r := &OrderSagaReconciler{
 		Client:                  mgr.GetClient(),
-		APIReader:               mgr.GetAPIReader(),
 		Steps:                   steps,
 		Recorder:                mgr.GetEventRecorder("ordersaga-controller"),
 		Clock:                   RealClock{},
@@ -184,14 +175,13 @@ func GracefulShutdownTimeout(reconcileBudget time.Duration) time.Duration {
 }
 
 // SetupWithManager registers the reconciler with mgr. It reconciles on what people change
-// — the spec (generation), annotations (retry, abandon), deletion — and not on the
-// controller's own status and finalizer writes: the reconcile that wrote them already asked
-// for whatever comes next with RequeueAfter, and an extra reconcile per write would cost an
-// API read each and double the API server's work per saga.
+// — the spec (generation), the retry and abandon annotations, deletion — and not on the
+// controller's own status and finalizer writes, nor on other tools' labels and
+// annotations: the reconcile that wrote asked for whatever comes next with RequeueAfter,
+// and an extra reconcile per write would double the work per saga.
 func (r *OrderSagaReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	err := ctrl.NewControllerManagedBy(mgr).
-		For(&v1.OrderSaga{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionStarted()))).
+		For(&v1.OrderSaga{}, builder.WithPredicates(SagaEvents())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Named("ordersaga").
 		Complete(r)
@@ -199,6 +189,15 @@ func (r *OrderSagaReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return fmt.Errorf("build the ordersaga controller: %w", err)
 	}
 	return nil
+}
+
+// SagaEvents is the filter both saga reconcilers put on their sagas' watch events:
+// creations and removals, and the updates a person makes — the spec (generation), the
+// retry and abandon annotations, the start of deletion. (The simulator filters its watch
+// events through it too.)
+func SagaEvents() predicate.Predicate {
+	return predicate.Or(predicate.GenerationChangedPredicate{},
+		annotationChanged(v1.RetryAnnotation, v1.AbandonAnnotation), deletionStarted())
 }
 
 // deletionStarted passes the update that sets deletionTimestamp.

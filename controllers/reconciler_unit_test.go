@@ -36,7 +36,7 @@ func TestConflictsBackOff(t *testing.T) {
 			}
 			return c.SubResource(sub).Patch(ctx, o, p, opts...)
 		}}).Build()
-	r := &OrderSagaReconciler{Client: c, APIReader: c, Clock: RealClock{}, MaxCallsPerReconcile: 1, ReconcileBudget: time.Minute,
+	r := &OrderSagaReconciler{Client: c, Clock: RealClock{}, MaxCallsPerReconcile: 1, ReconcileBudget: oneBatch,
 		ProgressInterval: time.Second, Steps: StepCallerFn(func(context.Context, *v1.OrderSaga, saga.Call) saga.Outcome {
 			return saga.Outcome{Kind: saga.Succeeded}
 		})}
@@ -69,6 +69,10 @@ func TestConflictsBackOff(t *testing.T) {
 	}
 }
 
+// oneBatch is a reconcile budget too short for a second batch after the first (whose call
+// always runs): each reconcile then makes one call and one status write.
+const oneBatch = time.Second
+
 func newSchemeForUnitTests(t *testing.T) *runtime.Scheme {
 	t.Helper()
 	s := runtime.NewScheme()
@@ -90,7 +94,7 @@ func TestInFlightEntryDroppedOnlyWhenGone(t *testing.T) {
 			}
 			return c.Get(ctx, key, o, opts...)
 		}}).Build()
-	r := &OrderSagaReconciler{Client: c, APIReader: c, Clock: RealClock{}, MaxCallsPerReconcile: 1, ReconcileBudget: time.Minute,
+	r := &OrderSagaReconciler{Client: c, Clock: RealClock{}, MaxCallsPerReconcile: 1, ReconcileBudget: oneBatch,
 		ProgressInterval: time.Second, Metrics: NewMetrics(prometheus.NewRegistry()),
 		Steps: StepCallerFn(func(context.Context, *v1.OrderSaga, saga.Call) saga.Outcome {
 			return saga.Outcome{Kind: saga.Succeeded}

@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
@@ -51,8 +50,10 @@ const definitionGoneRecheck = time.Minute
 // whose definition is missing or not Ready, or whose input fails the definition's schema,
 // is held Pending with the reason, and makes no call.
 type SagaReconciler struct {
+	// Client reads Sagas and definitions from the manager's informer cache.
 	client.Client
-	// APIReader reads the Saga, and a definition just pinned, from the API server.
+	// APIReader reads a definition just pinned from the API server: a pin must not rest
+	// on a cached copy of a definition that may already be going.
 	APIReader client.Reader
 	Steps     Exchanger
 	Recorder  events.EventRecorder
@@ -66,8 +67,7 @@ type SagaReconciler struct {
 	ProgressInterval        time.Duration
 
 	programs programCache
-	// conflicts spaces out the reconciles of a saga whose status writes keep conflicting.
-	conflicts conflictLimiter
+	memory   sagaMemory
 }
 
 // +kubebuilder:rbac:groups=saga.ordersaga.io,resources=sagas,verbs=get;list;watch;update;patch;delete
@@ -77,21 +77,26 @@ type SagaReconciler struct {
 // Reconcile advances one Saga: the engine decides, this method calls and records.
 func (r *SagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := &v1.Saga{}
-	if err := r.APIReader.Get(ctx, req.NamespacedName, obj); err != nil {
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Metrics.forget(metricKey{kindSaga, req.NamespacedName})
-			r.conflicts.get().Forget(req)
+			r.memory.forget(req)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("get saga %s: %w", req.NamespacedName, err)
+	}
+	if wait, behind := r.memory.behind(req, obj.ResourceVersion); behind {
+		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	if obj.Status.Definition == nil && !obj.DeletionTimestamp.IsZero() {
 		// Nothing was called before the definition was pinned: nothing to undo.
 		return ctrl.Result{}, releaseFinalizer(ctx, r.Client, obj, Finalizer)
 	}
+	trail := versionTrail{obj.ResourceVersion}
 	if err := ensureFinalizer(ctx, r.Client, obj, Finalizer); err != nil {
 		return ctrl.Result{}, err
 	}
+	trail.add(obj.ResourceVersion)
 	run, err := r.resolve(ctx, obj)
 	switch {
 	case err != nil:
@@ -99,27 +104,24 @@ func (r *SagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	case run.gone:
 		return r.definitionGone(ctx, obj)
 	case run.unpinned:
-		return ctrl.Result{RequeueAfter: r.conflicts.get().When(req)}, nil
+		return ctrl.Result{RequeueAfter: r.memory.conflicted(req)}, nil
 	case run.pin != nil:
 		pinned, err := r.pin(ctx, obj, run.pin)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
+		trail.add(obj.ResourceVersion)
 		if !pinned { // the next reconcile says why, from what it reads then
-			return ctrl.Result{RequeueAfter: r.conflicts.get().When(req)}, nil
+			r.memory.writes.wrote(req.NamespacedName, trail.superseded())
+			return ctrl.Result{RequeueAfter: r.memory.conflicted(req)}, nil
 		}
 	}
-	before := obj.DeepCopy()
-	b := r.loop().run(ctx, run, &before.Status)
-	conflict, err := r.finish(ctx, before, obj, b.last, b.events)
-	switch {
-	case conflict:
-		return ctrl.Result{RequeueAfter: r.conflicts.get().When(req)}, nil
-	case err != nil:
-		return ctrl.Result{}, err
-	}
-	r.conflicts.get().Forget(req)
-	return ctrl.Result{RequeueAfter: b.requeueAfter}, nil
+	return r.memory.drive(ctx, req, r.loop(), obj, trail, func() (batch, bool, error) {
+		before := obj.DeepCopy()
+		b := r.loop().run(ctx, run, &before.Status)
+		conflict, err := r.finish(ctx, before, obj, b.last, b.events)
+		return b, conflict, err
+	})
 }
 
 func (r *SagaReconciler) loop() batchLoop {
@@ -172,8 +174,7 @@ func (r *SagaReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return fmt.Errorf("index Sagas by %s: %w", definitionRefField, err)
 	}
 	err = ctrl.NewControllerManagedBy(mgr).
-		For(&v1.Saga{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionStarted()))).
+		For(&v1.Saga{}, builder.WithPredicates(SagaEvents())).
 		Watches(&v1.SagaDefinition{}, handler.EnqueueRequestsFromMapFunc(r.sagasNaming)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Named("saga").

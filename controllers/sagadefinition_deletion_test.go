@@ -129,7 +129,7 @@ var _ = Describe("Deleting a SagaDefinition", func() {
 		calls := len(env.calls(obj))
 		latest := getSaga(obj)
 		patch = client.MergeFrom(latest.DeepCopy())
-		latest.Annotations = map[string]string{"example.com/poke": "1"}
+		latest.Annotations = map[string]string{v1.RetryAnnotation: "poke"} // the request a person makes of a stuck saga
 		Expect(k8sClient.Patch(ctx, latest, patch)).To(Succeed())
 		Eventually(func() []string { return sagaEventReasons(obj) }, 10*time.Second).Should(ContainElement(EventDefinitionGone))
 		Consistently(func() int { return len(env.calls(obj)) }, 300*time.Millisecond).Should(Equal(calls))

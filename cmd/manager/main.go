@@ -16,7 +16,6 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -156,9 +155,7 @@ func managerOptions(o options, scheme *runtime.Scheme) ctrl.Options {
 		// instead of after the lease expires; safe because Start returns right after.
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       new(controllers.GracefulShutdownTimeout(o.reconcileBudget)),
-	}
-	if o.watchNamespace != "" {
-		opts.Cache = cache.Options{DefaultNamespaces: map[string]cache.Config{o.watchNamespace: {}}}
+		Cache:                         controllers.CacheOptions(o.watchNamespace),
 	}
 	return opts
 }

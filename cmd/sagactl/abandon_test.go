@@ -33,7 +33,7 @@ func failedHeldSaga(t *testing.T, ns, name string) *v1.OrderSaga {
 // call it makes is refused, as the stock release of failedHeldSaga still is.
 func runOperator(t *testing.T, key client.ObjectKey) {
 	t.Helper()
-	r := &controllers.OrderSagaReconciler{Client: kube, APIReader: kube, Clock: controllers.RealClock{},
+	r := &controllers.OrderSagaReconciler{Client: kube, Clock: controllers.RealClock{},
 		MaxCallsPerReconcile: 16, ReconcileBudget: time.Minute, ProgressInterval: time.Second,
 		Steps: controllers.StepCallerFn(func(context.Context, *v1.OrderSaga, saga.Call) saga.Outcome {
 			return saga.Outcome{Kind: saga.BusinessFailure, Code: "RESERVATION_LOCKED", Message: "locked"}

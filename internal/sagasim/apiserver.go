@@ -29,8 +29,11 @@ func newAPIServer(s *sim) *apiServer {
 	return &apiServer{sim: s, store: newStore(s), archive: map[string]*v1.OrderSaga{}}
 }
 
-// client returns the client the reconciler uses.
-func (a *apiServer) client() client.Client { return faultyClient{store: a.store, api: a} }
+// client returns the client the reconcilers use: sagas read from the manager's cache.
+func (a *apiServer) client() client.Client { return cachedClient{a.live()} }
+
+// live returns the reconcilers' client that reads from the API server itself (APIReader).
+func (a *apiServer) live() faultyClient { return faultyClient{store: a.store, api: a} }
 
 // faultyClient is the reconciler's view of the API server: every call may meet a fault.
 type faultyClient struct {
@@ -55,11 +58,7 @@ func (c faultyClient) Update(ctx context.Context, obj client.Object, opts ...cli
 
 func (c faultyClient) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
 	return c.api.write(ctx, "delete", obj, func() error {
-		err := c.store.Delete(ctx, obj, opts...)
-		if err == nil { // deletionTimestamp passes the controller's predicate: a watch event
-			c.api.sim.enqueue(obj.GetName(), c.api.sim.clock.Now())
-		}
-		return err
+		return c.store.Delete(ctx, obj, opts...)
 	})
 }
 

@@ -158,8 +158,7 @@ func (s *sim) definitionObject(ctx context.Context) *v1.SagaDefinition {
 // reconcileDefinition runs the definition's real controller once, through the faulty API
 // server, and checks it did not let the definition go while a Saga runs on it.
 func (s *sim) reconcileDefinition(ctx context.Context) (ctrl.Result, error) {
-	c := s.api.client()
-	r := &controllers.SagaDefinitionReconciler{Client: c, APIReader: c}
+	r := &controllers.SagaDefinitionReconciler{Client: s.api.client(), APIReader: s.api.live()}
 	res, err := r.Reconcile(ctx, definitionRequest())
 	if s.proc.dead {
 		return res, err

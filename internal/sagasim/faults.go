@@ -29,10 +29,14 @@ const (
 	// Draws of Saga mode, at each write of a Saga.
 	definitionDeleted    // a user deletes the SagaDefinition
 	definitionReconciled // the SagaDefinition's controller runs first, once it is being deleted
+
+	// Lags of the watch, at each change of a saga: how long until the cache has it.
+	watchLagShort // milliseconds
+	watchLagLong  // up to seconds
 )
 
 // lastFault is the last fault declared: draw visits none to lastFault.
-const lastFault = definitionReconciled
+const lastFault = watchLagLong
 
 // weights is a distribution over faults: the weight of none first, then of the others.
 type weights map[fault]int
@@ -44,6 +48,8 @@ type faultRates struct {
 	write, call, duplicate, midBatchChange weights
 	// definition and definitionActs are drawn in Saga mode only.
 	definition, definitionActs weights
+	// watchLag is how late a saga's change reaches the manager's cache.
+	watchLag weights
 	// crash is the chance in a thousand that a reconcile crashes at one of its operations.
 	crash int
 	// external is the chance in a hundred that a step of the schedule is a user's change.
@@ -62,6 +68,7 @@ func drawRates(rng *rand.Rand) faultRates {
 		midBatchChange: weights{none: 100, changeNow: w(2)},
 		definition:     weights{none: 150, definitionDeleted: 1},
 		definitionActs: weights{none: 1, definitionReconciled: 1},
+		watchLag:       weights{none: 100, watchLagShort: 50 + w(10), watchLagLong: w(3)},
 		crash:          w(30),
 		external:       5 + w(5),
 		jump:           5 + w(3),
@@ -71,7 +78,9 @@ func drawRates(rng *rand.Rand) faultRates {
 // healed are the rates after the faults stop: nothing goes wrong any more.
 func healed() faultRates {
 	return faultRates{write: weights{none: 1}, call: weights{none: 1}, duplicate: weights{none: 1}, midBatchChange: weights{none: 1},
-		definition: weights{none: 1}, definitionActs: weights{none: 1}}
+		definition: weights{none: 1}, definitionActs: weights{none: 1},
+		// A cache behind the API server is how a manager always is, not a fault.
+		watchLag: weights{none: 1, watchLagShort: 1}}
 }
 
 // draw picks a fault from w. Faults are visited in their declared order, never in map

@@ -86,7 +86,6 @@ func (k orderSagas) reconciler() reconcile.Reconciler {
 	c := s.api.client()
 	return &controllers.OrderSagaReconciler{
 		Client:               c,
-		APIReader:            c,
 		Steps:                ordersaga.Caller{Client: s.stepClient()},
 		Recorder:             recorder{s},
 		Clock:                s.clock,

@@ -24,6 +24,7 @@ func (s *sim) enqueue(name string, t time.Time) {
 // reconcileNext runs the reconcile due first, moving the clock to its time. It reports
 // false when nothing is queued.
 func (s *sim) reconcileNext(ctx context.Context) bool {
+	s.catchUp()
 	if len(s.queue) == 0 {
 		return false
 	}
@@ -95,9 +96,41 @@ func (s *sim) requeue(name string, res ctrl.Result, err error) {
 	}
 }
 
+// catchUp delivers the watch's changes, in time order, until the next one is due after
+// the first queued reconcile: a change that wakes a saga may come first.
+func (s *sim) catchUp() {
+	s.informer.deliver()
+	for {
+		at, ok := s.informer.next()
+		if !ok {
+			return
+		}
+		if first, queued := s.firstDue(); queued && first.Before(at) {
+			return
+		}
+		s.clock.AdvanceTo(at)
+		s.informer.deliver()
+	}
+}
+
+// firstDue is the time of the first queued reconcile.
+func (s *sim) firstDue() (time.Time, bool) {
+	var first time.Time
+	ok := false
+	for _, due := range s.queue {
+		if !ok || due.Before(first) {
+			first, ok = due, true
+		}
+	}
+	return first, ok
+}
+
 // sagaQueued reports whether a saga's reconcile is queued: the definition's own rechecks
 // are not work that a saga waits for.
 func (s *sim) sagaQueued() bool {
+	if _, pending := s.informer.next(); pending {
+		return true // a change on its way may wake a saga
+	}
 	for name := range s.queue {
 		if name != definitionKey {
 			return true
@@ -133,6 +166,7 @@ func (s *sim) restart(ctx context.Context) {
 	s.queue = map[string]time.Time{}
 	s.failures = map[string]int{}
 	s.clock.Advance(time.Second)
+	s.informer.resync()
 	for _, sg := range s.sagas {
 		if _, ok := s.api.get(ctx, sg.Name); ok {
 			s.enqueue(sg.Name, s.clock.Now())

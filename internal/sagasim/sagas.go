@@ -93,10 +93,9 @@ func (k *sagas) callTimeout(_ *v1.OrderSaga, step v1.StepName) time.Duration {
 func (k *sagas) reconciler() reconcile.Reconciler {
 	s := k.sim
 	if k.rec == nil || k.incarnation != s.proc.incarnation {
-		c := s.api.client()
 		k.rec = &controllers.SagaReconciler{
-			Client:               c,
-			APIReader:            c,
+			Client:               s.api.client(),
+			APIReader:            s.api.live(),
 			Steps:                s.stepClient(),
 			Recorder:             recorder{s},
 			Clock:                s.clock,

@@ -67,9 +67,11 @@ type sim struct {
 	trace  *trace
 	models *servicemodel.World
 	api    *apiServer
-	net    network
-	proc   *process
-	faults faultRates
+	// informer is the manager's cache of sagas, which the reconcilers read.
+	informer *informer
+	net      network
+	proc     *process
+	faults   faultRates
 	// kind runs the sagas; def is the SagaDefinition they run on, in Saga mode only.
 	kind sagaKind
 	def  *definition
@@ -107,6 +109,7 @@ func Run(seed uint64, opts Options) Result {
 	s.models = servicemodel.New(servicemodel.Config{Now: s.clock.Now, Catalog: products, Payment: paymentRules(),
 		FailCustomers: []string{failingCustomer}})
 	s.api = newAPIServer(s)
+	s.informer = newInformer(s)
 	s.faults = drawRates(s.rng)
 	s.kind = orderSagas{s}
 	if opts.Kind == KindSaga && !s.setUpDefinition(context.Background(), seed) {

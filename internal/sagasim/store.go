@@ -54,11 +54,19 @@ func (st *store) conflict(obj client.Object, why string) error {
 func (st *store) bump(o client.Object) {
 	st.version++
 	o.SetResourceVersion(strconv.Itoa(st.version))
-	if o.GetDeletionTimestamp() != nil && len(o.GetFinalizers()) == 0 {
+	removed := o.GetDeletionTimestamp() != nil && len(o.GetFinalizers()) == 0
+	if removed {
 		delete(st.objects, keyOf(o))
-		return
+	} else {
+		st.objects[keyOf(o)] = deepCopy(o)
 	}
-	st.objects[keyOf(o)] = deepCopy(o)
+	if st.sim.informer != nil && keyOf(o).resource == st.sim.sagaResource() { // the watch of the manager's cache
+		var stored client.Object
+		if !removed {
+			stored = o
+		}
+		st.sim.informer.changed(o.GetName(), stored)
+	}
 }
 
 // Get implements client.Reader.

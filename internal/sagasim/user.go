@@ -27,7 +27,6 @@ func (s *sim) create(ctx context.Context) {
 	s.trace.addf("%s: created (items %s, %s, to %s, customer %s, stepTimeout %s, maxAttempts %d, suspend %t)", obj.Name,
 		itemsText(obj.Spec.Items), obj.Spec.PaymentMethod, obj.Spec.Shipping.Address.Country, obj.Spec.CustomerID,
 		obj.Spec.StepTimeout.Duration, obj.Spec.RetryPolicy.MaxAttempts, obj.Spec.Suspend)
-	s.enqueue(obj.Name, s.clock.Now())
 }
 
 func itemsText(items []v1.OrderItem) string {
@@ -92,14 +91,13 @@ func (s *sim) userDelete(ctx context.Context, name, suffix string) {
 	}
 	s.api.remember(ctx, name)
 	s.trace.addf("%s: user deletes it%s", name, suffix)
-	s.enqueue(name, s.clock.Now())
 }
 
-// userChange applies a change that passes the controller's predicates and so wakes the saga.
+// userChange applies a user's change; the watch wakes the saga once the manager's cache
+// has it, if the change passes the reconcilers' filter.
 func (s *sim) userChange(ctx context.Context, name, what string, change func(client.Object)) {
 	if s.api.mutate(ctx, name, change) {
 		s.trace.addf("%s: user %s", name, what)
-		s.enqueue(name, s.clock.Now())
 	}
 }
 
