@@ -176,12 +176,14 @@ uninstall: ## Remove the CRD (and every OrderSaga) from the cluster.
 	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found -f -
 
 .PHONY: deploy
-deploy: manifests ## Deploy the operator (CRD, RBAC, manager) with kustomize, image $(IMG).
+deploy: manifests ## Deploy the operator (CRD, RBAC, manager, finalizer admission policy) with kustomize, image $(IMG).
 	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
 	$(KUSTOMIZE) build config/default | $(KUBECTL) apply --server-side -f -
+	$(KUSTOMIZE) build config/admission | $(KUBECTL) apply --server-side -f -
 
 .PHONY: undeploy
 undeploy: ## Remove what deploy created.
+	$(KUSTOMIZE) build config/admission | $(KUBECTL) delete --ignore-not-found -f -
 	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found -f -
 
 ##@ Helm
