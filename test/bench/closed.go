@@ -15,6 +15,11 @@ func runClosed(ctx context.Context, s *Stack, cfg Config) (*Report, error) {
 	}
 	r.Section("Throughput and latency", fmt.Sprintf("Closed loop: %d sagas created by %d concurrent clients; each client sends its next create when the last one returned.", cfg.Sagas, cfg.Clients))
 	throughputTable(r, runs, c)
+	for _, run := range runs {
+		r.Headline[string(run.Manager)+"-sagas/s"] = run.Rate()
+		r.Headline[string(run.Manager)+"-p99-ms"] = float64(run.Latency.P99.Milliseconds())
+		r.Headline[string(run.Manager)+"-%-of-status-ceiling"] = 100 * run.Rate() / c.CreateStatus.Rate()
+	}
 	r.Section("Cost per completed saga", "")
 	costTable(r, runs, c)
 	r.Section("Requests per saga by verb and resource", "")

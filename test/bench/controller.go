@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/controllers"
 	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 )
 
@@ -17,7 +19,7 @@ import (
 type ControllerRun struct {
 	Name    string
 	Manager ManagerKind
-	Workers int           // MaxConcurrentReconciles; 0 is the controller's default
+	Workers int           // MaxConcurrentReconciles in effect
 	Delay   time.Duration // how long the fake services took to answer each call
 	Sagas   int           // created
 	// Completed ended Completed; Other ended otherwise (Compensated, Failed) or not within
@@ -70,7 +72,8 @@ type load func(ctx context.Context, c client.Client, ns string, cw *completionWa
 const warmupName = "warmup"
 
 func (s *Stack) measureController(ctx context.Context, o controllerOptions, gen load) (ControllerRun, error) {
-	run := ControllerRun{Name: o.Name, Manager: o.Manager, Workers: o.Workers, Delay: o.Delay}
+	run := ControllerRun{Name: o.Name, Manager: o.Manager, Delay: o.Delay,
+		Workers: cmp.Or(o.Workers, controllers.DefaultMaxConcurrentReconciles)}
 	ss, err := s.openSession(ctx, o)
 	if err != nil {
 		return run, err

@@ -38,6 +38,7 @@ func runOpenLoop(ctx context.Context, s *Stack, cfg Config) (*Report, error) {
 	if sat.Capped {
 		satText += "; AT LEAST: no probed rate failed"
 	}
+	r.Headline["saturation-sagas/s"] = sat.Rate
 	r.Section("Saturation search", satText+".\n\n"+searchText(cfg))
 	probeTable(r, sat.Probes)
 	r.Section("Latency under open-loop load", fmt.Sprintf("%s arrivals for %s at each share of the saturation rate.", cfg.Arrivals, cfg.Window))

@@ -17,11 +17,13 @@ type Report struct {
 	Started time.Time
 	Host    string
 	Stack   string
-	b       strings.Builder
+	// Headline are the few figures `go test -bench` prints on its own line, unit → value.
+	Headline map[string]float64
+	b        strings.Builder
 }
 
 func newReport(mode, command string, s *Stack) *Report {
-	r := &Report{Mode: mode, Command: command, Started: time.Now(), Host: hostLine()}
+	r := &Report{Mode: mode, Command: command, Started: time.Now(), Host: hostLine(), Headline: map[string]float64{}}
 	r.Stack = fmt.Sprintf("envtest kube-apiserver + etcd (pids %d, %d); fake services in the bench process, no delay unless stated", s.APIServer, s.Etcd)
 	if len(s.Admission) > 0 {
 		r.Stack += "; admission: " + strings.Join(relPaths(s.Options.Root, s.Admission), ", ")

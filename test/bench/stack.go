@@ -135,7 +135,7 @@ func (s *Stack) Stop() {
 // NewNamespace creates a fresh namespace for one measurement, named after it.
 func (s *Stack) NewNamespace(ctx context.Context, purpose string) (string, error) {
 	s.namespaces++
-	name := fmt.Sprintf("bench-%02d-%s", s.namespaces, purpose)
+	name := fmt.Sprintf("bench-%02d-%s", s.namespaces, dnsLabel(purpose))
 	if err := s.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
 		return "", fmt.Errorf("create namespace %s: %w", name, err)
 	}
@@ -158,4 +158,18 @@ func (s *Stack) AdminKubeconfig() ([]byte, error) {
 	}
 	s.kubeconfig = kc
 	return kc, nil
+}
+
+// dnsLabel makes s fit a namespace name: lower case letters, digits and dashes.
+func dnsLabel(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return '-'
+	}, s)
+	return strings.Trim(s[:min(len(s), 50)], "-")
 }

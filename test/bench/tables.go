@@ -31,10 +31,7 @@ func throughputTable(r *Report, runs []ControllerRun, c Ceilings) {
 }
 
 func runLabel(run ControllerRun) string {
-	label := fmt.Sprintf("controller (%s", run.Manager)
-	if run.Workers > 0 {
-		label += fmt.Sprintf(", %d workers", run.Workers)
-	}
+	label := fmt.Sprintf("controller (%s, %d workers", run.Manager, run.Workers)
 	if run.Delay > 0 {
 		label += fmt.Sprintf(", services +%s", run.Delay)
 	}
