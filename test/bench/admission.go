@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -49,15 +51,21 @@ func yamlFiles(dir string) ([]string, error) {
 	}
 	var files []string
 	for _, e := range entries {
-		if !e.IsDir() && (strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml")) {
-			files = append(files, filepath.Join(dir, e.Name()))
+		name := e.Name()
+		if e.IsDir() || isKustomization(name) || (!strings.HasSuffix(name, ".yaml") && !strings.HasSuffix(name, ".yml")) {
+			continue
 		}
+		files = append(files, filepath.Join(dir, name))
 	}
 	return files, nil
 }
 
-// applyFile creates each document of a YAML file, skipping empty ones and kustomize's
-// kustomization.yaml, which is not an object.
+// isKustomization tells kustomize's own file, which lists the objects rather than being one.
+func isKustomization(name string) bool {
+	return name == "kustomization.yaml" || name == "kustomization.yml" || name == "Kustomization"
+}
+
+// applyFile creates each object of a YAML file; a document without a kind is no object.
 func applyFile(ctx context.Context, c client.Client, path string) error {
 	raw, err := os.ReadFile(path) //nolint:gosec // G304: a file of the repository's config/admission
 	if err != nil {
@@ -73,7 +81,7 @@ func applyFile(ctx context.Context, c client.Client, path string) error {
 		if err != nil {
 			return fmt.Errorf("decode %s: %w", path, err)
 		}
-		if len(obj.Object) == 0 || obj.GetKind() == "Kustomization" {
+		if obj.GetKind() == "" || obj.GetKind() == "Kustomization" {
 			continue
 		}
 		if err := c.Create(ctx, obj); err != nil {
@@ -90,17 +98,22 @@ func waitForFinalizerAtCreate(ctx context.Context, s *Stack) error {
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	start := time.Now()
+	deadline := start.Add(time.Minute)
 	for i := 0; ; i++ {
 		saga := testgen.OrderSaga(fmt.Sprintf("probe-%d", i), testgen.WithNamespace(ns))
-		if err := s.Client.Create(ctx, saga, client.DryRunAll); err != nil {
+		err := s.Client.Create(ctx, saga, client.DryRunAll)
+		switch {
+		case err == nil && slices.Contains(saga.Finalizers, controllers.Finalizer):
+			s.AdmissionDelay = time.Since(start)
+			return nil
+		case err != nil && !meta.IsNoMatchError(err) && !apierrors.IsServiceUnavailable(err):
+			// 503: the policy's dispatcher has no type converter for a CRD's kind until the API
+			// server has refreshed its OpenAPI models, a few seconds after the CRD was served.
 			return fmt.Errorf("dry-run create of a probe saga: %w", err)
 		}
-		if slices.Contains(saga.Finalizers, controllers.Finalizer) {
-			return nil
-		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("config/admission applied, but after 30s a new OrderSaga still has no %s finalizer", controllers.Finalizer)
+			return fmt.Errorf("admission policies applied, but after a minute a new OrderSaga still has no %s finalizer (last error: %v)", controllers.Finalizer, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

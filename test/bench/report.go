@@ -26,7 +26,8 @@ func newReport(mode, command string, s *Stack) *Report {
 	r := &Report{Mode: mode, Command: command, Started: time.Now(), Host: hostLine(), Headline: map[string]float64{}}
 	r.Stack = fmt.Sprintf("envtest kube-apiserver + etcd (pids %d, %d); fake services in the bench process, no delay unless stated", s.APIServer, s.Etcd)
 	if len(s.Admission) > 0 {
-		r.Stack += "; admission: " + strings.Join(relPaths(s.Options.Root, s.Admission), ", ")
+		r.Stack += fmt.Sprintf("; admission: %s (in effect %s after it was created)",
+			strings.Join(relPaths(s.Options.Root, s.Admission), ", "), s.AdmissionDelay.Round(100*time.Millisecond))
 	} else {
 		r.Stack += "; no admission policy"
 	}

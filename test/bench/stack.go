@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,20 +42,23 @@ type StackOptions struct {
 // PIDs, for their CPU), an admin client for the benchmark's own creates and watch, and
 // the fake services.
 type Stack struct {
-	Options    StackOptions
-	env        *envtest.Environment
-	Config     *rest.Config // the admin user's
-	Scheme     *runtime.Scheme
-	Client     client.WithWatch
-	Fake       *fakeservices.Services
-	metrics    *metricsScraper
-	APIServer  int // PID
-	Etcd       int // PID
-	Admission  []string
-	namespaces int
-	kubeconfig []byte
-	workDir    string // the manager binary, its kubeconfig and logs
-	managerBin string
+	Options   StackOptions
+	env       *envtest.Environment
+	Config    *rest.Config // the admin user's
+	Scheme    *runtime.Scheme
+	Client    client.WithWatch
+	Fake      *fakeservices.Services
+	metrics   *metricsScraper
+	APIServer int // PID
+	Etcd      int // PID
+	Admission []string
+	// AdmissionDelay is how long after the policies were created a new OrderSaga first came
+	// back with the finalizer.
+	AdmissionDelay time.Duration
+	namespaces     int
+	kubeconfig     []byte
+	workDir        string // the manager binary, its kubeconfig and logs
+	managerBin     string
 }
 
 // StartStack starts the control plane, installs the CRDs (and the admission policy when

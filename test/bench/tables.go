@@ -127,5 +127,6 @@ func methodNotes() []string {
 		"API server requests: the difference of apiserver_request_total (scraped from the API server's /metrics) across the measured window: EVERY client, the benchmark's own creates, status patches and its watch included. The API server counts a WATCH when it ends: the manager's informer watches, opened before the window and still open, are not in it.",
 		"CPU: utime+stime of kube-apiserver and etcd from /proc/<pid>/stat across the window. \"process CPU\" is getrusage of the benchmark process when the manager runs in it (so it includes the fake services and the benchmark's clients and watch), or /proc/<pid>/stat of cmd/manager when it runs in its own process.",
 		"each run has its own namespace and its own manager, which watches only that namespace; one warm-up saga runs to Completed before the window opens.",
+		"inprocess: the OrderSaga reconciler alone on a controller-runtime manager in the benchmark process (client QPS 500, burst 1000, as cmd/manager's defaults). subprocess: the cmd/manager binary built from this tree, with all its controllers (OrderSaga, Saga, SagaDefinition) and default flags but --watch-namespace, --service-urls and --max-concurrent-reconciles.",
 	}
 }
