@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -121,7 +122,9 @@ func newManager(cacheOpts cache.Options, crashAfter time.Duration) ctrl.Manager 
 	if crashAfter > 0 {
 		shutdown = &crashAfter
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgrCfg := rest.CopyConfig(cfg)
+	mgrCfg.QPS, mgrCfg.Burst = 500, 1000 // cmd/manager's defaults (--kube-api-qps, --kube-api-burst)
+	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
 		GracefulShutdownTimeout: shutdown,
 		Scheme:                  testScheme,
 		Metrics:                 metricsserver.Options{BindAddress: "0"},

@@ -53,8 +53,12 @@ type OrderSagaReconciler struct {
 	// ProgressInterval ends a batch of calls once it has run this long, so that a saga
 	// whose services are slow shows its progress in status instead of nothing for a minute.
 	ProgressInterval time.Duration
+	// Shard, when set, is this replica's share of the sagas; it runs only those.
+	Shard Shard
 
-	memory sagaMemory
+	// rebalanced wakes the sagas this replica takes over (Rebalancer).
+	rebalanced <-chan ctrlevent.GenericEvent
+	memory     sagaMemory
 }
 
 // statusWriteGrace is kept free at the end of the budget so the status write has time.
@@ -70,6 +74,10 @@ func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	obj, gone, err := r.load(ctx, req)
 	if gone || err != nil {
 		return ctrl.Result{}, err
+	}
+	if !owns(r.Shard, obj.UID) { // another replica's now
+		r.memory.forget(req)
+		return ctrl.Result{}, nil
 	}
 	if wait, behind := r.memory.behind(req, obj.ResourceVersion); behind {
 		return ctrl.Result{RequeueAfter: wait}, nil
@@ -139,6 +147,9 @@ type Options struct {
 	// Metrics receives the controllers' metrics (NewMetrics on controller-runtime's
 	// registry in the manager, shared by both reconcilers); nil records none.
 	Metrics *Metrics
+	// Rebalancer, when set, shards the sagas among the manager's replicas: each reconciler
+	// runs only its Shard's sagas, and is woken for the ones it takes over.
+	Rebalancer *Rebalancer
 }
 
 // Defaults of Options.
@@ -163,6 +174,9 @@ func NewOrderSagaReconciler(mgr ctrl.Manager, steps StepCaller, o Options) *Orde
 		ProgressInterval:        cmp.Or(o.ProgressInterval, DefaultProgressInterval),
 	}
 	r.Metrics = o.Metrics
+	if o.Rebalancer != nil {
+		r.Shard, r.rebalanced = o.Rebalancer.Shard, o.Rebalancer.orderSagas
+	}
 	return r
 }
 
@@ -180,8 +194,9 @@ func GracefulShutdownTimeout(reconcileBudget time.Duration) time.Duration {
 // annotations: the reconcile that wrote asked for whatever comes next with RequeueAfter,
 // and an extra reconcile per write would double the work per saga.
 func (r *OrderSagaReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	err := ctrl.NewControllerManagedBy(mgr).
-		For(&v1.OrderSaga{}, builder.WithPredicates(SagaEvents())).
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(&v1.OrderSaga{}, builder.WithPredicates(SagaEvents(), ownedBy(r.Shard)))
+	err := watchRebalanced(b, r.rebalanced).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Named("ordersaga").
 		Complete(r)

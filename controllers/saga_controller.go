@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	ctrlevent "sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -66,8 +67,13 @@ type SagaReconciler struct {
 	MaxConcurrentReconciles int
 	ProgressInterval        time.Duration
 
-	programs programCache
-	memory   sagaMemory
+	// Shard, when set, is this replica's share of the sagas; it runs only those.
+	Shard Shard
+
+	// rebalanced wakes the sagas this replica takes over (Rebalancer).
+	rebalanced <-chan ctrlevent.GenericEvent
+	programs   programCache
+	memory     sagaMemory
 }
 
 // +kubebuilder:rbac:groups=saga.ordersaga.io,resources=sagas,verbs=get;list;watch;update;patch;delete
@@ -84,6 +90,10 @@ func (r *SagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("get saga %s: %w", req.NamespacedName, err)
+	}
+	if !owns(r.Shard, obj.UID) { // another replica's now
+		r.memory.forget(req)
+		return ctrl.Result{}, nil
 	}
 	if wait, behind := r.memory.behind(req, obj.ResourceVersion); behind {
 		return ctrl.Result{RequeueAfter: wait}, nil
@@ -157,6 +167,9 @@ func NewSagaReconciler(mgr ctrl.Manager, steps Exchanger, o Options) *SagaReconc
 		ProgressInterval:        cmp.Or(o.ProgressInterval, DefaultProgressInterval),
 		Metrics:                 o.Metrics,
 	}
+	if o.Rebalancer != nil {
+		r.Shard, r.rebalanced = o.Rebalancer.Shard, o.Rebalancer.sagas
+	}
 	return r
 }
 
@@ -173,9 +186,10 @@ func (r *SagaReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return fmt.Errorf("index Sagas by %s: %w", definitionRefField, err)
 	}
-	err = ctrl.NewControllerManagedBy(mgr).
-		For(&v1.Saga{}, builder.WithPredicates(SagaEvents())).
-		Watches(&v1.SagaDefinition{}, handler.EnqueueRequestsFromMapFunc(r.sagasNaming)).
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(&v1.Saga{}, builder.WithPredicates(SagaEvents(), ownedBy(r.Shard))).
+		Watches(&v1.SagaDefinition{}, handler.EnqueueRequestsFromMapFunc(r.sagasNaming))
+	err = watchRebalanced(b, r.rebalanced).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Named("saga").
 		Complete(r)

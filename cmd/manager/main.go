@@ -2,10 +2,12 @@
 package main
 
 import (
+	"cmp"
 	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -15,9 +17,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -25,6 +30,7 @@ import (
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/controllers"
 	"github.com/ordersaga/ordersaga/internal/ordersaga"
+	"github.com/ordersaga/ordersaga/internal/shard"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
 )
 
@@ -48,6 +54,8 @@ type options struct {
 	servicesNamespace    string
 	serviceURLs          string
 	watchNamespace       string
+	shards               int
+	shardLease           time.Duration
 	zap                  zap.Options
 }
 
@@ -69,12 +77,19 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.servicesNamespace, "services-namespace", envOr("POD_NAMESPACE", "default"), "Namespace of the services, for {namespace} in the URL template.")
 	fs.StringVar(&o.serviceURLs, "service-urls", "", "Per-service base URL overrides: order=http://127.0.0.1:18080,payment=...")
 	fs.StringVar(&o.watchNamespace, "watch-namespace", "", "Only run sagas in this namespace (default: all namespaces).")
+	fs.IntVar(&o.shards, "shards", 1, "1: one manager runs every saga (with --leader-elect, one of the replicas). "+
+		"More: every replica runs, each the sagas that a consistent hash of their UID gives it over the live replicas, "+
+		"which are Leases in the leader-election namespace; set it to the number of replicas.")
+	fs.DurationVar(&o.shardLease, "shard-lease-duration", shard.DefaultLeaseDuration, "With --shards > 1: a replica that has not renewed its Lease for this long is gone, and its sagas move.")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("parse flags: %w", err)
 	}
-	if o.maxConcurrent < 1 || o.maxCallsPerReconcile < 1 {
-		return o, errors.New("--max-concurrent-reconciles and --max-calls-per-reconcile must be at least 1")
+	if o.maxConcurrent < 1 || o.maxCallsPerReconcile < 1 || o.shards < 1 {
+		return o, errors.New("--max-concurrent-reconciles, --max-calls-per-reconcile and --shards must be at least 1")
+	}
+	if o.shards > 1 && o.leaderElect {
+		return o, errors.New("--shards > 1 runs every replica, each on its share of the sagas: it cannot be combined with --leader-elect")
 	}
 	return o, nil
 }
@@ -160,6 +175,48 @@ func managerOptions(o options, scheme *runtime.Scheme) ctrl.Options {
 	return opts
 }
 
+// shardGroup names the Leases of the manager's replicas, and is their label's value.
+const shardGroup = "ordersaga-manager"
+
+// setUpSharding makes this replica a member of the manager's shard group: its Lease,
+// renewed in the background, and the rebalancer that wakes the sagas it takes over.
+func setUpSharding(mgr ctrl.Manager, o options) (*controllers.Rebalancer, error) {
+	// The Lease has a client of its own, as leader election has: renewals must not queue
+	// behind the sagas' writes in the client's rate limiter, or a busy replica would lose
+	// its membership.
+	leases, err := client.New(rest.CopyConfig(mgr.GetConfig()), client.Options{Scheme: mgr.GetScheme()})
+	if err != nil {
+		return nil, fmt.Errorf("client for the shard lease: %w", err)
+	}
+	member, err := shard.New(shard.Config{
+		Client:        leases,
+		Namespace:     cmp.Or(o.leaderElectionNS, envOr("POD_NAMESPACE", "default")),
+		Group:         shardGroup,
+		Identity:      os.Getenv("POD_NAME"), // empty: the host name and a random suffix
+		LeaseDuration: o.shardLease,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("shard membership: %w", err)
+	}
+	rb := controllers.NewRebalancer(mgr.GetClient(), member, o.shardLease)
+	for _, r := range []manager.Runnable{member, rb} {
+		if err := mgr.Add(r); err != nil {
+			return nil, fmt.Errorf("add the shard membership: %w", err)
+		}
+	}
+	// Not ready until it knows the members: until then it claims no saga.
+	if err := mgr.AddReadyzCheck("shard", func(*http.Request) error {
+		if !member.Ready() {
+			return errors.New("the shard members are not known yet")
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("add the shard ready check: %w", err)
+	}
+	ctrl.Log.WithName("setup").Info("sharding the sagas over the live replicas", "shards", o.shards, "identity", member.Identity(), "lease", member.LeaseName())
+	return rb, nil
+}
+
 // setUpControllers registers the three reconcilers: OrderSagas and Sagas share the step
 // client (one connection pool), the batch limits and the metrics.
 func setUpControllers(mgr ctrl.Manager, o options, overrides map[string]string) error {
@@ -170,6 +227,13 @@ func setUpControllers(mgr ctrl.Manager, o options, overrides map[string]string) 
 		ProgressInterval:        o.progressInterval,
 		MaxConcurrentReconciles: o.maxConcurrent,
 		Metrics:                 controllers.NewMetrics(metrics.Registry),
+	}
+	if o.shards > 1 {
+		rb, err := setUpSharding(mgr, o)
+		if err != nil {
+			return err
+		}
+		opts.Rebalancer = rb
 	}
 	if err := controllers.NewOrderSagaReconciler(mgr, ordersaga.Caller{Client: steps}, opts).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up OrderSaga controller: %w", err)

@@ -27,7 +27,25 @@ func TestShutdownOptions(t *testing.T) {
 }
 
 func TestBadFlagsAreRefused(t *testing.T) {
-	if _, err := parseFlags([]string{"--max-concurrent-reconciles", "0"}); err == nil {
-		t.Error("parseFlags accepted --max-concurrent-reconciles 0")
+	for _, args := range [][]string{
+		{"--max-concurrent-reconciles", "0"},
+		{"--shards", "0"},
+		// Sharding runs every replica; a leader would leave all but one idle.
+		{"--shards", "3", "--leader-elect"},
+	} {
+		if _, err := parseFlags(args); err == nil {
+			t.Errorf("parseFlags accepted %v", args)
+		}
+	}
+}
+
+func TestShardsDefaultToOneManager(t *testing.T) {
+	o, err := parseFlags(nil)
+	if err != nil || o.shards != 1 {
+		t.Fatalf("parseFlags() = shards %d, %v; want 1, nil", o.shards, err)
+	}
+	o, err = parseFlags([]string{"--shards", "3", "--shard-lease-duration", "10s"})
+	if err != nil || o.shards != 3 || o.shardLease.String() != "10s" {
+		t.Fatalf("parseFlags(--shards 3 --shard-lease-duration 10s) = %d, %v, %v", o.shards, o.shardLease, err)
 	}
 }
