@@ -112,8 +112,11 @@ func waitForFinalizerAtCreate(ctx context.Context, s *Stack) error {
 			// server has refreshed its OpenAPI models, a few seconds after the CRD was served.
 			return fmt.Errorf("dry-run create of a probe saga: %w", err)
 		}
+		if time.Now().After(deadline) && err != nil {
+			return fmt.Errorf("admission policies applied, but after a minute a new OrderSaga is still refused: %w", err)
+		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("admission policies applied, but after a minute a new OrderSaga still has no %s finalizer (last error: %v)", controllers.Finalizer, err)
+			return fmt.Errorf("admission policies applied, but after a minute a new OrderSaga still has no %s finalizer", controllers.Finalizer)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
