@@ -103,7 +103,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // serve connects to Mongo and runs the service's server until ctx ends.
 func serve(ctx context.Context, name string, cfg config, logOut io.Writer) error {
 	logger := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.logLevel}))
-	client, err := platform.ConnectMongo(cfg.mongoURI, "ordersaga-"+name)
+	// Counting the store's commands costs a few map and counter updates per round trip; it
+	// shows on /metrics what each request costs the store (docs/services.md).
+	store := platform.NewStoreMetrics()
+	client, err := platform.ConnectMongo(cfg.mongoURI, "ordersaga-"+name, store)
 	if err != nil {
 		return err
 	}
@@ -113,7 +116,7 @@ func serve(ctx context.Context, name string, cfg config, logOut io.Writer) error
 		_ = client.Disconnect(dctx)
 	}()
 	srv, err := platform.NewServer(platform.Options{Service: name, Logger: logger, Ready: platform.MongoPinger(client),
-		Faults: cfg.faults, AdminAPI: cfg.adminAPI, ShutdownTimeout: cfg.shutdownTimeout})
+		Faults: cfg.faults, AdminAPI: cfg.adminAPI, ShutdownTimeout: cfg.shutdownTimeout, Store: store})
 	if err != nil {
 		return err
 	}

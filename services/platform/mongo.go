@@ -14,11 +14,15 @@ import (
 
 // ConnectMongo returns a client for uri. The driver connects lazily, so this succeeds while
 // MongoDB is still starting; Server.Run retries the service's set-up until it is reachable.
-func ConnectMongo(uri, appName string) (*mongo.Client, error) {
+// When store is not nil, it counts the client's commands (see StoreMetrics).
+func ConnectMongo(uri, appName string, store *StoreMetrics) (*mongo.Client, error) {
 	opts := options.Client().ApplyURI(uri).
 		SetAppName(appName).
 		SetServerSelectionTimeout(5 * time.Second).
 		SetConnectTimeout(5 * time.Second)
+	if store != nil {
+		opts.SetMonitor(store.Monitor())
+	}
 	c, err := mongo.Connect(opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to mongo: %w", err)

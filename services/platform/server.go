@@ -25,6 +25,9 @@ type Options struct {
 	AdminAPI bool
 	// ShutdownTimeout bounds the graceful drain on SIGTERM; zero means 15s.
 	ShutdownTimeout time.Duration
+	// Store, when set, is registered on the service's metrics: the store commands its
+	// Mongo client sends (see ConnectMongo).
+	Store *StoreMetrics
 }
 
 // Server is the HTTP front of one service: health, readiness, metrics, the optional admin
@@ -53,6 +56,11 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: log.With("service", opts.Service), mux: http.NewServeMux(), metrics: NewMetrics(opts.Service)}
 	s.faults = NewFaults(opts.Faults, s.metrics)
+	if opts.Store != nil {
+		if err := s.metrics.wrapped.Register(opts.Store); err != nil {
+			return nil, fmt.Errorf("register store metrics: %w", err)
+		}
+	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
