@@ -25,16 +25,24 @@ func main() {
 	// Error by default: at warning level FerretDB logs every command it does not implement
 	// (the driver's endSessions on each disconnect), which drowns the test and stack logs.
 	level := flag.String("log-level", "error", "debug, info, warn or error")
+	// Full by default: the chart's ferretdb engine keeps every acknowledged write through a
+	// power loss. The tests and the local stack (internal/mongoserver) choose normal.
+	synchronous := flag.String("sqlite-synchronous", "full",
+		"full: a write is on disk when it is acknowledged; normal: in SQLite's WAL mode it survives a crash of this "+
+			"process, but a crash of the machine may lose the last acknowledged writes (never the database)")
 	flag.Parse()
-	if err := run(*listen, *dataDir, *level); err != nil {
+	if err := run(*listen, *dataDir, *level, *synchronous); err != nil {
 		fmt.Fprintln(os.Stderr, "ferretdb-launcher:", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, dataDir, levelName string) error {
+func run(listen, dataDir, levelName, synchronous string) error {
 	if dataDir == "" {
 		return fmt.Errorf("--data-dir is required")
+	}
+	if synchronous != "full" && synchronous != "normal" {
+		return fmt.Errorf("--sqlite-synchronous: %q is neither full nor normal", synchronous)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(levelName)); err != nil {
@@ -44,11 +52,14 @@ func run(listen, dataDir, levelName string) error {
 		return fmt.Errorf("create data dir: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// FerretDB adds its own pragmas (WAL journal, busy timeout) to this one; each applies to
+	// every connection it opens.
+	sqliteURL := "file:" + dataDir + "/?_pragma=synchronous(" + synchronous + ")"
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: listen},
 		Logger:    logger,
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + dataDir + "/",
+		SQLiteURL: sqliteURL,
 	})
 	if err != nil {
 		return fmt.Errorf("start ferretdb: %w", err)
