@@ -76,7 +76,8 @@ func (s *Store) Seed(ctx context.Context, catalog []SeedProduct) error {
 }
 
 // PutProduct creates or replaces the catalog fields of product id (never its tokens or
-// gen). created tells whether it was new.
+// gen). created tells whether it was new. The answer is the product as this call wrote it:
+// every field the API shows is one it sets, so it is not read back.
 func (s *Store) PutProduct(ctx context.Context, id string, spec ProductSpec) (p ProductDocument, created bool, err error) {
 	now := platform.Now(s.now)
 	unlock := s.locks.lock(id)
@@ -90,8 +91,8 @@ func (s *Store) PutProduct(ctx context.Context, id string, spec ProductSpec) (p 
 	if err != nil {
 		return p, false, fmt.Errorf("upsert product %s: %w", id, err)
 	}
-	p, err = s.Product(ctx, id)
-	return p, res.UpsertedCount == 1, err
+	p = ProductDocument{ID: id, Name: spec.Name, Price: spec.Price, Stock: spec.Stock, Discontinued: spec.Discontinued, UpdatedAt: now}
+	return p, res.UpsertedCount == 1, nil
 }
 
 // Product returns product id, or a 404 PRODUCT_NOT_FOUND.

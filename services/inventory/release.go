@@ -26,12 +26,18 @@ func (s *Store) Release(ctx context.Context, id, reason string) (d ReservationDo
 	return d, changed, err
 }
 
+// release tries first the change a saga's rollback mostly makes, RESERVED → RELEASING, in
+// the one conditional update it needs: the reservation is read only when it is in another
+// state (claim reads it then).
 func (s *Store) release(ctx context.Context, id, reason string) (ReservationDocument, bool, error) {
+	ok, d, err := s.claim(ctx, id, Reserved, releasing(modeReserved, reason))
+	if err != nil {
+		return d, false, err
+	}
+	if ok {
+		return s.finishRelease(ctx, d)
+	}
 	for range 5 {
-		d, err := s.reservation(ctx, id)
-		if err != nil {
-			return d, false, err
-		}
 		switch d.Status {
 		case Failed, Released:
 			// Nothing to give back, but a repeated release repairs a take that a run made
@@ -48,13 +54,13 @@ func (s *Store) release(ctx context.Context, id, reason string) (ReservationDocu
 			if d.Status == Reserved {
 				mode = modeReserved
 			}
-			ok, cur, err := s.claim(ctx, id, d.Status, bson.D{{Key: "status", Value: Releasing}, //nolint:goconst // BSON field name, literal by the house rule in .golangci.yml (goconst ignore-map-keys does not reach bson.D keys)
-				{Key: "releaseMode", Value: mode}, {Key: "reason", Value: reason}})
+			ok, cur, err := s.claim(ctx, id, d.Status, releasing(mode, reason))
 			if err != nil {
 				return cur, false, err
 			}
 			if !ok {
-				continue // it moved under us; look again
+				d = cur // it moved under us: look again at what it is now
+				continue
 			}
 			d = cur
 		case Releasing: // one that crashed half-way: finished below
@@ -62,6 +68,12 @@ func (s *Store) release(ctx context.Context, id, reason string) (ReservationDocu
 		return s.finishRelease(ctx, d) // RELEASING: ours, or one that crashed half-way
 	}
 	return ReservationDocument{}, false, fmt.Errorf("release %s: the reservation kept changing", id)
+}
+
+// releasing is the change of a reservation to RELEASING, released in mode for reason.
+func releasing(mode, reason string) bson.D {
+	return bson.D{{Key: "status", Value: Releasing}, //nolint:goconst // BSON field name, literal by the house rule in .golangci.yml (goconst ignore-map-keys does not reach bson.D keys)
+		{Key: "releaseMode", Value: mode}, {Key: "reason", Value: reason}}
 }
 
 // finishRelease gives back the stock of a RELEASING reservation and marks it RELEASED.

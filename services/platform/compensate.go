@@ -92,28 +92,62 @@ func (u Undo[D, S]) tombstone(id string) bson.D {
 	return tomb
 }
 
-// apply reads the document before it writes because Also may need it; the update's
-// condition on From catches a change in between.
+// apply undoes the create on the document id, or answers the document as it is when there
+// is nothing to undo (ErrNotFound when there is no document).
+//
+// Without Also, the conditional update is tried first: undoing a create that took effect,
+// what a rollback mostly does, then costs one round trip, and the document is read only when
+// the update does not apply (already undone, refused, absent). With Also, the document is
+// read first, because Also computes from it; the update's condition on From catches a change
+// in between.
 func (u Undo[D, S]) apply(ctx context.Context, coll *mongo.Collection, id string) (D, bool, error) {
+	if u.Also == nil {
+		return u.changeFirst(ctx, coll, id)
+	}
 	d, status, err := u.read(ctx, coll, id)
 	if err != nil || status != u.From {
 		return d, false, err
 	}
-	set := bson.D{{Key: "status", Value: u.To}, {Key: "reason", Value: u.Reason}, {Key: "updatedAt", Value: u.At}}
-	if u.Also != nil {
-		set = append(set, u.Also(d)...)
+	after, changed, err := u.change(ctx, coll, id, u.Also(d))
+	if err != nil || changed {
+		return after, changed, err
 	}
-	var after D
+	d, _, err = u.read(ctx, coll, id) // a concurrent change won: answer with its result
+	return d, false, err
+}
+
+// changeFirst is apply without Also. A document found in From after the update missed was
+// inserted in between (by a create racing the compensation), so the update is tried again.
+func (u Undo[D, S]) changeFirst(ctx context.Context, coll *mongo.Collection, id string) (D, bool, error) {
+	for range 3 {
+		after, changed, err := u.change(ctx, coll, id, nil)
+		if err != nil || changed {
+			return after, changed, err
+		}
+		d, status, err := u.read(ctx, coll, id)
+		if err != nil || status != u.From {
+			return d, false, err
+		}
+	}
+	var d D
+	return d, false, fmt.Errorf("undo %s %s from %v: the document kept changing", u.Kind, id, u.From)
+}
+
+// change moves the document id from From to To in one conditional update, setting also as
+// well; changed is false when the document is not in From (or absent).
+func (u Undo[D, S]) change(ctx context.Context, coll *mongo.Collection, id string, also bson.D) (after D, changed bool, err error) {
+	set := append(make(bson.D, 0, 3+len(also)),
+		bson.E{Key: "status", Value: u.To}, bson.E{Key: "reason", Value: u.Reason}, bson.E{Key: "updatedAt", Value: u.At})
+	set = append(set, also...)
 	err = coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: u.From}},
 		bson.D{{Key: "$set", Value: set}}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
 	switch {
 	case err == nil:
 		return after, true, nil
-	case errors.Is(err, mongo.ErrNoDocuments): // a concurrent change won: answer with its result
-		d, _, err = u.read(ctx, coll, id)
-		return d, false, err
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return after, false, nil
 	default:
-		return d, false, fmt.Errorf("undo %s %s from %v: %w", u.Kind, id, u.From, err)
+		return after, false, fmt.Errorf("undo %s %s from %v: %w", u.Kind, id, u.From, err)
 	}
 }
 
