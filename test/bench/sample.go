@@ -14,13 +14,16 @@ type sample struct {
 	etcdCPU      time.Duration
 	processCPU   time.Duration // the manager's process: this one when it runs in process
 	manager      Counts        // the manager's own requests; nil when not counted
+	bench        Counts        // the benchmark's own requests
 }
 
 // Usage is what one measurement cost, between two samples.
 type Usage struct {
-	Window       time.Duration
-	APIServer    Counts
-	Manager      Counts // nil when the manager's requests were not counted
+	Window    time.Duration
+	APIServer Counts
+	Manager   Counts // nil when the manager's requests were not counted
+	// Bench are the benchmark's own requests: its creates, status patches and watch.
+	Bench        Counts
 	APIServerCPU time.Duration
 	EtcdCPU      time.Duration
 	ProcessCPU   time.Duration
@@ -30,14 +33,14 @@ type Usage struct {
 
 // Process labels.
 const (
-	labelBenchProcess   = "bench process: in-process manager + fake services + bench clients"
-	labelClientsOnly    = "bench process: bench clients (and idle fake services) only"
-	labelManagerProcess = "manager process (cmd/manager) alone"
+	labelBenchProcess   = "bench process (manager + fake services + clients)"
+	labelClientsOnly    = "bench process (clients only)"
+	labelManagerProcess = "cmd/manager process"
 )
 
 // takeSample reads the counters; m may be nil when no controller runs.
 func (s *Stack) takeSample(ctx context.Context, m manager) (sample, error) {
-	smp := sample{at: time.Now()}
+	smp := sample{at: time.Now(), bench: s.bench.Snapshot()}
 	var err error
 	if smp.apiserver, err = s.metrics.RequestTotals(ctx); err != nil {
 		return smp, err
@@ -69,6 +72,7 @@ func usageBetween(before, after sample, label string) Usage {
 		EtcdCPU:      after.etcdCPU - before.etcdCPU,
 		ProcessCPU:   after.processCPU - before.processCPU,
 		ProcessLabel: label,
+		Bench:        after.bench.Sub(before.bench),
 	}
 	if after.manager != nil {
 		u.Manager = after.manager.Sub(before.manager)
@@ -107,3 +111,16 @@ func (s *Stack) quiesce(ctx context.Context) error {
 }
 
 func hasResource(r Request) bool { return r.Resource != "" }
+
+// NotBench is the API server's count of resource requests less the benchmark's own: the
+// manager's requests when it runs in its own process, plus the API server's own (its
+// identity lease, its endpoints), which no column can tell apart.
+func (u Usage) NotBench() Counts {
+	out := Counts{}
+	for k, n := range u.APIServer.Sub(u.Bench) {
+		if hasResource(k) {
+			out[k] = n
+		}
+	}
+	return out
+}

@@ -42,13 +42,16 @@ type StackOptions struct {
 // PIDs, for their CPU), an admin client for the benchmark's own creates and watch, and
 // the fake services.
 type Stack struct {
-	Options   StackOptions
-	env       *envtest.Environment
-	Config    *rest.Config // the admin user's
-	Scheme    *runtime.Scheme
-	Client    client.WithWatch
-	Fake      *fakeservices.Services
-	metrics   *metricsScraper
+	Options StackOptions
+	env     *envtest.Environment
+	Config  *rest.Config // the admin user's
+	Scheme  *runtime.Scheme
+	Client  client.WithWatch
+	Fake    *fakeservices.Services
+	metrics *metricsScraper
+	// bench counts the benchmark's own requests (creates, status patches, its watch), so
+	// that they can be told apart from the manager's in the API server's count.
+	bench     *requestCounter
 	APIServer int // PID
 	Etcd      int // PID
 	Admission []string
@@ -100,11 +103,15 @@ func (s *Stack) afterStart(ctx context.Context, cfg *rest.Config) error {
 	// (5 QPS) would cap every figure.
 	s.Config.QPS, s.Config.Burst = 10000, 20000
 	var err error
-	if s.Client, err = client.NewWithWatch(s.Config, client.Options{Scheme: s.Scheme}); err != nil {
-		return fmt.Errorf("admin client: %w", err)
-	}
+	// The scraper's own GETs of /metrics are not the benchmark's load: it is built first,
+	// without the counting transport.
 	if s.metrics, err = newMetricsScraper(s.Config); err != nil {
 		return err
+	}
+	s.bench = newRequestCounter()
+	s.Config.WrapTransport = s.bench.Wrap
+	if s.Client, err = client.NewWithWatch(s.Config, client.Options{Scheme: s.Scheme}); err != nil {
+		return fmt.Errorf("admin client: %w", err)
 	}
 	if s.APIServer, err = childByName("kube-apiserver"); err != nil {
 		return err
