@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"context"
 	"fmt"
 	"time"
@@ -25,6 +26,9 @@ type CeilingRun struct {
 
 // Rate is sagas per second.
 func (r CeilingRun) Rate() float64 { return perSecond(r.Sagas, r.Elapsed) }
+
+// errNoStatus is returned when a ceiling needs a Completed status and no run gave one.
+var errNoStatus = errors.New("no Completed status to write: run the controller first")
 
 // Ceiling names.
 const (

@@ -3,7 +3,6 @@ package bench
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -227,6 +226,3 @@ func (r *ControllerRun) fill(cr *created, ended map[string]ending) {
 		r.Elapsed = last.Sub(cr.firstSent)
 	}
 }
-
-// errNoStatus is returned when a ceiling needs a Completed status and no run gave one.
-var errNoStatus = errors.New("no Completed status to write: run the controller first")
