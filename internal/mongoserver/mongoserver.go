@@ -3,10 +3,11 @@
 // the server named by MONGO_TEST_URI when set (a real MongoDB), otherwise a private FerretDB
 // (SQLite backend) built by hack/ferretdb.sh and started on a free loopback port.
 //
-// The launcher is FerretDB v1.24.2 with two patches (hack/ferretdb/_patched): a filter that
-// names an _id reads that document by the _id index whatever else it holds, and writes to a
-// database queue in the server instead of sleeping in SQLite's busy handler. This package
-// starts it with SQLite's synchronous=normal (see startFerret).
+// The launcher is FerretDB v1.24.2 with patches (hack/ferretdb/_patched): a filter that
+// names an _id reads that document by the _id index whatever else it holds, and so do
+// updates and deletes by _id; writes to a database queue in the server instead of sleeping
+// in SQLite's busy handler. This package starts it with SQLite's synchronous=normal (see
+// startFerret).
 //
 // Caveats: FerretDB has no transactions and its concurrent findOneAndUpdate/$inc are not
 // atomic, so tests of behaviour under concurrency must call RequireRealMongo.
@@ -163,8 +164,8 @@ func startFerret(ctx context.Context, launcher string, opts Options) (*Server, e
 	// synchronous=normal: a commit is not flushed to disk before it is acknowledged. In SQLite's
 	// WAL mode it still survives the server's own crash (the local stack's crash specs kill it),
 	// and only a crash of the machine could lose the last writes, which the tests and the
-	// local stack, rebuilt from scratch each time, can afford; it makes writes several times
-	// cheaper (ADR 0006).
+	// local stack, rebuilt from scratch each time, can afford; commits then wait for no fsync
+	// (ADR 0006).
 	s.cmd = exec.Command(launcher, "--listen", addr, "--data-dir", dir, "--sqlite-synchronous", "normal") //nolint:gosec,noctx // G204: the launcher hack/ferretdb.sh built, or the caller's own
 	var out io.Writer = s.output
 	if opts.Log != nil {

@@ -7,6 +7,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
@@ -105,7 +107,13 @@ func (a *apiServer) write(ctx context.Context, verb string, obj client.Object, d
 			return errCrashed
 		}
 	}
-	switch f := s.draw(s.faults.write); f {
+	f := s.draw(s.faults.write)
+	if f == writeOverlap && s.overlapping { // the other replica's own writes meet no third one
+		f = none
+	}
+	switch f {
+	case writeOverlap:
+		a.overlap(ctx, obj)
 	case writeLost:
 		s.trace.addf("%s: %s lost before it reached the API server", traceName(obj), verb)
 		return apierrors.NewServiceUnavailable("sagasim: write lost")
@@ -124,6 +132,25 @@ func (a *apiServer) write(ctx context.Context, verb string, obj client.Object, d
 		s.trace.addf("%s: %s refused: %v", traceName(obj), verb, errText(err))
 	}
 	return err
+}
+
+// overlap is another replica of the manager reconciling the saga obj just before this
+// write, as happens for a moment when the shard members change: the two replicas both
+// believe they own it. The other replica reads the API server as it is now (its cache
+// caught up), calls with the same idempotency keys, and writes first; it has a process of
+// its own, which does not crash. Nothing here may depend on exclusive ownership.
+func (a *apiServer) overlap(ctx context.Context, obj client.Object) {
+	s := a.sim
+	if _, ok := obj.(*v1.SagaDefinition); ok {
+		return
+	}
+	s.trace.addf("%s: another replica reconciles it first", obj.GetName())
+	outer := s.proc
+	s.proc, s.overlapping = &process{incarnation: outer.incarnation}, true
+	defer func() { s.proc, s.overlapping = outer, false }()
+	req := ctrl.Request{NamespacedName: types.NamespacedName{Namespace: Namespace, Name: obj.GetName()}}
+	res, err := s.kind.replica().Reconcile(ctx, req)
+	s.trace.addf("%s: the other replica's reconcile: %s", obj.GetName(), resultText(res, err))
 }
 
 // race is a user's change to obj just before a write of the reconciler: to a saga, any

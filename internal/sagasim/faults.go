@@ -13,6 +13,7 @@ const (
 	writeLost      // never reaches the API server
 	writeReplyLost // applied, but the reconciler hears an error
 	writeRaced     // a user changes the object first, so an optimistic-lock write conflicts
+	writeOverlap   // another replica of the manager reconciles the saga first (sharding)
 
 	// Faults of a call to a service.
 	callUnavailableBefore // 503, no effect
@@ -62,7 +63,7 @@ func drawRates(rng *rand.Rand) faultRates {
 	storm := rng.IntN(4) // 0 calm .. 3 stormy
 	w := func(base int) int { return base * storm }
 	return faultRates{
-		write:          weights{none: 100, writeLost: w(3), writeReplyLost: w(3), writeRaced: w(4)},
+		write:          weights{none: 100, writeLost: w(3), writeReplyLost: w(3), writeRaced: w(4), writeOverlap: w(2)},
 		call:           weights{none: 100, callUnavailableBefore: w(2), callThrottledBefore: w(1), callUnavailableAfter: w(2), callTimeoutBefore: w(2), callTimeoutAfter: w(2), callTimeoutLate: w(1)},
 		duplicate:      weights{none: 100, duplicateLater: w(2)},
 		midBatchChange: weights{none: 100, changeNow: w(2)},

@@ -52,6 +52,9 @@ type sagaKind interface {
 	suspend(obj client.Object) *bool
 	// reconciler is the kind's reconciler in the running manager.
 	reconciler() reconcile.Reconciler
+	// replica is the kind's reconciler in another replica of the manager, whose cache is
+	// current: it reads the API server.
+	replica() reconcile.Reconciler
 	// callTimeout bounds a call of step for the saga of order.
 	callTimeout(order *v1.OrderSaga, step v1.StepName) time.Duration
 }
@@ -86,6 +89,19 @@ func (k orderSagas) reconciler() reconcile.Reconciler {
 	c := s.api.client()
 	return &controllers.OrderSagaReconciler{
 		Client:               c,
+		Steps:                ordersaga.Caller{Client: s.stepClient()},
+		Recorder:             recorder{s},
+		Clock:                s.clock,
+		MaxCallsPerReconcile: controllers.DefaultMaxCallsPerReconcile,
+		ReconcileBudget:      controllers.DefaultReconcileBudget,
+		ProgressInterval:     controllers.DefaultProgressInterval,
+	}
+}
+
+func (k orderSagas) replica() reconcile.Reconciler {
+	s := k.sim
+	return &controllers.OrderSagaReconciler{
+		Client:               s.api.live(),
 		Steps:                ordersaga.Caller{Client: s.stepClient()},
 		Recorder:             recorder{s},
 		Clock:                s.clock,

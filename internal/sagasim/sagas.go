@@ -108,6 +108,22 @@ func (k *sagas) reconciler() reconcile.Reconciler {
 	return k.rec
 }
 
+// replica is a SagaReconciler of another replica: new each time, so it compiles the
+// definition afresh (overlaps are rare).
+func (k *sagas) replica() reconcile.Reconciler {
+	s := k.sim
+	return &controllers.SagaReconciler{
+		Client:               s.api.live(),
+		APIReader:            s.api.live(),
+		Steps:                s.stepClient(),
+		Recorder:             recorder{s},
+		Clock:                s.clock,
+		MaxCallsPerReconcile: controllers.DefaultMaxCallsPerReconcile,
+		ReconcileBudget:      controllers.DefaultReconcileBudget,
+		ProgressInterval:     controllers.DefaultProgressInterval,
+	}
+}
+
 func asSaga(obj client.Object) *v1.Saga {
 	o, ok := obj.(*v1.Saga)
 	if !ok {

@@ -69,9 +69,11 @@ type sim struct {
 	api    *apiServer
 	// informer is the manager's cache of sagas, which the reconcilers read.
 	informer *informer
-	net      network
-	proc     *process
-	faults   faultRates
+	// overlapping is set while another replica of the manager reconciles (writeOverlap).
+	overlapping bool
+	net         network
+	proc        *process
+	faults      faultRates
 	// kind runs the sagas; def is the SagaDefinition they run on, in Saga mode only.
 	kind sagaKind
 	def  *definition
