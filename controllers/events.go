@@ -90,7 +90,13 @@ type addFunc func(kind, reason, format string, args ...any)
 func stepEvent(add addFunc, old, s v1.StepStatus) {
 	switch s.State {
 	case v1.StepSucceeded:
-		add(corev1.EventTypeNormal, EventStepSucceeded, "%s succeeded after %d attempt(s)", s.Name, s.Attempts)
+		// A step that succeeds at its first try is no news to a person: the status records
+		// it, and the saga's phase Event sums it up. Events were most of the API server's
+		// writes per saga (ADR 0007), so only a success that ends a run of StepRetrying
+		// Warnings gets one.
+		if s.Attempts > 1 {
+			add(corev1.EventTypeNormal, EventStepSucceeded, "%s succeeded after %d attempt(s)", s.Name, s.Attempts)
+		}
 	case v1.StepRunning:
 		if s.Attempts > old.Attempts && s.LastError != "" {
 			add(corev1.EventTypeWarning, EventStepRetrying, "%s attempt %d failed: %s", s.Name, s.Attempts, s.LastError)
@@ -157,8 +163,7 @@ func stepIn(st *v1.SagaStatus, name v1.StepName) v1.SagaStepStatus {
 }
 
 // coalesceSuccesses merges consecutive StepSucceeded Events into one that names every
-// step. Events are the API server's largest write load per saga: a happy path emits two
-// Events this way instead of seven, and the status still records each step's timing.
+// step: several steps that each needed retries may succeed within one status write.
 func coalesceSuccesses(events []event) []event {
 	var out []event
 	for _, e := range events {

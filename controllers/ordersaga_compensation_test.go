@@ -135,7 +135,7 @@ var _ = Describe("Transient failures", func() {
 		Expect(stepOf(got, v1.StepProcessPayment).Attempts).To(Equal(int32(3)))
 		Expect(stepOf(got, v1.StepProcessPayment).LastError).To(HavePrefix("FAULT_INJECTED"))
 		Expect(fake.Effects(string(got.UID) + "/ProcessPayment/action")).To(Equal(1))
-		Eventually(func() []string { return eventReasons(got) }).Should(ContainElement(EventStepRetrying))
+		Eventually(func() []string { return eventReasons(got) }).Should(ContainElements(EventStepRetrying, EventStepSucceeded, v1.ReasonCompleted))
 	})
 
 	It("roll back when they outlive the retry policy, compensating every step before the pivot", func() {
