@@ -95,9 +95,7 @@ func (s *Stack) measureController(ctx context.Context, o controllerOptions, gen 
 		return run, err
 	}
 	run.Usage = usageBetween(before, after, processLabel(o.Manager))
-	// The completion watch was opened (and counted here) before the window, but the API
-	// server counts a watch when it ends: at the window's close. It is the benchmark's.
-	run.Usage.Bench[Request{Verb: "WATCH", Group: v1.GroupVersion.Group, Resource: "ordersagas"}]++
+	run.Usage.Bench[completionWatchRequest()]++
 	settle(ctx, o.Settle)
 	if run.Memory, err = readMemory(ctx, ss.m); err != nil {
 		return run, err
@@ -166,6 +164,13 @@ func (s *Stack) closeWindow(ctx context.Context, ss *session) (sample, error) {
 		return sample{}, err
 	}
 	return s.takeSample(ctx, ss.m)
+}
+
+// completionWatchRequest is the completion watch, which each window's Usage.Bench counts
+// once: it was opened (and counted by the benchmark's transport) before the window, but
+// the API server counts a watch when it ends, at the window's close.
+func completionWatchRequest() Request {
+	return Request{Verb: "WATCH", Group: v1.GroupVersion.Group, Resource: "ordersagas"}
 }
 
 // readMemory reads the manager's memory; nil when it shares this process.

@@ -59,8 +59,8 @@ func (s *Stack) latencyRun(ctx context.Context, cfg Config, delay time.Duration,
 }
 
 func latencyTable(r *Report, runs []ControllerRun, c Ceilings) {
-	header := []string{"service delay", "workers", colRate, "of create+status ceiling", colP50, colP99, colMax,
-		"manager CPU/saga", "manager CPU cores", "manager RSS", "peak RSS", "Go heap in use", "API server requests/saga"}
+	header := []string{"service delay", "workers", colRate, colOfStatusCeiling, colP50, colP99, colMax,
+		"manager CPU/saga", "manager CPU cores", "manager RSS", "peak RSS", "Go heap in use", colAPIRequests}
 	rows := make([][]string, 0, len(runs))
 	for _, run := range runs {
 		u, n := run.Usage, run.Completed

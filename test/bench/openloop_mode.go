@@ -70,8 +70,8 @@ func probeTable(r *Report, probes []ControllerRun) {
 }
 
 func pointTable(r *Report, points []ControllerRun, saturation float64) {
-	header := []string{"load", "rate /s", "arrivals", "completed", colP50, colP99, colMax, "kept up",
-		"API server requests/saga", "API server CPU/saga", "etcd CPU/saga"}
+	header := []string{"load", "rate /s", "arrivals", colCompleted, colP50, colP99, colMax, "kept up",
+		colAPIRequests, colAPICPU, colEtcdCPU}
 	rows := make([][]string, 0, len(points))
 	for _, p := range points {
 		v, u, n := p.Backlog, p.Usage, p.Completed

@@ -126,6 +126,12 @@ const (
 	colP50  = "p50"
 	colP99  = "p99"
 	colMax  = "max"
+
+	colCompleted       = "completed"
+	colOfStatusCeiling = "of create+status ceiling"
+	colAPIRequests     = "API server requests/saga"
+	colAPICPU          = "API server CPU/saga"
+	colEtcdCPU         = "etcd CPU/saga"
 )
 
 // Formatting of figures.

@@ -11,7 +11,7 @@ import (
 // runRows are the throughput and latency rows of controller runs and the ceilings they are
 // measured against.
 func throughputTable(r *Report, runs []ControllerRun, c Ceilings) {
-	header := []string{"run", "sagas", "completed", colRate, "of create ceiling", "of create+status ceiling",
+	header := []string{"run", "sagas", colCompleted, colRate, "of create ceiling", colOfStatusCeiling,
 		"p50", colP99, colMax}
 	var rows [][]string
 	for _, run := range runs {
@@ -41,7 +41,7 @@ func runLabel(run ControllerRun) string {
 // costTable is what each completed saga cost the manager, the API server and etcd.
 func costTable(r *Report, runs []ControllerRun, c Ceilings) {
 	header := []string{"run", "manager requests/saga", "manager writes/saga", "API server requests/saga (all clients)",
-		"API server writes/saga", "API server CPU/saga", "etcd CPU/saga", "process CPU/saga", "whose process CPU", "status bytes"}
+		"API server writes/saga", colAPICPU, colEtcdCPU, "process CPU/saga", "whose process CPU", "status bytes"}
 	var rows [][]string
 	for _, run := range runs {
 		u, n := run.Usage, run.Completed
