@@ -55,6 +55,10 @@ type managerOptions struct {
 	Kind      ManagerKind
 	Namespace string // the only namespace the manager watches: earlier runs' sagas stay out of its cache
 	Workers   int    // MaxConcurrentReconciles; 0 takes the controller's default
+	// Shards > 1 runs cmd/manager as one of that many replicas (--shards), its Lease in
+	// Namespace; Identity is its POD_NAME, distinct per replica. Subprocess only.
+	Shards   int
+	Identity string
 }
 
 func (s *Stack) startManager(ctx context.Context, o managerOptions) (manager, error) {

@@ -63,7 +63,14 @@ func (s *Stack) startSubprocessManager(ctx context.Context, o managerOptions) (*
 	if o.Workers > 0 {
 		args = append(args, "--max-concurrent-reconciles="+strconv.Itoa(o.Workers))
 	}
-	logPath := filepath.Join(s.workDir, o.Namespace+"-manager.log")
+	env := append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	logName := o.Namespace + "-manager.log"
+	if o.Shards > 1 {
+		args = append(args, "--shards="+strconv.Itoa(o.Shards), "--leader-election-namespace="+o.Namespace)
+		env = append(env, "POD_NAME="+o.Identity)
+		logName = o.Namespace + "-" + o.Identity + ".log"
+	}
+	logPath := filepath.Join(s.workDir, logName)
 	logFile, err := os.Create(logPath) //nolint:gosec // G304: a file in the benchmark's own temporary folder
 	if err != nil {
 		return nil, fmt.Errorf("manager log: %w", err)
@@ -71,7 +78,7 @@ func (s *Stack) startSubprocessManager(ctx context.Context, o managerOptions) (*
 	defer func() { _ = logFile.Close() }()
 	// Not CommandContext: the manager is stopped by SIGTERM, to shut down as it would in a pod.
 	cmd := exec.Command(bin, args...) //nolint:gosec,noctx // G204: the manager binary built above; stopped by Stop, not by ctx
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start manager: %w", err)
