@@ -139,6 +139,10 @@ bench-latency: ## Long: sagas/s, manager CPU and RSS against workers (32…1024)
 bench-memory: ## Long: cmd/manager's RSS and Go heap with BENCH_MEMORY_SAGAS finished sagas in its cache.
 	$(BENCH_RUN) -timeout 3h -bench.mode=memory -bench.memory-sagas=$(BENCH_MEMORY_SAGAS) $(BENCH_FLAGS)
 
+.PHONY: bench-replicas
+bench-replicas: ## Closed loop of BENCH_SAGAS sagas on 1, 2 and 3 cmd/manager replicas (--shards): sagas/s, latency, and each replica's reconciles, CPU and RSS.
+	$(BENCH_RUN) -timeout 1h -bench.mode=replicas -bench.sagas=$(BENCH_SAGAS) $(BENCH_FLAGS)
+
 ##@ Build
 
 .PHONY: build

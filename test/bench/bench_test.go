@@ -15,13 +15,13 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
-// The benchmark's flags; `make bench`, `make bench-openloop`, `make bench-latency` and
-// `make bench-memory` set them.
+// The benchmark's flags; `make bench`, `make bench-openloop`, `make bench-latency`,
+// `make bench-memory` and `make bench-replicas` set them.
 var (
-	flagMode          = flag.String("bench.mode", ModeClosed, "what to measure: closed (make bench), openloop, latency or memory")
-	flagSagas         = flag.Int("bench.sagas", 500, "sagas per closed-loop run, per ceiling and per latency-mode cell")
+	flagMode          = flag.String("bench.mode", ModeClosed, "what to measure: closed (make bench), openloop, latency, memory or replicas")
+	flagSagas         = flag.Int("bench.sagas", 500, "sagas per closed-loop run, per ceiling, per latency-mode cell and per replicas-mode row")
 	flagClients       = flag.Int("bench.clients", 20, "concurrent clients that create sagas (closed loop and ceilings)")
-	flagWorkers       = flag.Int("bench.workers", 0, "MaxConcurrentReconciles of the closed and open loops and the memory mode; 0 takes the controller's default")
+	flagWorkers       = flag.Int("bench.workers", 0, "MaxConcurrentReconciles of the closed and open loops and the memory mode, and of each replica in the replicas mode; 0 takes the controller's default")
 	flagManagers      = flag.String("bench.manager", "inprocess,subprocess", "where the closed loop's controller runs, one run each: inprocess (manager requests counted by verb and resource) and/or subprocess (cmd/manager: its own CPU and memory); the open loop uses the first")
 	flagTimeout       = flag.Duration("bench.timeout", 10*time.Minute, "longest wait for one run's sagas to end after the load stopped")
 	flagAdmission     = flag.Bool("bench.admission", false, "apply every YAML in config/admission (the finalizer-at-create policy) to the API server first")
@@ -35,6 +35,7 @@ var (
 	flagWorkerCounts  = flag.String("bench.worker-counts", "32,128,512,1024", "latency mode: MaxConcurrentReconciles of each column")
 	flagMemorySagas   = flag.Int("bench.memory-sagas", 10000, "memory mode: finished sagas in the manager's cache when its memory is read")
 	flagSettle        = flag.Duration("bench.settle", 5*time.Second, "memory mode: wait after the last saga ended before reading memory")
+	flagReplicaCounts = flag.String("bench.replica-counts", "1,2,3", "replicas mode: cmd/manager replicas of each row (above 1: --shards)")
 	flagOut           = flag.String("bench.out", "results", "folder of the markdown results (git-ignored)")
 )
 
@@ -118,6 +119,9 @@ func configFromFlags() (Config, error) {
 	}
 	if cfg.WorkerCounts, err = parseList(*flagWorkerCounts, strconv.Atoi); err != nil {
 		return cfg, fmt.Errorf("-bench.worker-counts: %w", err)
+	}
+	if cfg.ReplicaCounts, err = parseList(*flagReplicaCounts, strconv.Atoi); err != nil {
+		return cfg, fmt.Errorf("-bench.replica-counts: %w", err)
 	}
 	return cfg, nil
 }

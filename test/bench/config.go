@@ -30,6 +30,8 @@ type Config struct {
 
 	MemorySagas int
 	Settle      time.Duration // wait before the memory mode reads the manager's memory
+
+	ReplicaCounts []int // cmd/manager replicas, per replicas-mode row
 }
 
 // Modes.
@@ -38,6 +40,7 @@ const (
 	ModeOpenLoop = "openloop"
 	ModeLatency  = "latency"
 	ModeMemory   = "memory"
+	ModeReplicas = "replicas"
 )
 
 // Run runs cfg.Mode on s and returns its report.
@@ -51,8 +54,10 @@ func Run(ctx context.Context, s *Stack, cfg Config) (*Report, error) {
 		return runLatency(ctx, s, cfg)
 	case ModeMemory:
 		return runMemory(ctx, s, cfg)
+	case ModeReplicas:
+		return runReplicas(ctx, s, cfg)
 	}
-	return nil, fmt.Errorf("unknown mode %q (closed, openloop, latency, memory)", cfg.Mode)
+	return nil, fmt.Errorf("unknown mode %q (closed, openloop, latency, memory, replicas)", cfg.Mode)
 }
 
 // closedLoop creates n sagas from clients concurrent clients.

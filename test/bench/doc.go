@@ -14,7 +14,9 @@
 // Modes (-bench.mode): closed (`make bench`: closed loop and ceilings), openloop
 // (`make bench-openloop`: saturation search and latency at 25-90 % of it), latency
 // (`make bench-latency`: service delay against worker count, cmd/manager in its own
-// process) and memory (`make bench-memory`: cmd/manager's RSS and heap with 10,000
-// finished sagas in its cache). The benchmark runs only with -bench (TestMain starts
-// nothing otherwise) and with -benchtime 1x: the load is set by flags, not by b.N.
+// process), memory (`make bench-memory`: cmd/manager's RSS and heap with 10,000
+// finished sagas in its cache) and replicas (`make bench-replicas`: the closed loop on 1,
+// 2 and 3 cmd/manager replicas with --shards, and each replica's reconciles, CPU and
+// RSS). The benchmark runs only with -bench (TestMain starts nothing otherwise) and with
+// -benchtime 1x: the load is set by flags, not by b.N.
 package bench
