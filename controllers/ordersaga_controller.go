@@ -156,7 +156,11 @@ type Options struct {
 const (
 	DefaultMaxCallsPerReconcile    = 16
 	DefaultReconcileBudget         = time.Minute
-	DefaultMaxConcurrentReconciles = 32
+	// DefaultMaxConcurrentReconciles: each worker holds one saga through one call at a time,
+	// so with services that answer in 200 ms, 32 workers capped a manager near 25 sagas/s
+	// whatever the API server could take (make bench-latency). An idle worker is a parked
+	// goroutine; 256 of them reach the API server's limit on the benchmark machine.
+	DefaultMaxConcurrentReconciles = 256
 	DefaultProgressInterval        = 2 * time.Second
 )
 

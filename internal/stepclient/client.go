@@ -28,8 +28,11 @@ type Client struct {
 // kept alive across sagas; each call is bounded by the timeout Exchange is given.
 func New(resolver Resolver) *Client {
 	transport := http.DefaultTransport.(*http.Transport).Clone() //nolint:forcetypeassert // net/http initializes DefaultTransport to an *http.Transport and nothing here replaces it
-	transport.MaxIdleConns = 512
-	transport.MaxIdleConnsPerHost = 128
+	// Every worker may be in a call to the same service (controllers'
+	// DefaultMaxConcurrentReconciles, 256): keep that many connections to each of the five,
+	// so that a burst does not close and reopen them.
+	transport.MaxIdleConns = 5 * 256
+	transport.MaxIdleConnsPerHost = 256
 	transport.IdleConnTimeout = 90 * time.Second
 	return NewWithTransport(resolver, transport)
 }
