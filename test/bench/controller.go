@@ -28,7 +28,9 @@ type ControllerRun struct {
 	Elapsed time.Duration
 	// Latency is from each create's send (an open loop: its scheduled time) to the watch
 	// event that first showed it Completed.
-	Latency     latencySummary
+	Latency latencySummary
+	// Phases splits Latency at the saga's own status.startedAt and status.finishedAt.
+	Phases      latencyPhases
 	StatusBytes float64 // mean size of the JSON of .status of a Completed saga
 	LastStatus  *v1.OrderSagaStatus
 	Usage       Usage
@@ -209,6 +211,7 @@ func (s *Stack) warmUp(ctx context.Context, ns string, cw *completionWatch, time
 func (r *ControllerRun) fill(cr *created, ended map[string]ending) {
 	r.Sagas = len(cr.sent)
 	var latencies []time.Duration
+	var phases phaseSamples
 	var sizes []int
 	var last time.Time
 	for name, sent := range cr.sent {
@@ -219,6 +222,7 @@ func (r *ControllerRun) fill(cr *created, ended map[string]ending) {
 		}
 		r.Completed++
 		latencies = append(latencies, e.at.Sub(sent))
+		phases.add(sent, e)
 		sizes = append(sizes, e.statusBytes)
 		if e.at.After(last) {
 			last = e.at
@@ -226,6 +230,7 @@ func (r *ControllerRun) fill(cr *created, ended map[string]ending) {
 		}
 	}
 	r.Latency = summarize(latencies)
+	r.Phases = phases.summarize()
 	r.StatusBytes = meanInt(sizes)
 	if !last.IsZero() {
 		r.Elapsed = last.Sub(cr.firstSent)

@@ -43,6 +43,9 @@ func runOpenLoop(ctx context.Context, s *Stack, cfg Config) (*Report, error) {
 	probeTable(r, sat.Probes)
 	r.Section("Latency under open-loop load", fmt.Sprintf("%s arrivals for %s at each share of the saturation rate.", cfg.Arrivals, cfg.Window))
 	pointTable(r, points, sat.Rate)
+	r.Section("Where the latency goes", "Each completed saga's latency split at the times the controller stamped in its status: "+
+		"status.startedAt (its first step started) and status.finishedAt (it reached Completed). The same host's clock throughout.")
+	phaseTable(r, points, sat.Rate)
 	r.Section("How each figure is measured", "")
 	r.Notes(methodNotes()...)
 	return r, nil
@@ -65,6 +68,18 @@ func probeTable(r *Report, probes []ControllerRun) {
 		rows = append(rows, []string{rate(v.Rate), strconv.Itoa(v.Arrivals), fmt.Sprintf("%.2f", v.CompletionRatio),
 			fmt.Sprintf("%.1f → %.1f", v.BacklogMid, v.BacklogEnd), fmt.Sprintf("%.1f", v.Allowance),
 			strconv.FormatBool(p.Other == 0), strconv.FormatBool(v.KeptUp && p.Other == 0), ms(p.Latency.P50), ms(p.Latency.P99)})
+	}
+	r.Table(header, rows)
+}
+
+// phaseTable shows where each point's latency went (latencyPhases).
+func phaseTable(r *Report, points []ControllerRun, saturation float64) {
+	header := []string{"load", "create → first step p50", colP99, "first step → finished p50", colP99, "finished → seen p50", colP99}
+	rows := make([][]string, 0, len(points))
+	for _, p := range points {
+		ph := p.Phases
+		rows = append(rows, []string{share(p.Backlog.Rate, saturation), ms(ph.ToStart.P50), ms(ph.ToStart.P99),
+			ms(ph.Run.P50), ms(ph.Run.P99), ms(ph.ToSeen.P50), ms(ph.ToSeen.P99)})
 	}
 	r.Table(header, rows)
 }
