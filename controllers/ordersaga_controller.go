@@ -154,8 +154,8 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultMaxCallsPerReconcile    = 16
-	DefaultReconcileBudget         = time.Minute
+	DefaultMaxCallsPerReconcile = 16
+	DefaultReconcileBudget      = time.Minute
 	// DefaultMaxConcurrentReconciles: each worker holds one saga through one call at a time,
 	// so with services that answer in 200 ms, 32 workers capped a manager near 25 sagas/s
 	// whatever the API server could take (make bench-latency). An idle worker is a parked
