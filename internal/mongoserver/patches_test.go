@@ -147,4 +147,11 @@ func TestConcurrentWritesAllLand(t *testing.T) {
 	if _, err := coll.InsertOne(t.Context(), bson.D{{Key: "_id", Value: "w0-0"}}); !mongo.IsDuplicateKeyError(err) {
 		t.Errorf("insert of an existing _id = %v, want a duplicate key error", err)
 	}
+	// A failed write gives the database's write token back: a writer after it is not left
+	// waiting for a token nobody holds (the bound is generous; a kept token waits for ever).
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if _, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: "after-failure"}}); err != nil {
+		t.Errorf("insert after a refused write = %v, want it to land", err)
+	}
 }

@@ -138,8 +138,14 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 	if err := db.acquireWrite(ctx); err != nil {
 		return nil, err
 	}
-	res, err := db.sqlDB.ExecContext(ctx, query, args...)
-	db.releaseWrite()
+	// ordersaga: the token goes back however ExecContext ends: FerretDB recovers a panic per
+	// connection and goes on serving, and a token kept by it would hang every later writer.
+	var res sql.Result
+	var err error
+	func() {
+		defer db.releaseWrite()
+		res, err = db.sqlDB.ExecContext(ctx, query, args...)
+	}()
 
 	if res != nil {
 		ra, _ := res.RowsAffected()
