@@ -38,7 +38,7 @@ func runLatency(ctx context.Context, s *Stack, cfg Config) (*Report, error) {
 	throughputTable(r, nil, c)
 	r.Section("How each figure is measured", "")
 	r.Notes(append(methodNotes(),
-		"manager CPU cores: the manager's CPU time over the run's window divided by the window. RSS and peak RSS (VmRSS, VmHWM) from /proc/<pid>/status at the end of the run; Go heap in use from the manager's go_memstats_heap_inuse_bytes.",
+		"manager CPU cores: the manager's CPU time over the run's window divided by the time from the first create to the last completion (the window goes on through a quiet wait of 1-10 s, when the manager is nearly idle). RSS and peak RSS (VmRSS, VmHWM) from /proc/<pid>/status at the end of the run; Go heap in use from the manager's go_memstats_heap_inuse_bytes.",
 		"with more workers than sagas in flight, the extra workers idle: a cell's sagas should be several times its workers for the figure to mean the pool's throughput.")...)
 	return r, nil
 }
@@ -69,8 +69,8 @@ func latencyTable(r *Report, runs []ControllerRun, c Ceilings) {
 			mem = *run.Memory
 		}
 		cores := "–"
-		if u.Window > 0 {
-			cores = fmt.Sprintf("%.2f", u.ProcessCPU.Seconds()/u.Window.Seconds())
+		if run.Elapsed > 0 {
+			cores = fmt.Sprintf("%.2f", u.ProcessCPU.Seconds()/run.Elapsed.Seconds())
 		}
 		rows = append(rows, []string{run.Delay.String(), strconv.Itoa(run.Workers), rate(run.Rate()), share(run.Rate(), c.CreateStatus.Rate()),
 			ms(run.Latency.P50), ms(run.Latency.P99), ms(run.Latency.Max), cpuPerSaga(u.ProcessCPU, n), cores,

@@ -57,7 +57,7 @@ func replicasTable(r *Report, runs []ReplicaRun, c Ceilings) {
 		u, n := run.Usage, run.Completed
 		rows = append(rows, []string{strconv.Itoa(len(run.Replicas)), strconv.Itoa(run.Workers), strconv.Itoa(run.Sagas), strconv.Itoa(n),
 			rate(run.Rate()), share(run.Rate(), c.CreateStatus.Rate()), ms(run.Latency.P50), ms(run.Latency.P99), ms(run.Latency.Max),
-			cpuPerSaga(u.ProcessCPU, n), cores(u.ProcessCPU.Seconds(), u.Window.Seconds()),
+			cpuPerSaga(u.ProcessCPU, n), cores(u.ProcessCPU.Seconds(), run.Elapsed.Seconds()),
 			perSaga(u.APIServer.Total(anyRequest), n), cpuPerSaga(u.APIServerCPU, n), cpuPerSaga(u.EtcdCPU, n)})
 	}
 	r.Table(header, rows)
@@ -76,7 +76,7 @@ func replicaShareTable(r *Report, runs []ReplicaRun) {
 			done := int(ru.Completed)
 			rows = append(rows, []string{strconv.Itoa(len(run.Replicas)), ru.Name, strconv.FormatInt(ru.Reconciles, 10),
 				share(float64(ru.Reconciles), float64(total)), strconv.Itoa(done), perSaga(ru.Reconciles, done),
-				ms(ru.CPU), cores(ru.CPU.Seconds(), run.Usage.Window.Seconds()), cpuPerSaga(ru.CPU, done), mib(ru.RSS)})
+				ms(ru.CPU), cores(ru.CPU.Seconds(), run.Elapsed.Seconds()), cpuPerSaga(ru.CPU, done), mib(ru.RSS)})
 		}
 	}
 	r.Table(header, rows)
@@ -95,7 +95,7 @@ func replicaNotes() []string {
 		"settled: a row's window opens once every replica answered /readyz (with --shards that includes the \"shard\" check: it has renewed its Lease and listed the members once) and the Leases show that every replica has listed all n members: n Leases, each renewed at least a second after the last one's creationTimestamp (whole seconds), as a replica lists the Leases right after renewing its own. Then the warm-up saga runs to Completed.",
 		"reconciles: the difference across the window of controller_runtime_reconcile_total{controller=\"ordersaga\"}, summed over its result labels, scraped from the replica's own /metrics right after the window's first and last samples. A replica queues only the sagas it owns (the others' events are filtered before the queue); % is of the row's sum.",
 		"sagas completed: the difference of ordersaga_sagas_finished_total{phase=\"Completed\"} on that replica: the sagas whose last status write it made. While the members are settled no saga moves; during a change of members two replicas could both count one.",
-		"replica CPU: utime+stime of its process from /proc/<pid>/stat across the window (ticks of 10 ms); cores: that over the window; CPU/saga and reconciles/saga: over the sagas that replica completed. The first table's manager CPU is the replicas' sum over all completed sagas. RSS: VmRSS at the window's end.",
+		"replica CPU: utime+stime of its process from /proc/<pid>/stat across the window (ticks of 10 ms); cores: that divided by the time from the first create to the last completion (the window goes on through a quiet wait of 1-10 s); CPU/saga and reconciles/saga: over the sagas that replica completed. The first table's manager CPU is the replicas' sum over all completed sagas. RSS: VmRSS at the window's end.",
 		"API server requests/saga: every client's, so it includes each replica's own informers and, above one replica, its Lease renewals and lists.",
 	}
 }
