@@ -53,8 +53,9 @@ const definitionGoneRecheck = time.Minute
 type SagaReconciler struct {
 	// Client reads Sagas and definitions from the manager's informer cache.
 	client.Client
-	// APIReader reads a definition just pinned from the API server: a pin must not rest
-	// on a cached copy of a definition that may already be going.
+	// APIReader reads from the API server a definition just pinned, and a Saga that has
+	// not started: a pin must not rest on a cached copy of a definition that may already
+	// be going, nor of a saga whose pin was taken back.
 	APIReader client.Reader
 	Steps     Exchanger
 	Recorder  events.EventRecorder
@@ -98,6 +99,16 @@ func (r *SagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	if wait, behind := r.memory.behind(req, obj.ResourceVersion); behind {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
+	if notStarted(obj) {
+		// Whether a Saga may make its first call rests on its pin, and a cached copy may
+		// still show a pin that was taken back since (by this reconciler, whose write's
+		// reply was lost, or before a restart): until the start is stored, read it from
+		// the API server. One read per Saga, not per reconcile of a running one.
+		gone, err := r.readLive(ctx, req, obj)
+		if gone || err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	if obj.Status.Definition == nil && !obj.DeletionTimestamp.IsZero() {
 		// Nothing was called before the definition was pinned: nothing to undo.
 		return ctrl.Result{}, releaseFinalizer(ctx, r.Client, obj, Finalizer)
@@ -116,11 +127,12 @@ func (r *SagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	case run.unpinned:
 		return ctrl.Result{RequeueAfter: r.memory.conflicted(req)}, nil
 	case run.pin != nil:
-		pinned, err := r.pin(ctx, obj, run.pin)
+		pinned, err := r.pin(ctx, obj, run.pin, &trail)
+		trail.add(obj.ResourceVersion)
 		if err != nil {
+			r.memory.writes.wrote(req.NamespacedName, trail.superseded())
 			return ctrl.Result{}, err
 		}
-		trail.add(obj.ResourceVersion)
 		if !pinned { // the next reconcile says why, from what it reads then
 			r.memory.writes.wrote(req.NamespacedName, trail.superseded())
 			return ctrl.Result{RequeueAfter: r.memory.conflicted(req)}, nil
@@ -132,6 +144,21 @@ func (r *SagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		conflict, err := r.finish(ctx, before, obj, b.last, b.events)
 		return b, conflict, err
 	})
+}
+
+// readLive reads the saga from the API server into obj.
+func (r *SagaReconciler) readLive(ctx context.Context, req ctrl.Request, obj *v1.Saga) (gone bool, _ error) {
+	err := r.APIReader.Get(ctx, req.NamespacedName, obj)
+	switch {
+	case err == nil:
+		return false, nil
+	case apierrors.IsNotFound(err):
+		r.Metrics.forget(metricKey{kindSaga, req.NamespacedName})
+		r.memory.forget(req)
+		return true, nil
+	default:
+		return false, fmt.Errorf("read saga %s from the API server: %w", req.NamespacedName, err)
+	}
 }
 
 func (r *SagaReconciler) loop() batchLoop {

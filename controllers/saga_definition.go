@@ -116,7 +116,12 @@ func (r *SagaReconciler) resolveNew(ctx context.Context, run *sagaOnDefinition, 
 // crash may have come between the pin and its check; but then only a definition that is
 // gone takes it back. One that is merely being deleted stays for this saga (its controller
 // saw the pin), and a call may already have been made on it, whose undo needs it.
-func (r *SagaReconciler) pin(ctx context.Context, obj *v1.Saga, def *v1.SagaDefinition) (bool, error) {
+//
+// Every version it writes goes on trail. The pin and its withdrawal are two writes, and a
+// cached copy at the pin's version, read after the withdrawal, would let the next reconcile
+// call steps on a definition that is going (simulator seed 3584 of the saga kind, before
+// the pin's version was kept).
+func (r *SagaReconciler) pin(ctx context.Context, obj *v1.Saga, def *v1.SagaDefinition, trail *versionTrail) (bool, error) {
 	fresh := obj.Status.Definition == nil
 	if fresh {
 		before := obj.DeepCopy()
@@ -127,6 +132,7 @@ func (r *SagaReconciler) pin(ctx context.Context, obj *v1.Saga, def *v1.SagaDefi
 			}
 			return false, fmt.Errorf("pin SagaDefinition %s on saga %s/%s: %w", def.Name, obj.Namespace, obj.Name, err)
 		}
+		trail.add(obj.ResourceVersion)
 	}
 	live := &v1.SagaDefinition{}
 	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(def), live)
