@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -220,7 +221,29 @@ func (g *shardGroup) completed() int {
 
 func (g *shardGroup) waitAllCompleted(objs []*v1.OrderSaga) {
 	GinkgoHelper()
-	Eventually(func() int { return g.completed() }, 2*time.Minute, 200*time.Millisecond).Should(Equal(len(objs)))
+	Eventually(func() int { return g.completed() }, 2*time.Minute, 200*time.Millisecond).Should(Equal(len(objs)), g.unfinished)
+}
+
+// unfinished describes the sagas that are not Completed, for a spec that timed out: a
+// stranded saga's phase, version and last condition say which replica dropped it, and how.
+func (g *shardGroup) unfinished() string {
+	var list v1.OrderSagaList
+	if err := k8sClient.List(ctx, &list, client.InNamespace(g.ns)); err != nil {
+		return "list the sagas: " + err.Error()
+	}
+	var b strings.Builder
+	for _, s := range list.Items {
+		if s.Status.Phase == v1.PhaseCompleted {
+			continue
+		}
+		steps := make([]string, 0, len(s.Status.Steps))
+		for _, st := range s.Status.Steps {
+			steps = append(steps, fmt.Sprintf("%s:%s/%d", st.Name, st.State, st.Attempts))
+		}
+		fmt.Fprintf(&b, "%s uid %s rv %s phase %q finalizers %v steps [%s] message %q\n",
+			s.Name, s.UID, s.ResourceVersion, s.Status.Phase, s.Finalizers, strings.Join(steps, " "), s.Status.Message)
+	}
+	return b.String()
 }
 
 // unfinishedOwnedBy returns the UIDs of the sagas that are not Completed and that the
