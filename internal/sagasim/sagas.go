@@ -93,27 +93,17 @@ func (k *sagas) callTimeout(_ *v1.OrderSaga, step v1.StepName) time.Duration {
 func (k *sagas) reconciler() reconcile.Reconciler {
 	s := k.sim
 	if k.rec == nil || k.incarnation != s.proc.incarnation {
-		k.rec = &controllers.SagaReconciler{
-			Client:               s.api.client(),
-			APIReader:            s.api.live(),
-			Steps:                s.stepClient(),
-			Recorder:             recorder{s},
-			Clock:                s.clock,
-			MaxCallsPerReconcile: controllers.DefaultMaxCallsPerReconcile,
-			ReconcileBudget:      controllers.DefaultReconcileBudget,
-			ProgressInterval:     controllers.DefaultProgressInterval,
-		}
+		k.rec = k.newReconciler(s.api.client())
 		k.incarnation = s.proc.incarnation
 	}
 	return k.rec
 }
 
-// replica is a SagaReconciler of another replica: new each time, so it compiles the
-// definition afresh (overlaps are rare).
-func (k *sagas) replica() reconcile.Reconciler {
+// newReconciler is a SagaReconciler that reads Sagas through reader.
+func (k *sagas) newReconciler(reader client.Client) *controllers.SagaReconciler {
 	s := k.sim
 	return &controllers.SagaReconciler{
-		Client:               s.api.live(),
+		Client:               reader,
 		APIReader:            s.api.live(),
 		Steps:                s.stepClient(),
 		Recorder:             recorder{s},
@@ -123,6 +113,10 @@ func (k *sagas) replica() reconcile.Reconciler {
 		ProgressInterval:     controllers.DefaultProgressInterval,
 	}
 }
+
+// replica is a SagaReconciler of another replica: new each time, so it compiles the
+// definition afresh (overlaps are rare).
+func (k *sagas) replica() reconcile.Reconciler { return k.newReconciler(k.sim.api.live()) }
 
 func asSaga(obj client.Object) *v1.Saga {
 	o, ok := obj.(*v1.Saga)
