@@ -84,24 +84,15 @@ func (orderSagas) callTimeout(o *v1.OrderSaga, _ v1.StepName) time.Duration {
 // Caveats: it is a new one for every reconcile, so its conflict backoff starts afresh
 // each time (a real manager keeps it while it runs); kept so, because a seed replays the
 // schedule it replayed before Saga mode came.
-func (k orderSagas) reconciler() reconcile.Reconciler {
-	s := k.sim
-	c := s.api.client()
-	return &controllers.OrderSagaReconciler{
-		Client:               c,
-		Steps:                ordersaga.Caller{Client: s.stepClient()},
-		Recorder:             recorder{s},
-		Clock:                s.clock,
-		MaxCallsPerReconcile: controllers.DefaultMaxCallsPerReconcile,
-		ReconcileBudget:      controllers.DefaultReconcileBudget,
-		ProgressInterval:     controllers.DefaultProgressInterval,
-	}
-}
+func (k orderSagas) reconciler() reconcile.Reconciler { return k.newReconciler(k.sim.api.client()) }
 
-func (k orderSagas) replica() reconcile.Reconciler {
+func (k orderSagas) replica() reconcile.Reconciler { return k.newReconciler(k.sim.api.live()) }
+
+// newReconciler is an OrderSagaReconciler that reads OrderSagas through reader.
+func (k orderSagas) newReconciler(reader client.Client) *controllers.OrderSagaReconciler {
 	s := k.sim
 	return &controllers.OrderSagaReconciler{
-		Client:               s.api.live(),
+		Client:               reader,
 		Steps:                ordersaga.Caller{Client: s.stepClient()},
 		Recorder:             recorder{s},
 		Clock:                s.clock,
