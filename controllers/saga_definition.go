@@ -117,10 +117,10 @@ func (r *SagaReconciler) resolveNew(ctx context.Context, run *sagaOnDefinition, 
 // gone takes it back. One that is merely being deleted stays for this saga (its controller
 // saw the pin), and a call may already have been made on it, whose undo needs it.
 //
-// Every version it writes goes on trail. The pin and its withdrawal are two writes, and a
-// cached copy at the pin's version, read after the withdrawal, would let the next reconcile
-// call steps on a definition that is going (simulator seed 3584 of the saga kind, before
-// the pin's version was kept).
+// Every version it writes goes on trail: the pin and its withdrawal are two writes, and
+// the next reconcile must not take a cached copy at the pin's version for a current one
+// (the reconciler reads a Saga that has not started from the API server besides: see
+// Reconcile, and simulator seeds 3040, 3485 and 9526).
 func (r *SagaReconciler) pin(ctx context.Context, obj *v1.Saga, def *v1.SagaDefinition, trail *versionTrail) (bool, error) {
 	fresh := obj.Status.Definition == nil
 	if fresh {
