@@ -28,19 +28,21 @@ func runMemory(ctx context.Context, s *Stack, cfg Config) (*Report, error) {
 	r.Headline["rss-MiB"] = float64(full.RSS) / (1 << 20)
 	r.Headline["heap-inuse-MiB"] = float64(full.HeapInuse) / (1 << 20)
 	growth := func(from, to int64) string {
-		if run.Completed == 0 {
+		if run.Sagas == 0 {
 			return "–"
 		}
-		return fmt.Sprintf("%.1f KiB", float64(to-from)/1024/float64(run.Completed))
+		// Every saga created is in the cache, finished or not; the warm-up saga was there
+		// when idle was read.
+		return fmt.Sprintf("%.1f KiB", float64(to-from)/1024/float64(run.Sagas))
 	}
 	r.Table([]string{"sagas in cache", "RSS idle", "RSS with sagas", "peak RSS", "Go heap in use idle", "Go heap in use with sagas",
 		"RSS growth/saga", "heap growth/saga", "status JSON/saga", colRate, colP50, colP99},
-		[][]string{{strconv.Itoa(run.Completed), mib(idle.RSS), mib(full.RSS), mib(full.PeakRSS), mib(idle.HeapInuse), mib(full.HeapInuse),
+		[][]string{{strconv.Itoa(run.Sagas), mib(idle.RSS), mib(full.RSS), mib(full.PeakRSS), mib(idle.HeapInuse), mib(full.HeapInuse),
 			growth(idle.RSS, full.RSS), growth(idle.HeapInuse, full.HeapInuse), fmt.Sprintf("%.0f B", run.StatusBytes), rate(run.Rate()), ms(run.Latency.P50), ms(run.Latency.P99)}})
 	r.Notes(
 		"RSS: VmRSS of the manager process from /proc/<pid>/status; peak RSS: VmHWM. Idle: after the warm-up saga, before the creates.",
 		"Go heap in use: go_memstats_heap_inuse_bytes from the manager's /metrics, read right after RSS; it includes garbage not yet collected.",
-		fmt.Sprintf("the manager watches only the run's namespace; its cache holds the %d sagas (and the warm-up saga).", run.Completed),
+		fmt.Sprintf("the manager watches only the run's namespace; its cache holds the %d sagas (and the warm-up saga); %d of them Completed.", run.Sagas, run.Completed),
 		"growth/saga: (with sagas − idle) / sagas; at small counts the fixed costs of a busy manager (worker goroutines, buffers, connection pools) dominate it.",
 		"status JSON/saga: mean size of the JSON of .status of each saga in the watch event that showed it Completed.",
 	)
