@@ -36,6 +36,7 @@ type sagaRun interface {
 type batchLoop struct {
 	clock    Clock
 	metrics  *Metrics
+	kind     string // kindOrderSaga or kindSaga, for the metrics
 	maxCalls int
 	budget   time.Duration
 	progress time.Duration
@@ -214,6 +215,7 @@ func (m *sagaMemory) drive(ctx context.Context, req ctrl.Request, l batchLoop, o
 		trail.add(obj.GetResourceVersion())
 		switch {
 		case conflict: // the object changed meanwhile: start over from the stored version
+			l.metrics.requeued(l.kind, requeueConflict)
 			return ctrl.Result{RequeueAfter: m.conflicted(req)}, nil
 		case err != nil:
 			return ctrl.Result{}, err

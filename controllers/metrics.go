@@ -20,6 +20,7 @@ type Metrics struct {
 	attempts      *prometheus.CounterVec
 	compensations *prometheus.CounterVec
 	inFlight      prometheus.Gauge
+	requeues      *prometheus.CounterVec
 
 	mu      sync.Mutex
 	running map[metricKey]struct{}
@@ -66,10 +67,28 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "ordersaga_compensations_total", Help: "Calls of compensations, by definition, step and outcome."}, []string{labelDefinition, labelStep, labelOutcome}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ordersaga_sagas_in_flight", Help: "Sagas this manager saw in a non-final phase."}),
+		requeues: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordersaga_reconcile_requeues_total",
+			Help: "Reconciles that stopped to run again later, by kind and reason: Conflict (a status write met a newer version), " +
+				"CacheBehind (the cached saga predates this reconciler's own last write)."}, []string{"kind", "reason"}),
 		running: map[metricKey]struct{}{},
 	}
-	reg.MustRegister(m.finished, m.sagaDuration, m.stepDuration, m.attempts, m.compensations, m.inFlight)
+	reg.MustRegister(m.finished, m.sagaDuration, m.stepDuration, m.attempts, m.compensations, m.inFlight, m.requeues)
 	return m
+}
+
+// Reasons of ordersaga_reconcile_requeues_total.
+const (
+	requeueConflict    = "Conflict"
+	requeueCacheBehind = "CacheBehind"
+)
+
+// requeued counts a reconcile of a saga of kind that stopped for reason.
+func (m *Metrics) requeued(kind, reason string) {
+	if m == nil {
+		return
+	}
+	m.requeues.WithLabelValues(kind, reason).Inc()
 }
 
 func (m *Metrics) observeCall(definition string, c saga.Call, out saga.Outcome, took time.Duration) {

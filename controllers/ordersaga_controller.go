@@ -80,6 +80,7 @@ func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, nil
 	}
 	if wait, behind := r.memory.behind(req, obj.ResourceVersion); behind {
+		r.Metrics.requeued(kindOrderSaga, requeueCacheBehind)
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	trail := versionTrail{obj.ResourceVersion}
@@ -116,7 +117,7 @@ func (r *OrderSagaReconciler) load(ctx context.Context, req ctrl.Request) (_ *v1
 }
 
 func (r *OrderSagaReconciler) loop() batchLoop {
-	return batchLoop{clock: r.Clock, metrics: r.Metrics, maxCalls: r.MaxCallsPerReconcile, budget: r.ReconcileBudget, progress: r.ProgressInterval}
+	return batchLoop{clock: r.Clock, metrics: r.Metrics, kind: kindOrderSaga, maxCalls: r.MaxCallsPerReconcile, budget: r.ReconcileBudget, progress: r.ProgressInterval}
 }
 
 // orderRun is an OrderSaga as the batch loop drives it: the order saga's plan, its calls

@@ -36,8 +36,9 @@ func TestConflictsBackOff(t *testing.T) {
 			}
 			return c.SubResource(sub).Patch(ctx, o, p, opts...)
 		}}).Build()
+	metrics := NewMetrics(prometheus.NewRegistry())
 	r := &OrderSagaReconciler{Client: c, Clock: RealClock{}, MaxCallsPerReconcile: 1, ReconcileBudget: oneBatch,
-		ProgressInterval: time.Second, Steps: StepCallerFn(func(context.Context, *v1.OrderSaga, saga.Call) saga.Outcome {
+		ProgressInterval: time.Second, Metrics: metrics, Steps: StepCallerFn(func(context.Context, *v1.OrderSaga, saga.Call) saga.Outcome {
 			return saga.Outcome{Kind: saga.Succeeded}
 		})}
 	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)}
@@ -57,6 +58,9 @@ func TestConflictsBackOff(t *testing.T) {
 	want := []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
 	if !slices.Equal(delays, want) {
 		t.Errorf("requeue delays after consecutive conflicts = %v, want %v", delays, want)
+	}
+	if n := testutil.ToFloat64(metrics.requeues.WithLabelValues(kindOrderSaga, requeueConflict)); n != 4 {
+		t.Errorf("ordersaga_reconcile_requeues_total{reason=Conflict} = %v after 4 conflicts, want 4", n)
 	}
 
 	conflicting = false
@@ -123,5 +127,33 @@ func TestInFlightEntryDroppedOnlyWhenGone(t *testing.T) {
 	}
 	if _, err := r.Reconcile(t.Context(), req); err != nil || inFlight() != 0 {
 		t.Errorf("after the saga is gone: err %v, in flight %v; want nil, 0", err, inFlight())
+	}
+}
+
+// TestCacheBehindWaits checks that a reconcile whose cached saga is at a version its own
+// last write replaced makes no call, looks again soon, and is counted.
+func TestCacheBehindWaits(t *testing.T) {
+	obj := testgen.OrderSaga("order-behind", testgen.WithNamespace("shop"))
+	c := fake.NewClientBuilder().WithScheme(newSchemeForUnitTests(t)).WithObjects(obj).WithStatusSubresource(obj).Build()
+	metrics := NewMetrics(prometheus.NewRegistry())
+	calls := 0
+	r := &OrderSagaReconciler{Client: c, Clock: RealClock{}, MaxCallsPerReconcile: 1, ReconcileBudget: oneBatch,
+		ProgressInterval: time.Second, Metrics: metrics, Steps: StepCallerFn(func(context.Context, *v1.OrderSaga, saga.Call) saga.Outcome {
+			calls++
+			return saga.Outcome{Kind: saga.Succeeded}
+		})}
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)}
+	cached := &v1.OrderSaga{}
+	if err := c.Get(t.Context(), req.NamespacedName, cached); err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	r.memory.writes.wrote(req.NamespacedName, []string{cached.ResourceVersion})
+
+	res, err := r.Reconcile(t.Context(), req)
+	if err != nil || res.RequeueAfter != cacheLagBaseDelay || calls != 0 {
+		t.Errorf("Reconcile on a copy older than its own write = %+v, %v, %d call(s); want a requeue after %v and no call", res, err, calls, cacheLagBaseDelay)
+	}
+	if n := testutil.ToFloat64(metrics.requeues.WithLabelValues(kindOrderSaga, requeueCacheBehind)); n != 1 {
+		t.Errorf("ordersaga_reconcile_requeues_total{reason=CacheBehind} = %v, want 1", n)
 	}
 }

@@ -97,6 +97,7 @@ func (r *SagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		return ctrl.Result{}, nil
 	}
 	if wait, behind := r.memory.behind(req, obj.ResourceVersion); behind {
+		r.Metrics.requeued(kindSaga, requeueCacheBehind)
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	if notStarted(obj) {
@@ -125,17 +126,11 @@ func (r *SagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	case run.gone:
 		return r.definitionGone(ctx, obj)
 	case run.unpinned:
+		r.Metrics.requeued(kindSaga, requeueConflict)
 		return ctrl.Result{RequeueAfter: r.memory.conflicted(req)}, nil
 	case run.pin != nil:
-		pinned, err := r.pin(ctx, obj, run.pin, &trail)
-		trail.add(obj.ResourceVersion)
-		if err != nil {
-			r.memory.writes.wrote(req.NamespacedName, trail.superseded())
-			return ctrl.Result{}, err
-		}
-		if !pinned { // the next reconcile says why, from what it reads then
-			r.memory.writes.wrote(req.NamespacedName, trail.superseded())
-			return ctrl.Result{RequeueAfter: r.memory.conflicted(req)}, nil
+		if res, held, err := r.holdUnlessPinned(ctx, req, obj, run.pin, &trail); held || err != nil {
+			return res, err
 		}
 	}
 	return r.memory.drive(ctx, req, r.loop(), obj, trail, func() (batch, bool, error) {
@@ -144,6 +139,26 @@ func (r *SagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		conflict, err := r.finish(ctx, before, obj, b.last, b.events)
 		return b, conflict, err
 	})
+}
+
+// holdUnlessPinned pins the definition a saga that has not started runs on. held reports
+// that the saga must make no call yet, because the pin did not land or was taken back; the
+// next reconcile says why, from what it reads then.
+func (r *SagaReconciler) holdUnlessPinned(ctx context.Context, req ctrl.Request, obj *v1.Saga, def *v1.SagaDefinition,
+	trail *versionTrail) (_ ctrl.Result, held bool, _ error) {
+	pinned, err := r.pin(ctx, obj, def, trail)
+	trail.add(obj.ResourceVersion)
+	if err != nil || !pinned {
+		r.memory.writes.wrote(req.NamespacedName, trail.superseded())
+	}
+	switch {
+	case err != nil:
+		return ctrl.Result{}, true, err
+	case !pinned:
+		r.Metrics.requeued(kindSaga, requeueConflict)
+		return ctrl.Result{RequeueAfter: r.memory.conflicted(req)}, true, nil
+	}
+	return ctrl.Result{}, false, nil
 }
 
 // readLive reads the saga from the API server into obj.
@@ -162,7 +177,7 @@ func (r *SagaReconciler) readLive(ctx context.Context, req ctrl.Request, obj *v1
 }
 
 func (r *SagaReconciler) loop() batchLoop {
-	return batchLoop{clock: r.Clock, metrics: r.Metrics, maxCalls: r.MaxCallsPerReconcile, budget: r.ReconcileBudget, progress: r.ProgressInterval}
+	return batchLoop{clock: r.Clock, metrics: r.Metrics, kind: kindSaga, maxCalls: r.MaxCallsPerReconcile, budget: r.ReconcileBudget, progress: r.ProgressInterval}
 }
 
 // finish stamps the generation on the Saga's status, stores the batch, and counts the
