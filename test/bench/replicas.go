@@ -65,6 +65,7 @@ func replicasTable(r *Report, runs []ReplicaRun, c Ceilings) {
 
 func replicaShareTable(r *Report, runs []ReplicaRun) {
 	header := []string{"replicas", "replica", "reconciles", "of the run's reconciles", "sagas completed", "reconciles/saga",
+		"stopped on a conflict", "stopped on the cache behind",
 		"CPU", "CPU cores", "CPU/saga", "RSS"}
 	var rows [][]string
 	for _, run := range runs {
@@ -76,6 +77,7 @@ func replicaShareTable(r *Report, runs []ReplicaRun) {
 			done := int(ru.Completed)
 			rows = append(rows, []string{strconv.Itoa(len(run.Replicas)), ru.Name, strconv.FormatInt(ru.Reconciles, 10),
 				share(float64(ru.Reconciles), float64(total)), strconv.Itoa(done), perSaga(ru.Reconciles, done),
+				strconv.FormatInt(ru.Conflicts, 10), strconv.FormatInt(ru.Behind, 10),
 				ms(ru.CPU), cores(ru.CPU.Seconds(), run.Elapsed.Seconds()), cpuPerSaga(ru.CPU, done), mib(ru.RSS)})
 		}
 	}

@@ -92,6 +92,8 @@ type replicaSample struct {
 	cpu        time.Duration
 	reconciles float64 // controller_runtime_reconcile_total{controller="ordersaga"}, every result
 	completed  float64 // ordersaga_sagas_finished_total{phase="Completed"}
+	// conflicts and behind: ordersaga_reconcile_requeues_total{kind="OrderSaga"} by reason.
+	conflicts, behind float64
 }
 
 // sample reads every replica's CPU and its /metrics.
@@ -112,6 +114,15 @@ func (set *replicaSet) sample(ctx context.Context) ([]replicaSample, error) {
 		if out[i].completed, err = counterSum(page, "ordersaga_sagas_finished_total", map[string]string{"phase": string(v1.PhaseCompleted)}); err != nil {
 			return nil, err
 		}
+		requeues := func(reason string) (float64, error) {
+			return counterSum(page, "ordersaga_reconcile_requeues_total", map[string]string{"kind": "OrderSaga", "reason": reason})
+		}
+		if out[i].conflicts, err = requeues("Conflict"); err != nil {
+			return nil, err
+		}
+		if out[i].behind, err = requeues("CacheBehind"); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -121,8 +132,11 @@ type ReplicaUsage struct {
 	Name       string
 	Reconciles int64
 	Completed  int64
-	CPU        time.Duration
-	RSS        int64 // VmRSS at the window's end
+	// Conflicts and Behind are the reconciles that stopped on a status write conflict and
+	// on a cached copy older than the replica's own last write.
+	Conflicts, Behind int64
+	CPU               time.Duration
+	RSS               int64 // VmRSS at the window's end
 }
 
 // usage is each replica's share of the window from before to after, with its RSS now.
@@ -134,7 +148,8 @@ func (set *replicaSet) usage(ctx context.Context, before, after []replicaSample)
 			return nil, err
 		}
 		out[i] = ReplicaUsage{Name: set.names[i], Reconciles: int64(after[i].reconciles - before[i].reconciles),
-			Completed: int64(after[i].completed - before[i].completed), CPU: after[i].cpu - before[i].cpu, RSS: mem.RSS}
+			Completed: int64(after[i].completed - before[i].completed),
+			Conflicts: int64(after[i].conflicts - before[i].conflicts), Behind: int64(after[i].behind - before[i].behind), CPU: after[i].cpu - before[i].cpu, RSS: mem.RSS}
 	}
 	return out, nil
 }
