@@ -180,7 +180,7 @@ func NewOrderSagaReconciler(mgr ctrl.Manager, steps StepCaller, o Options) *Orde
 	}
 	r.Metrics = o.Metrics
 	if o.Rebalancer != nil {
-		r.Shard, r.rebalanced = o.Rebalancer.Shard, o.Rebalancer.orderSagas
+		r.Shard, r.rebalanced = o.Rebalancer.Shard, o.Rebalancer.orderSagaWakes()
 	}
 	return r
 }

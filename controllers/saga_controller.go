@@ -210,7 +210,7 @@ func NewSagaReconciler(mgr ctrl.Manager, steps Exchanger, o Options) *SagaReconc
 		Metrics:                 o.Metrics,
 	}
 	if o.Rebalancer != nil {
-		r.Shard, r.rebalanced = o.Rebalancer.Shard, o.Rebalancer.sagas
+		r.Shard, r.rebalanced = o.Rebalancer.Shard, o.Rebalancer.sagaWakes()
 	}
 	return r
 }

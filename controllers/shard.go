@@ -49,13 +49,33 @@ type Rebalancer struct {
 	// bounds how long a saga that came back waits. The shard's lease duration is apt.
 	Resync time.Duration
 
+	// orderSagas and sagas carry the wake-ups to the reconciler of each kind. Each is made
+	// when that reconciler is set up, before the manager starts; a kind that no reconciler
+	// runs has none and is not woken, for a send nobody receives would block every later
+	// wake-up.
 	orderSagas, sagas chan ctrlevent.GenericEvent
 }
 
 // NewRebalancer returns a Rebalancer for the sagas in reader's cache.
 func NewRebalancer(reader client.Reader, shard Shard, resync time.Duration) *Rebalancer {
-	return &Rebalancer{Reader: reader, Shard: shard, Resync: resync,
-		orderSagas: make(chan ctrlevent.GenericEvent), sagas: make(chan ctrlevent.GenericEvent)}
+	return &Rebalancer{Reader: reader, Shard: shard, Resync: resync}
+}
+
+// orderSagaWakes returns the wake-ups of the OrderSaga reconciler. Call it while setting
+// up the manager, not after it started.
+func (rb *Rebalancer) orderSagaWakes() <-chan ctrlevent.GenericEvent {
+	if rb.orderSagas == nil {
+		rb.orderSagas = make(chan ctrlevent.GenericEvent)
+	}
+	return rb.orderSagas
+}
+
+// sagaWakes returns the wake-ups of the Saga reconciler, as orderSagaWakes does.
+func (rb *Rebalancer) sagaWakes() <-chan ctrlevent.GenericEvent {
+	if rb.sagas == nil {
+		rb.sagas = make(chan ctrlevent.GenericEvent)
+	}
+	return rb.sagas
 }
 
 // NeedLeaderElection is false: every replica rebalances its own share.
@@ -81,24 +101,28 @@ func (rb *Rebalancer) Start(ctx context.Context) error {
 }
 
 func (rb *Rebalancer) wake(ctx context.Context) error {
-	var orders v1.OrderSagaList
-	if err := rb.Reader.List(ctx, &orders); err != nil {
-		return fmt.Errorf("list OrderSagas: %w", err)
-	}
-	for i := range orders.Items {
-		o := &orders.Items[i]
-		if rb.mine(o, o.Status.Phase, o.Spec.TTLSecondsAfterFinished != nil) && !send(ctx, rb.orderSagas, o) {
-			return nil
+	if rb.orderSagas != nil {
+		var orders v1.OrderSagaList
+		if err := rb.Reader.List(ctx, &orders); err != nil {
+			return fmt.Errorf("list OrderSagas: %w", err)
+		}
+		for i := range orders.Items {
+			o := &orders.Items[i]
+			if rb.mine(o, o.Status.Phase, o.Spec.TTLSecondsAfterFinished != nil) && !send(ctx, rb.orderSagas, o) {
+				return nil
+			}
 		}
 	}
-	var sagas v1.SagaList
-	if err := rb.Reader.List(ctx, &sagas); err != nil {
-		return fmt.Errorf("list Sagas: %w", err)
-	}
-	for i := range sagas.Items {
-		s := &sagas.Items[i]
-		if rb.mine(s, s.Status.Phase, s.Spec.TTLSecondsAfterFinished != nil) && !send(ctx, rb.sagas, s) {
-			return nil
+	if rb.sagas != nil {
+		var sagas v1.SagaList
+		if err := rb.Reader.List(ctx, &sagas); err != nil {
+			return fmt.Errorf("list Sagas: %w", err)
+		}
+		for i := range sagas.Items {
+			s := &sagas.Items[i]
+			if rb.mine(s, s.Status.Phase, s.Spec.TTLSecondsAfterFinished != nil) && !send(ctx, rb.sagas, s) {
+				return nil
+			}
 		}
 	}
 	return nil
