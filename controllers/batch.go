@@ -187,15 +187,19 @@ const (
 	cacheLagMaxDelay  = time.Second
 )
 
-// conflicted returns when to reconcile a saga whose status write conflicted.
-func (m *sagaMemory) conflicted(req ctrl.Request) time.Duration {
+// conflicted returns when to reconcile a saga of kind whose status write conflicted, and
+// counts it in metrics.
+func (m *sagaMemory) conflicted(req ctrl.Request, metrics *Metrics, kind string) time.Duration {
+	metrics.requeued(kind, requeueConflict)
 	return m.conflicts.get(conflictBaseDelay, conflictMaxDelay).When(req)
 }
 
-// behind reports whether the cached copy of a saga, at resourceVersion rv, predates the
-// reconciler's own last write of it, and if so when to look again.
-func (m *sagaMemory) behind(req ctrl.Request, rv string) (time.Duration, bool) {
+// behind reports whether the cached copy of a saga of kind, at resourceVersion rv, predates
+// the reconciler's own last write of it, and if so when to look again; it counts each such
+// wait in metrics.
+func (m *sagaMemory) behind(req ctrl.Request, rv string, metrics *Metrics, kind string) (time.Duration, bool) {
 	if m.writes.stale(req.NamespacedName, rv) {
+		metrics.requeued(kind, requeueCacheBehind)
 		return m.cacheLag.get(cacheLagBaseDelay, cacheLagMaxDelay).When(req), true
 	}
 	m.cacheLag.get(cacheLagBaseDelay, cacheLagMaxDelay).Forget(req)
@@ -215,8 +219,7 @@ func (m *sagaMemory) drive(ctx context.Context, req ctrl.Request, l batchLoop, o
 		trail.add(obj.GetResourceVersion())
 		switch {
 		case conflict: // the object changed meanwhile: start over from the stored version
-			l.metrics.requeued(l.kind, requeueConflict)
-			return ctrl.Result{RequeueAfter: m.conflicted(req)}, nil
+			return ctrl.Result{RequeueAfter: m.conflicted(req, l.metrics, l.kind)}, nil
 		case err != nil:
 			return ctrl.Result{}, err
 		}

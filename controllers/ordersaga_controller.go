@@ -79,8 +79,7 @@ func (r *OrderSagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		r.memory.forget(req)
 		return ctrl.Result{}, nil
 	}
-	if wait, behind := r.memory.behind(req, obj.ResourceVersion); behind {
-		r.Metrics.requeued(kindOrderSaga, requeueCacheBehind)
+	if wait, behind := r.memory.behind(req, obj.ResourceVersion, r.Metrics, kindOrderSaga); behind {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	trail := versionTrail{obj.ResourceVersion}

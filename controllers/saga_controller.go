@@ -84,20 +84,14 @@ type SagaReconciler struct {
 // Reconcile advances one Saga: the engine decides, this method calls and records.
 func (r *SagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := &v1.Saga{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.Metrics.forget(metricKey{kindSaga, req.NamespacedName})
-			r.memory.forget(req)
-			return ctrl.Result{}, nil
-		}
-		return ctrl.Result{}, fmt.Errorf("get saga %s: %w", req.NamespacedName, err)
+	if gone, err := r.load(ctx, req, r.Client, obj); gone || err != nil {
+		return ctrl.Result{}, err
 	}
 	if !owns(r.Shard, obj.UID) { // another replica's now
 		r.memory.forget(req)
 		return ctrl.Result{}, nil
 	}
-	if wait, behind := r.memory.behind(req, obj.ResourceVersion); behind {
-		r.Metrics.requeued(kindSaga, requeueCacheBehind)
+	if wait, behind := r.memory.behind(req, obj.ResourceVersion, r.Metrics, kindSaga); behind {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	if notStarted(obj) {
@@ -105,8 +99,7 @@ func (r *SagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		// still show a pin that was taken back since (by this reconciler, whose write's
 		// reply was lost, or before a restart): until the start is stored, read it from
 		// the API server. One read per Saga, not per reconcile of a running one.
-		gone, err := r.readLive(ctx, req, obj)
-		if gone || err != nil {
+		if gone, err := r.load(ctx, req, r.APIReader, obj); gone || err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -126,8 +119,7 @@ func (r *SagaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	case run.gone:
 		return r.definitionGone(ctx, obj)
 	case run.unpinned:
-		r.Metrics.requeued(kindSaga, requeueConflict)
-		return ctrl.Result{RequeueAfter: r.memory.conflicted(req)}, nil
+		return ctrl.Result{RequeueAfter: r.memory.conflicted(req, r.Metrics, kindSaga)}, nil
 	case run.pin != nil:
 		if res, held, err := r.holdUnlessPinned(ctx, req, obj, run.pin, &trail); held || err != nil {
 			return res, err
@@ -155,15 +147,16 @@ func (r *SagaReconciler) holdUnlessPinned(ctx context.Context, req ctrl.Request,
 	case err != nil:
 		return ctrl.Result{}, true, err
 	case !pinned:
-		r.Metrics.requeued(kindSaga, requeueConflict)
-		return ctrl.Result{RequeueAfter: r.memory.conflicted(req)}, true, nil
+		return ctrl.Result{RequeueAfter: r.memory.conflicted(req, r.Metrics, kindSaga)}, true, nil
 	}
 	return ctrl.Result{}, false, nil
 }
 
-// readLive reads the saga from the API server into obj.
-func (r *SagaReconciler) readLive(ctx context.Context, req ctrl.Request, obj *v1.Saga) (gone bool, _ error) {
-	err := r.APIReader.Get(ctx, req.NamespacedName, obj)
+// load reads the saga into obj through reader: the informer cache, or the API server. A
+// saga that is gone takes its metrics entry and what the reconciler remembers of it with
+// it; any other error keeps them, for the saga may be in flight.
+func (r *SagaReconciler) load(ctx context.Context, req ctrl.Request, reader client.Reader, obj *v1.Saga) (gone bool, _ error) {
+	err := reader.Get(ctx, req.NamespacedName, obj)
 	switch {
 	case err == nil:
 		return false, nil
@@ -172,7 +165,7 @@ func (r *SagaReconciler) readLive(ctx context.Context, req ctrl.Request, obj *v1
 		r.memory.forget(req)
 		return true, nil
 	default:
-		return false, fmt.Errorf("read saga %s from the API server: %w", req.NamespacedName, err)
+		return false, fmt.Errorf("get saga %s: %w", req.NamespacedName, err)
 	}
 }
 

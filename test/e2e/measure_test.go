@@ -29,8 +29,9 @@ const (
 // stack: each saga is created through the API as soon as one of the 20 in flight
 // finishes, and one `kubectl get -w` sees it end. The creates go through one client built
 // from the kubeconfig kubectl uses, not a `kubectl apply` process each: on 2 cores, 20
-// kubectl processes at a time took more CPU than the stack they measured (5-6 sagas/s). End-to-end latency runs from the
-// apply to the watch event; controller latency from status.startedAt to finishedAt.
+// kubectl processes at a time took more CPU than the stack they measured (5-6 sagas/s).
+// End-to-end latency runs from the create to the watch event; controller latency from
+// status.startedAt to finishedAt.
 var _ = Describe("Throughput and latency", Label("e2e", "measure"), func() {
 	It("measures 100 sagas at concurrency 20 without faults", func(ctx SpecContext) {
 		ns := newNamespace(ctx, "e2e-measure")
