@@ -64,6 +64,25 @@ func checkManagerArgs(t *testing.T, bin string, deps []appsv1.Deployment) {
 	}
 }
 
+// TestGatewayAcceptsRenderedArgs parses the gateway container's rendered arguments, in every
+// variant, with the gateway's own flag set: `gateway <args> --help` exits 0 only when every
+// flag exists and every value parses.
+func TestGatewayAcceptsRenderedArgs(t *testing.T) {
+	bin, err := buildBinary(t, "gateway")
+	if err != nil {
+		t.Fatalf("build ./cmd/gateway: %v", err)
+	}
+	for _, v := range variants(t) {
+		t.Run(v.name, func(t *testing.T) {
+			c := gatewayDeployment(t, render(t, v, "gwargs-"+v.name)).Spec.Template.Spec.Containers[0]
+			r := runBinary(t, containerEnv(t, c), bin, append(slices.Clone(c.Args), "--help")...)
+			if r.err != nil || !strings.Contains(r.stderr, "-listen-address") {
+				t.Errorf("gateway %s --help: %v (want exit 0 and the usage)\n%s", strings.Join(c.Args, " "), r.err, r.stderr)
+			}
+		})
+	}
+}
+
 // TestServicesAcceptRenderedConfig runs each service container's rendered arguments and
 // environment through the real services binary, twice: with --help (every flag exists and
 // every environment value has the right type) and with an unusable --mongo-uri, so that the

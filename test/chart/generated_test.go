@@ -61,8 +61,10 @@ func TestChartCRDsAreTheGeneratedOnes(t *testing.T) {
 
 // TestChartGrantsOnlyTheGeneratedRBAC checks that the manager's ClusterRole (cluster scope)
 // or Role (namespace scope) has exactly the rules controller-gen derived from the
-// +kubebuilder:rbac markers, and that the only other roles are leader election's and the
-// `helm test` pod's, which may only read OrderSagas.
+// +kubebuilder:rbac markers, and that the only other roles are leader election's, the
+// `helm test` pod's, which may only read OrderSagas, the gateway's ClusterRole (in either
+// scope: token and access reviews are cluster-scoped) and, with namespace scope, its Role, and
+// the example shop front end's Role, each with exactly its rules.
 func TestChartGrantsOnlyTheGeneratedRBAC(t *testing.T) {
 	t.Parallel()
 	generated := generatedRules(t)
@@ -78,11 +80,15 @@ func TestChartGrantsOnlyTheGeneratedRBAC(t *testing.T) {
 			t.Parallel()
 			objs := render(t, v, "rbac-"+v.name)
 			prefix := fullname(v)
-			managerKind := "ClusterRole"
+			managerKind, gatewayClusterRules := "ClusterRole", slices.Concat(gatewayReviewRules, gatewaySagaRules)
 			if v.name == "namespace-scoped-rbac" {
-				managerKind = "Role"
-				if n := len(find(objs, "ClusterRole")) + len(find(objs, "ClusterRoleBinding")); n != 0 {
-					t.Errorf("namespace scope renders %d ClusterRoles and ClusterRoleBindings, want none", n)
+				managerKind, gatewayClusterRules = "Role", gatewayReviewRules
+				gateway := []string{prefix + "-gateway"}
+				if got := keys(find(objs, "ClusterRole")); !slices.Equal(got, gateway) {
+					t.Errorf("namespace scope renders ClusterRoles %v, want only the gateway's %v", got, gateway)
+				}
+				if got := keys(find(objs, "ClusterRoleBinding")); !slices.Equal(got, gateway) {
+					t.Errorf("namespace scope renders ClusterRoleBindings %v, want only the gateway's %v", got, gateway)
 				}
 			}
 			roles := find(objs, managerKind)
@@ -96,6 +102,9 @@ func TestChartGrantsOnlyTheGeneratedRBAC(t *testing.T) {
 			checkOtherRoles(t, objs, managerKind+"/"+prefix+"-manager", map[string][]rbacv1.PolicyRule{
 				"Role/" + prefix + "-leader-election": leaderElection,
 				"Role/" + prefix + "-helm-test":       helmTest,
+				"ClusterRole/" + prefix + "-gateway":  gatewayClusterRules,
+				"Role/" + prefix + "-gateway":         gatewaySagaRules,
+				"Role/" + prefix + "-shop-frontend":   shopFrontendRules,
 			})
 		})
 	}

@@ -29,7 +29,8 @@ func TestHelmInstall(t *testing.T) {
 	kube := []string{"--kubeconfig", c.kubeconfig, "--namespace", ns}
 
 	out := helm(t, append([]string{"install", release, chartDir, "--create-namespace"}, kube...)...)
-	for _, want := range []string{"kubectl -n shop apply -f config/samples/", "kubectl -n shop get ordersagas -w"} {
+	for _, want := range []string{"kubectl -n shop apply -f config/samples/", "kubectl -n shop get ordersagas -w",
+		"kubectl -n shop port-forward svc/ordersaga-gateway 8090:8090", "kubectl -n shop create token ordersaga-shop-frontend"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("helm install NOTES do not tell %q:\n%s", want, out)
 		}
@@ -58,6 +59,14 @@ func TestHelmInstall(t *testing.T) {
 	exists(&rbacv1.RoleBinding{}, release+"-leader-election", true)
 	exists(&networkingv1.NetworkPolicy{}, release+"-services", true)
 	exists(&networkingv1.NetworkPolicy{}, release+"-mongodb", true)
+	exists(&appsv1.Deployment{}, release+"-gateway", true)
+	exists(&corev1.Service{}, release+"-gateway", true)
+	exists(&corev1.ServiceAccount{}, release+"-gateway", true)
+	exists(&rbacv1.ClusterRole{}, release+"-gateway", false)
+	exists(&rbacv1.ClusterRoleBinding{}, release+"-gateway", false)
+	exists(&corev1.ServiceAccount{}, release+"-shop-frontend", true)
+	exists(&rbacv1.Role{}, release+"-shop-frontend", true)
+	exists(&rbacv1.RoleBinding{}, release+"-shop-frontend", true)
 
 	checkServiceURLs(t, c, ns, release)
 

@@ -25,6 +25,9 @@ func TestSchemaRefusesWrongValues(t *testing.T) {
 		"UnknownStoreEngine":        {values: "mongodb:\n  engine: postgres\n", want: "/mongodb/engine"},
 		"UnknownFerretDBLogLevel":   {values: "mongodb:\n  ferretdb:\n    logLevel: loud\n", want: "/mongodb/ferretdb/logLevel"},
 		"TestsSwitchString":         {values: "tests:\n  enabled: \"no\"\n", want: "/tests/enabled"},
+		"GatewaySwitchString":       {values: "gateway:\n  enabled: \"yes\"\n", want: "/gateway/enabled"},
+		"GatewayPortNotANumber":     {values: "gateway:\n  service:\n    port: http\n", want: "/gateway/service/port"},
+		"GatewayExtraArgNotAFlag":   {values: "gateway:\n  extraArgs: [insecure-no-auth]\n", want: "/gateway/extraArgs"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

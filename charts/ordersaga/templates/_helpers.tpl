@@ -79,6 +79,40 @@ ordersaga.serviceAccountName is the operator's ServiceAccount.
 {{- end -}}
 
 {{/*
+ordersaga.gateway.serviceAccountName is the gateway's ServiceAccount, which the chart always
+creates when the gateway is enabled.
+*/}}
+{{- define "ordersaga.gateway.serviceAccountName" -}}
+{{- default (printf "%s-gateway" (include "ordersaga.fullname" .)) .Values.gateway.serviceAccount.name -}}
+{{- end -}}
+
+{{/*
+ordersaga.gateway.sagaRules are the gateway's rules on OrderSagas and their Events: what it
+does for its callers (each operation checked against the caller's own RBAC first) and what its
+cache watches.
+*/}}
+{{- define "ordersaga.gateway.sagaRules" -}}
+- apiGroups:
+    - saga.ordersaga.io
+  resources:
+    - ordersagas
+  verbs:
+    - get
+    - list
+    - watch
+    - create
+    - delete
+    - patch
+- apiGroups:
+    - ""
+  resources:
+    - events
+  verbs:
+    - list
+    - watch
+{{- end -}}
+
+{{/*
 ordersaga.watchNamespace is the namespace the operator runs sagas in when rbac.scope is
 "namespace".
 */}}
