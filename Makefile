@@ -146,8 +146,8 @@ bench-replicas: ## Closed loop of BENCH_SAGAS sagas on 1, 2 and 3 cmd/manager re
 ##@ Build
 
 .PHONY: build
-build: ## Build the image's static programs into $(BIN_DIR)/: manager, services, sagactl and the FerretDB launcher.
-	$(GO_BUILD) -o $(BIN_DIR)/ ./cmd/manager ./cmd/services ./cmd/sagactl
+build: ## Build the image's static programs into $(BIN_DIR)/: manager, services, gateway, sagactl and the FerretDB launcher.
+	$(GO_BUILD) -o $(BIN_DIR)/ ./cmd/manager ./cmd/services ./cmd/gateway ./cmd/sagactl
 	@# The launcher is its own module (hack/ferretdb), built once and cached; see hack/ferretdb.sh.
 	cp "$$(hack/ferretdb.sh)" $(BIN_DIR)/ferretdb
 
@@ -204,7 +204,7 @@ helm-template: ## Render the Helm chart, CRDs included (HELM_VALUES=charts/order
 ##@ Tools
 
 .PHONY: tools
-tools: ## Fetch or build every pinned tool into the cache (envtest assets, controller-gen, kustomize, helm, golangci-lint, FerretDB, and where it can run the cluster's binaries).
+tools: ## Fetch or build every pinned tool into the cache (envtest assets, controller-gen, kustomize, helm, golangci-lint, FerretDB, and where it can run the cluster's binaries)
 	@echo "envtest: $(ENVTEST_ASSETS)"
 	@echo "controller-gen: $(CONTROLLER_GEN)"
 	@echo "kustomize: $(KUSTOMIZE)"

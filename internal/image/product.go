@@ -5,9 +5,9 @@ import (
 )
 
 // Programs are the files of the OrderSaga image, each at /<name>: the controller manager
-// (the entrypoint), the five services (`/services <name>`), the CLI, and the FerretDB
-// launcher that the chart's ferretdb store engine runs.
-func Programs() []string { return []string{"manager", "services", "sagactl", "ferretdb"} }
+// (the entrypoint), the five services (`/services <name>`), the GraphQL gateway, the CLI,
+// and the FerretDB launcher that the chart's ferretdb store engine runs.
+func Programs() []string { return []string{"manager", "services", "gateway", "sagactl", "ferretdb"} }
 
 // NonRootUser is the image's user and group: distroless's "nonroot", which the chart's
 // securityContext names too.
@@ -33,7 +33,7 @@ func Product(o ProductOptions) Spec {
 	}
 	labels := map[string]string{
 		"org.opencontainers.image.title":       "ordersaga",
-		"org.opencontainers.image.description": "OrderSaga: the saga operator, its five services, sagactl and the FerretDB launcher",
+		"org.opencontainers.image.description": "OrderSaga: the saga operator, its five services, the GraphQL gateway, sagactl and the FerretDB launcher",
 		"org.opencontainers.image.source":      "https://github.com/ordersaga/ordersaga",
 		"org.opencontainers.image.licenses":    "Apache-2.0",
 		"org.opencontainers.image.version":     o.Version,
