@@ -204,12 +204,14 @@ helm-template: ## Render the Helm chart, CRDs included (HELM_VALUES=charts/order
 ##@ Tools
 
 .PHONY: tools
-tools: ## Fetch or build every pinned tool into the cache (envtest assets, controller-gen, kustomize, helm, golangci-lint, FerretDB, and where it can run the cluster's binaries)
+tools: ## Fetch or build every pinned tool into the cache (envtest assets, controller-gen, kustomize, helm, golangci-lint, FerretDB, and where it can run the cluster's binaries); install Debian's chromium for the browser tests.
 	@echo "envtest: $(ENVTEST_ASSETS)"
 	@echo "controller-gen: $(CONTROLLER_GEN)"
 	@echo "kustomize: $(KUSTOMIZE)"
 	@echo "helm: $(HELM)"
 	@echo "golangci-lint: $(GOLANGCI_LINT)"
 	@echo "ferretdb launcher: $$(hack/ferretdb.sh)"
+	@# The browser tests' headless Chromium: Debian's package, installed as root when missing.
+	@echo "chromium: $$(hack/chromium.sh || echo 'missing: the browser tests cannot run')"
 	@# The real cluster's node binaries and CoreDNS, only where make test will run the cluster.
 	@if hack/cluster.sh can-run 2>/dev/null; then hack/cluster.sh build && echo "cluster binaries: ready"; fi
