@@ -6,11 +6,23 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ordersaga/ordersaga/internal/gateway/graph/model"
 )
+
+// costLimit is gqlgen's complexity limit, with the schema's own error code.
+type costLimit struct{ *extension.ComplexityLimit }
+
+func (c costLimit) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	err := c.ComplexityLimit.MutateOperationContext(ctx, oc)
+	if err != nil {
+		err.Extensions = map[string]any{"code": string(model.ErrorCodeQueryTooComplex)}
+	}
+	return err
+}
 
 // depthLimit refuses an operation whose fields nest deeper than max. Introspection
 // fields are not counted: a client's schema query is deep by nature and cheap.

@@ -103,7 +103,7 @@ func NewHandler(opts Options) (http.Handler, error) {
 	api.AddTransport(transport.Options{})
 	api.AddTransport(transport.POST{})
 	api.Use(extension.Introspection{})
-	api.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
+	api.Use(costLimit{extension.FixedComplexityLimit(opts.MaxComplexity)})
 	api.Use(depthLimit{max: opts.MaxDepth})
 	api.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		log := logr.FromContextOrDiscard(ctx)
