@@ -66,6 +66,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	killManager := "kill -9 $(cat " + relative(root, stack.PIDFile("manager")) + ")"
 	if args[0] == "demo" {
 		progress("PID files in %s; a crashed child is restarted: try %s", relative(root, filepath.Dir(stack.PIDFile("manager"))), killManager)
+		progress("dashboard while the demo runs: %s/ (sign in with SHOP_TOKEN from %s)", stack.GatewayURL, relative(root, envFile))
 		return stack.Demo(ctx, out, *wait)
 	}
 	fmt.Fprintf(out, `
@@ -75,12 +76,17 @@ The stack is running. Logs: .local/logs/. PID files: .local/pids/. In another sh
   kubectl apply -f config/samples/
   kubectl get osaga -w
 
+The dashboard: %s/ (GraphQL: %s/graphql). Sign in with this token of
+ServiceAccount %s/%s (SHOP_TOKEN in .local/env; valid for a day):
+
+  %s
+
 Crash the manager; the stack restarts it, as a Deployment would, and the sagas go on:
 
   %s
 
 Press Ctrl-C to stop everything.
-`, killManager)
+`, stack.GatewayURL, stack.GatewayURL, localstack.ShopNamespace, localstack.ShopFrontend, stack.ShopToken, killManager)
 	<-ctx.Done()
 	return nil
 }

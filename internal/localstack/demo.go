@@ -84,7 +84,8 @@ func (s *Stack) Client() (client.Client, error) {
 
 // Env is the environment of commands run against the stack, as .local/env sets it.
 func (s *Stack) Env() []string {
-	env := append(os.Environ(), "KUBECONFIG="+s.Kubeconfig, "MONGO_URI="+s.MongoURI)
+	env := append(os.Environ(), "KUBECONFIG="+s.Kubeconfig, "MONGO_URI="+s.MongoURI,
+		"GATEWAY_URL="+s.GatewayURL, "SHOP_TOKEN="+s.ShopToken)
 	for name, url := range s.URLs {
 		env = append(env, strings.ToUpper(name)+"_URL="+url)
 	}

@@ -1,7 +1,7 @@
 // Package localstack runs the whole OrderSaga system on one machine without a cluster: a
 // real kube-apiserver and etcd (the envtest assets) with the CRD installed, a
-// Mongo-compatible server, the five services and the manager on loopback ports. It backs
-// `make run-local` and `make demo`, and the end-to-end tests.
+// Mongo-compatible server, the five services, the manager and the GraphQL gateway on
+// loopback ports. It backs `make run-local` and `make demo`, and the end-to-end tests.
 package localstack
 
 import (
@@ -40,8 +40,8 @@ type Options struct {
 }
 
 // Stack is a running local system. Like a cluster, it restarts a child that exits: the
-// manager, a service or the Mongo-compatible server comes back, with backoff, on the same
-// ports (and data), and its PID file in StateDir/pids is rewritten.
+// manager, the gateway, a service or the Mongo-compatible server comes back, with backoff,
+// on the same ports (and data), and its PID file in StateDir/pids is rewritten.
 type Stack struct {
 	// Kubeconfig is the path of a kubeconfig for the stack's API server.
 	Kubeconfig string
@@ -53,6 +53,11 @@ type Stack struct {
 	URLs map[string]string
 	// Kubectl is the kubectl binary of the envtest assets.
 	Kubectl string
+	// GatewayURL is the GraphQL gateway's base URL: the dashboard at /, GraphQL at /graphql.
+	GatewayURL string
+	// ShopToken is a token of the ServiceAccount default/shop-frontend (ShopFrontend), valid
+	// for a day, for `Authorization: Bearer` at the gateway, which checks every call.
+	ShopToken string
 
 	opts     Options
 	env      *envtest.Environment
@@ -91,11 +96,13 @@ func (s *Stack) start(ctx context.Context) error {
 		what string
 		do   func(context.Context) error
 	}{
-		{"building manager and services", s.build},
+		{"building manager, services and gateway", s.build},
 		{"starting kube-apiserver and etcd", s.startControlPlane},
 		{"starting the Mongo-compatible server", s.startMongo},
 		{"starting the five services", s.startServices},
 		{"starting the manager", s.startManager},
+		{"creating ServiceAccount " + ShopFrontend + " and its token", s.createShopFrontend},
+		{"starting the gateway", s.startGateway},
 	}
 	for _, step := range steps {
 		begin := time.Now()
@@ -250,17 +257,41 @@ func (s *Stack) startManager(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var overrides []string
-	for _, name := range stepclient.Services() {
-		overrides = append(overrides, name+"="+s.URLs[name])
-	}
 	args := []string{
 		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe),
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metrics),
-		"--service-urls=" + strings.Join(overrides, ","),
+		"--service-urls=" + s.serviceURLs(),
 	}
 	env := []string{"KUBECONFIG=" + s.Kubeconfig}
 	return s.sup.start(ctx, s.processSpec("manager", s.bin("manager"), args, env, fmt.Sprintf("http://127.0.0.1:%d/readyz", probe)))
+}
+
+// startGateway starts the GraphQL gateway on the services' loopback URLs and the admin
+// kubeconfig, with authentication on: every caller needs a token (ShopToken), and the gateway
+// asks the API server who it is and what it may do, as it does in a cluster.
+func (s *Stack) startGateway(ctx context.Context) error {
+	port, err := freePort(ctx)
+	if err != nil {
+		return err
+	}
+	s.GatewayURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	args := []string{
+		fmt.Sprintf("--listen-address=127.0.0.1:%d", port),
+		"--service-urls=" + s.serviceURLs(),
+		"--default-namespace=" + ShopNamespace,
+	}
+	env := []string{"KUBECONFIG=" + s.Kubeconfig}
+	return s.sup.start(ctx, s.processSpec("gateway", s.bin("gateway"), args, env, s.GatewayURL+"/readyz"))
+}
+
+// serviceURLs is the --service-urls value of the manager and the gateway: every service at
+// its loopback URL.
+func (s *Stack) serviceURLs() string {
+	pairs := make([]string, 0, len(stepclient.Services()))
+	for _, name := range stepclient.Services() {
+		pairs = append(pairs, name+"="+s.URLs[name])
+	}
+	return strings.Join(pairs, ",")
 }
 
 // processSpec runs bin as the child name, ready when readyURL answers 200. Every run
@@ -288,7 +319,10 @@ func (s *Stack) StartService(ctx context.Context, name string) error { return s.
 // StartManager starts the manager after StopProcess or KillProcess, as StartService does.
 func (s *Stack) StartManager(ctx context.Context) error { return s.sup.resume(ctx, "manager") }
 
-// StopProcess stops one child ("manager", a service or "mongo") gracefully and keeps it
+// StartGateway starts the gateway after StopProcess or KillProcess, as StartService does.
+func (s *Stack) StartGateway(ctx context.Context) error { return s.sup.resume(ctx, "gateway") }
+
+// StopProcess stops one child ("manager", "gateway", a service or "mongo") gracefully and keeps it
 // down, as scaling its Deployment to zero would, until StartService or StartManager.
 func (s *Stack) StopProcess(name string) { s.sup.hold(name, false) }
 
@@ -299,9 +333,9 @@ func (s *Stack) KillProcess(name string) { s.sup.hold(name, true) }
 // PIDs returns the process IDs of the stack's children, for leak checks.
 func (s *Stack) PIDs() []int { return s.sup.pids() }
 
-// Stop stops the manager first (so no saga call starts against a stopping service),
-// then the services, the Mongo-compatible server and the control plane, restarting
-// nothing once it has begun, and removes the PID files and the store's data.
+// Stop stops the manager and the gateway first (so no call starts against a stopping
+// service), then the services, the Mongo-compatible server and the control plane,
+// restarting nothing once it has begun, and removes the PID files and the store's data.
 func (s *Stack) Stop() error {
 	s.mu.Lock()
 	if s.stopped {
@@ -310,7 +344,7 @@ func (s *Stack) Stop() error {
 	}
 	s.stopped = true
 	s.mu.Unlock()
-	s.sup.shutdown([]string{"manager"}, stepclient.Services(), []string{"mongo"})
+	s.sup.shutdown([]string{"manager", "gateway"}, stepclient.Services(), []string{"mongo"})
 	var errs []error
 	if s.mongoLog != nil {
 		errs = append(errs, s.mongoLog.Close())
@@ -326,7 +360,7 @@ func (s *Stack) Stop() error {
 
 // WriteEnv writes the shell file that points kubectl and scripts at the stack.
 func (s *Stack) WriteEnv(path string) error {
-	lines := make([]string, 0, 4+len(stepclient.Services()))
+	lines := make([]string, 0, 6+len(stepclient.Services()))
 	lines = append(lines,
 		"# Written by the local stack (make run-local). Use: . "+path,
 		"export KUBECONFIG="+shellQuote(s.Kubeconfig),
@@ -336,6 +370,11 @@ func (s *Stack) WriteEnv(path string) error {
 	for _, name := range stepclient.Services() {
 		lines = append(lines, "export "+strings.ToUpper(name)+"_URL="+shellQuote(s.URLs[name]))
 	}
+	lines = append(lines,
+		"export GATEWAY_URL="+shellQuote(s.GatewayURL),
+		"# A token of ServiceAccount "+ShopNamespace+"/"+ShopFrontend+", for the gateway: Authorization: Bearer $SHOP_TOKEN",
+		"export SHOP_TOKEN="+shellQuote(s.ShopToken),
+	)
 	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write the env file: %w", err)
 	}

@@ -3,7 +3,9 @@ package localstack
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -46,6 +48,7 @@ func TestDemo(t *testing.T) {
 	}()
 
 	expectHealthy(ctx, t, stack.URLs)
+	expectGateway(ctx, t, stack)
 	var out bytes.Buffer
 	if err := stack.Demo(ctx, &out, 3*time.Minute); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
@@ -116,6 +119,81 @@ func TestStartFailsWhenAChildCannotStart(t *testing.T) {
 	if entries, _ := os.ReadDir(filepath.Join(stateDir, "pids")); len(entries) > 0 {
 		t.Errorf("PID files left after a failed Start: %v", entries)
 	}
+}
+
+// expectGateway checks that the gateway is ready, takes the shop front end's token (a
+// TokenReview and SubjectAccessReviews on the stack's API server) and refuses a call without
+// one; and that the env file names both.
+func expectGateway(ctx context.Context, t *testing.T, stack *Stack) {
+	t.Helper()
+	if stack.GatewayURL == "" || stack.ShopToken == "" {
+		t.Fatalf("GatewayURL %q, ShopToken set: %t; want both", stack.GatewayURL, stack.ShopToken != "")
+	}
+	expectHealthy(ctx, t, map[string]string{"gateway": stack.GatewayURL})
+	const query = `{ viewer { username namespace canPlaceOrders canListOrders } }`
+	body := postGraphQL(ctx, t, stack.GatewayURL, stack.ShopToken, query)
+	var got struct {
+		Data struct {
+			Viewer struct {
+				Username       string `json:"username"`
+				Namespace      string `json:"namespace"`
+				CanPlaceOrders bool   `json:"canPlaceOrders"`
+				CanListOrders  bool   `json:"canListOrders"`
+			} `json:"viewer"`
+		} `json:"data"`
+		Errors []json.RawMessage `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatalf("gateway answer %s: %v", body, err)
+	}
+	v := got.Data.Viewer
+	if len(got.Errors) > 0 || v.Username != "system:serviceaccount:default:shop-frontend" || v.Namespace != ShopNamespace || !v.CanPlaceOrders || !v.CanListOrders {
+		t.Errorf("viewer with ShopToken: %s; want the shop front end in %s, allowed to place and list orders", body, ShopNamespace)
+	}
+	if body := postGraphQL(ctx, t, stack.GatewayURL, "", query); !strings.Contains(body, `"UNAUTHENTICATED"`) {
+		t.Errorf("viewer without a token: %s; want UNAUTHENTICATED", body)
+	}
+	envFile := filepath.Join(t.TempDir(), "env")
+	if err := stack.WriteEnv(envFile); err != nil {
+		t.Fatal(err)
+	}
+	env, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"export GATEWAY_URL='" + stack.GatewayURL + "'\n", "export SHOP_TOKEN='" + stack.ShopToken + "'\n"} {
+		if !strings.Contains(string(env), want) {
+			t.Errorf("the env file lacks %q:\n%s", want, env)
+		}
+	}
+}
+
+// postGraphQL posts query to the gateway at base, with a bearer token unless it is empty,
+// and returns the body of a 200 answer.
+func postGraphQL(ctx context.Context, t *testing.T, base, token, query string) string {
+	t.Helper()
+	payload, err := json.Marshal(map[string]string{"query": query})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", bytes.NewReader(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s/graphql: %v", base, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s/graphql: %s %v\n%s", base, resp.Status, err, body)
+	}
+	return string(body)
 }
 
 // expectHealthy checks that every service answers /healthz with 200.

@@ -130,15 +130,7 @@ func checkGatewayContainer(t *testing.T, objs []*unstructured.Unstructured, ns s
 	if want := operatorImage(t, objs); c.Image != want {
 		t.Errorf("gateway image %s, want the chart's image %s", c.Image, want)
 	}
-	if len(c.Ports) != 1 || c.Ports[0].ContainerPort != 8090 || c.Ports[0].Name != "http" {
-		t.Errorf("gateway ports %v, want http 8090", c.Ports)
-	}
-	if p := c.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" || p.HTTPGet.Port.String() != "http" {
-		t.Errorf("gateway liveness probe %v, want GET /healthz on http", p)
-	}
-	if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" || p.HTTPGet.Port.String() != "http" {
-		t.Errorf("gateway readiness probe %v, want GET /readyz on http", p)
-	}
+	checkGatewayProbes(t, c)
 	if !slices.Contains(c.Args, "--listen-address=:8090") || !slices.Contains(c.Args, "--services-namespace="+ns) {
 		t.Errorf("gateway args %v, want --listen-address=:8090 and --services-namespace=%s", c.Args, ns)
 	}
@@ -157,6 +149,20 @@ func checkGatewayContainer(t *testing.T, objs []*unstructured.Unstructured, ns s
 		return e.Name == "POD_NAMESPACE" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace"
 	}) {
 		t.Errorf("gateway env %v, want POD_NAMESPACE from metadata.namespace", c.Env)
+	}
+}
+
+// checkGatewayProbes checks the gateway's one port, 8090, and its probes on it.
+func checkGatewayProbes(t *testing.T, c corev1.Container) {
+	t.Helper()
+	if len(c.Ports) != 1 || c.Ports[0].ContainerPort != 8090 || c.Ports[0].Name != "http" {
+		t.Errorf("gateway ports %v, want http 8090", c.Ports)
+	}
+	if p := c.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" || p.HTTPGet.Port.String() != "http" {
+		t.Errorf("gateway liveness probe %v, want GET /healthz on http", p)
+	}
+	if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" || p.HTTPGet.Port.String() != "http" {
+		t.Errorf("gateway readiness probe %v, want GET /readyz on http", p)
 	}
 }
 
