@@ -69,11 +69,12 @@ manifests: ## Generate the CRD and RBAC manifests from the API markers.
 	hack/chart-sync.sh
 
 .PHONY: generate
-generate: ## Generate DeepCopy methods for the API types.
+generate: ## Generate DeepCopy methods for the API types, and the gateway's GraphQL code from api/graphql/schema.graphqls.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+	cd api/graphql && go run github.com/99designs/gqlgen generate --config gqlgen.yml
 
 .PHONY: verify-generated
-verify-generated: ## Fail when generated files (CRD, RBAC, deepcopy) are stale.
+verify-generated: ## Fail when generated files (CRD, RBAC, deepcopy, GraphQL) are stale.
 	CONTROLLER_GEN="$(CONTROLLER_GEN)" hack/verify-generated.sh
 
 .PHONY: fmt

@@ -39,10 +39,10 @@ const (
 // Options configure a server.
 type Options struct {
 	Resolver *graph.Resolver
-	// Services reads the services; Dedupe makes each distinct read once per request
-	// (false only to measure what that saves).
+	// Services reads the services; Batch collects a request's reads into one call per
+	// service (false only to measure what that saves).
 	Services *backend.Client
-	Dedupe   bool
+	Batch    bool
 	// Dashboard serves everything that is not the API or a probe; nil serves nothing.
 	Dashboard http.Handler
 	// Limits of one request.
@@ -113,10 +113,10 @@ func NewHandler(opts Options) (http.Handler, error) {
 		logr.FromContextOrDiscard(ctx).Error(nil, "resolver panicked", "panic", v)
 		return errors.New("internal error")
 	})
-	// A loader per response: a query's fields share reads, and each event of a
+	// A loader per response: a query's fields share batched reads, and each event of a
 	// subscription reads afresh.
 	api.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-		return next(backend.WithLoader(ctx, backend.NewLoader(opts.Services, opts.Dedupe)))
+		return next(backend.WithLoader(ctx, backend.NewLoader(ctx, opts.Services, opts.Batch)))
 	})
 	api.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		return observe(ctx, next, m)

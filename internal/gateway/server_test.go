@@ -29,7 +29,7 @@ func newTestHandler(t *testing.T, ready error) http.Handler {
 	h, err := NewHandler(Options{
 		Resolver:      &graph.Resolver{Auth: auth.NewChecker(nil, auth.Options{Insecure: true, DefaultNamespace: "shop"}), MaxPageSize: 10},
 		Services:      backend.NewClient(stepclient.Resolver{Template: "http://127.0.0.1:1"}, time.Second, m),
-		Dedupe:        true,
+		Batch:         true,
 		MaxDepth:      3,
 		MaxComplexity: 50,
 		MaxBodyBytes:  1024,

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +30,7 @@ type Order struct {
 // Payment is the payment service's record.
 type Payment struct {
 	PaymentID string  `json:"paymentId"`
+	OrderID   string  `json:"orderId"`
 	Status    string  `json:"status"`
 	Amount    *string `json:"amount"`
 	Currency  string  `json:"currency"`
@@ -37,6 +39,7 @@ type Payment struct {
 // Shipment is the shipping service's record.
 type Shipment struct {
 	ShipmentID        string `json:"shipmentId"`
+	OrderID           string `json:"orderId"`
 	Status            string `json:"status"`
 	Carrier           string `json:"carrier"`
 	TrackingNumber    string `json:"trackingNumber"`
@@ -46,6 +49,7 @@ type Shipment struct {
 // Notification is one notice the notification service sent.
 type Notification struct {
 	NotificationID string `json:"notificationId"`
+	OrderID        string `json:"orderId"`
 	Type           string `json:"type"`
 	Status         string `json:"status"`
 }
@@ -213,6 +217,46 @@ func (c *Client) Notifications(ctx context.Context, orderID string) ([]Notificat
 // Products lists the catalog.
 func (c *Client) Products(ctx context.Context) ([]Product, error) {
 	return list[Product](ctx, c, stepclient.ServiceInventory, "/v1/products", url.Values{})
+}
+
+// MaxBatch is the most order IDs one batched read names (the services' limit on orderIds).
+const MaxBatch = 100
+
+// OrdersOf reads the order records of many orders in one call.
+func (c *Client) OrdersOf(ctx context.Context, orderIDs []string) (map[string][]Order, error) {
+	return byOrder(ctx, c, stepclient.ServiceOrder, "/v1/orders", orderIDs, func(o Order) string { return o.OrderID })
+}
+
+// PaymentsOf reads the payments of many orders in one call.
+func (c *Client) PaymentsOf(ctx context.Context, orderIDs []string) (map[string][]Payment, error) {
+	return byOrder(ctx, c, stepclient.ServicePayment, "/v1/payments", orderIDs, func(p Payment) string { return p.OrderID })
+}
+
+// ShipmentsOf reads the shipments of many orders in one call.
+func (c *Client) ShipmentsOf(ctx context.Context, orderIDs []string) (map[string][]Shipment, error) {
+	return byOrder(ctx, c, stepclient.ServiceShipping, "/v1/shipments", orderIDs, func(s Shipment) string { return s.OrderID })
+}
+
+// NotificationsOf reads the notices of many orders in one call.
+func (c *Client) NotificationsOf(ctx context.Context, orderIDs []string) (map[string][]Notification, error) {
+	return byOrder(ctx, c, stepclient.ServiceNotification, "/v1/notifications", orderIDs, func(n Notification) string { return n.OrderID })
+}
+
+// byOrder lists the records of up to MaxBatch orders with the orderIds filter, grouped by
+// order.
+func byOrder[T any](ctx context.Context, c *Client, service, path string, orderIDs []string, orderOf func(T) string) (map[string][]T, error) {
+	if len(orderIDs) > MaxBatch {
+		return nil, fmt.Errorf("a batch of %d orders is more than %d", len(orderIDs), MaxBatch)
+	}
+	items, err := list[T](ctx, c, service, path, url.Values{"orderIds": {strings.Join(orderIDs, ",")}, "limit": {"500"}})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]T, len(orderIDs))
+	for _, it := range items {
+		out[orderOf(it)] = append(out[orderOf(it)], it)
+	}
+	return out, nil
 }
 
 func list[T any](ctx context.Context, c *Client, service, path string, query url.Values) ([]T, error) {

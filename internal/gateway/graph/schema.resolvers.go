@@ -12,16 +12,15 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/gateway/auth"
+	"github.com/ordersaga/ordersaga/internal/gateway/backend"
+	"github.com/ordersaga/ordersaga/internal/gateway/graph/model"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
-	"github.com/ordersaga/ordersaga/internal/gateway/auth"
-	"github.com/ordersaga/ordersaga/internal/gateway/backend"
-	"github.com/ordersaga/ordersaga/internal/gateway/graph/model"
 )
 
 // PlaceOrder is the resolver for the placeOrder field.
@@ -151,7 +150,7 @@ func (r *orderResolver) Payment(ctx context.Context, obj *model.Order) (*model.P
 	if err != nil {
 		return nil, err
 	}
-	p, err := l.Payment(ctx, id)
+	p, err := l.Payment(ctx, obj.Source.Status.OrderID, id)
 	if errors.Is(err, backend.ErrNotFound) {
 		return nil, nil //nolint:nilnil // null: the service has no record (a compensated create)
 	}
@@ -171,7 +170,7 @@ func (r *orderResolver) Shipment(ctx context.Context, obj *model.Order) (*model.
 	if err != nil {
 		return nil, err
 	}
-	s, err := l.Shipment(ctx, id)
+	s, err := l.Shipment(ctx, obj.Source.Status.OrderID, id)
 	if errors.Is(err, backend.ErrNotFound) {
 		return nil, nil //nolint:nilnil // null: the service has no record (a compensated create)
 	}
@@ -408,7 +407,9 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 // Subscription returns SubscriptionResolver implementation.
 func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
 
-type mutationResolver struct{ *Resolver }
-type orderResolver struct{ *Resolver }
-type queryResolver struct{ *Resolver }
-type subscriptionResolver struct{ *Resolver }
+type (
+	mutationResolver     struct{ *Resolver }
+	orderResolver        struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
+)

@@ -1,0 +1,107 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+)
+
+// recorder is a fetch that remembers the keys of every call.
+type recorder struct {
+	mu    sync.Mutex
+	calls [][]string
+	err   error
+}
+
+func (r *recorder) fetch(_ context.Context, keys []string) (map[string][]string, error) {
+	r.mu.Lock()
+	r.calls = append(r.calls, slices.Clone(keys))
+	r.mu.Unlock()
+	if r.err != nil {
+		return nil, r.err
+	}
+	out := map[string][]string{}
+	for _, k := range keys {
+		out[k] = []string{"record of " + k}
+	}
+	return out, nil
+}
+
+func loadAll(t *testing.T, b *batcher[string], keys []string) []error {
+	t.Helper()
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		wg.Go(func() {
+			got, err := b.load(t.Context(), k)
+			if err == nil && (len(got) != 1 || got[0] != "record of "+k) {
+				err = fmt.Errorf("load(%s) = %v", k, got)
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	return errs
+}
+
+func TestBatcherReadsEachKeyOnceAndAtMostMaxBatchPerCall(t *testing.T) {
+	cases := []struct {
+		name     string
+		keys     []string
+		distinct int
+	}{
+		{"ten fields asking for three orders", []string{"a", "b", "c", "a", "b", "c", "a", "b", "c", "a"}, 3},
+		{"150 orders: a full batch, then the rest", func() []string {
+			var keys []string
+			for i := range 150 {
+				keys = append(keys, fmt.Sprintf("o-%03d", i))
+			}
+			return keys
+		}(), 150},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &recorder{}
+			b := newBatcher(t.Context(), r.fetch)
+			for _, err := range loadAll(t, b, tc.keys) {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			seen := map[string]int{}
+			for _, call := range r.calls {
+				if len(call) > MaxBatch {
+					t.Errorf("a call named %d orders, more than %d", len(call), MaxBatch)
+				}
+				for _, k := range call {
+					seen[k]++
+				}
+			}
+			for k, n := range seen {
+				if n != 1 {
+					t.Errorf("%s read %d times", k, n)
+				}
+			}
+			if len(seen) != tc.distinct {
+				t.Errorf("%d keys read, want %d", len(seen), tc.distinct)
+			}
+			// How many calls depends on when the goroutines ask (one that asks after the
+			// window opens a batch of its own); every key once is the rule.
+			t.Logf("%d keys in %d calls", len(seen), len(r.calls))
+		})
+	}
+}
+
+func TestBatcherGivesTheCallsErrorToEveryWaiter(t *testing.T) {
+	down := errors.New("payment service down")
+	r := &recorder{err: down}
+	b := newBatcher(t.Context(), r.fetch)
+	for _, err := range loadAll(t, b, []string{"a", "b", "a"}) {
+		if !errors.Is(err, down) {
+			t.Errorf("error %v, want %v", err, down)
+		}
+	}
+}
