@@ -112,10 +112,11 @@ func Get(idParam string, get func(ctx context.Context, id string) (any, error)) 
 	}
 }
 
-// List returns the handler of "GET /v1/<things>" with the given filters (see ParseList).
-func List(filters map[string]func(string) bool, list func(ctx context.Context, p ListParams) (any, error)) http.HandlerFunc {
+// List returns the handler of "GET /v1/<things>" with the given filters and list-valued
+// filters in (see ParseList).
+func List(filters map[string]func(string) bool, list func(ctx context.Context, p ListParams) (any, error), in ...InFilter) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, e := ParseList(r, filters)
+		p, e := ParseList(r, filters, in...)
 		if e != nil {
 			WriteError(w, e)
 			return

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,13 +36,43 @@ type ListParams struct {
 	// stay stable while documents are added.
 	After   string
 	Filters map[string]string
+	// In holds the list-valued filters given (see InFilter), by parameter name: the values
+	// sorted, each once.
+	In map[string][]string
 }
 
-// ParseList reads limit, pageToken and the filters named in allowed (filter name → check
-// of its value). Unknown parameters and bad values are a 400 naming the parameter.
-func ParseList(r *http.Request, allowed map[string]func(string) bool) (ListParams, *APIError) {
-	p := ListParams{Limit: DefaultPageSize, Filters: map[string]string{}}
+// MaxOrderIDs is the most IDs the orderIds filter takes.
+const MaxOrderIDs = 100
+
+// InFilter is a list-valued filter of a list endpoint: Name=v1,v2,... selects what matches
+// any of the values (see AnyOf).
+type InFilter struct {
+	// Name is the query parameter, such as "orderIds".
+	Name string
+	// Valid checks each value.
+	Valid func(string) bool
+	// Max is the most values the list may hold, duplicates counted.
+	Max int
+	// Excludes are the parameters that may not be given together with this one.
+	Excludes []string
+}
+
+// OrderIDsFilter returns the orderIds filter: 1 to MaxOrderIDs order IDs separated by
+// commas, not together with orderId. It lets a client read the records of many orders in one
+// call (the GraphQL gateway's batches).
+func OrderIDsFilter() InFilter {
+	return InFilter{Name: "orderIds", Valid: ValidID, Max: MaxOrderIDs, Excludes: []string{"orderId"}}
+}
+
+// ParseList reads limit, pageToken, the filters named in allowed (filter name → check of
+// its value) and the list-valued filters in. Unknown parameters and bad values are a 400
+// naming the parameter; so is a list-valued filter given with a parameter it excludes.
+func ParseList(r *http.Request, allowed map[string]func(string) bool, in ...InFilter) (ListParams, *APIError) {
+	p := ListParams{Limit: DefaultPageSize, Filters: map[string]string{}, In: map[string][]string{}}
 	query := r.URL.Query()
+	if e := checkExclusions(query, in); e != nil {
+		return p, e
+	}
 	for _, name := range slices.Sorted(maps.Keys(query)) { // sorted: the error names the same parameter every time
 		values := query[name]
 		if len(values) != 1 {
@@ -67,11 +98,60 @@ func ParseList(r *http.Request, allowed map[string]func(string) bool) (ListParam
 				return p, Invalid(name, "has an invalid value")
 			}
 			p.Filters[name] = v
+		case inFilter(in, name) != nil:
+			values, e := inFilter(in, name).parse(v)
+			if e != nil {
+				return p, e
+			}
+			p.In[name] = values
 		default:
 			return p, Invalid(name, "is not a known query parameter")
 		}
 	}
 	return p, nil
+}
+
+// checkExclusions returns a 400 naming the first list-valued filter of in that query holds
+// together with a parameter it excludes, whatever their values.
+func checkExclusions(query url.Values, in []InFilter) *APIError {
+	for _, f := range in {
+		if !query.Has(f.Name) {
+			continue
+		}
+		for _, other := range f.Excludes {
+			if query.Has(other) {
+				return Invalid(f.Name, "cannot be given together with %s", other)
+			}
+		}
+	}
+	return nil
+}
+
+func inFilter(in []InFilter, name string) *InFilter {
+	for i := range in {
+		if in[i].Name == name {
+			return &in[i]
+		}
+	}
+	return nil
+}
+
+// parse splits v at commas and checks each value; it returns the values sorted, each once.
+func (f *InFilter) parse(v string) ([]string, *APIError) {
+	if n := strings.Count(v, ",") + 1; n > f.Max { // counted before the split allocates
+		return nil, Invalid(f.Name, "must hold 1 to %d values separated by commas, not %d", f.Max, n)
+	}
+	values := strings.Split(v, ",")
+	for i, value := range values {
+		if value == "" {
+			return nil, Invalid(f.Name, "holds an empty value at position %d", i+1)
+		}
+		if !f.Valid(value) {
+			return nil, Invalid(f.Name, "holds an invalid value at position %d", i+1)
+		}
+	}
+	slices.Sort(values)
+	return slices.Compact(values), nil
 }
 
 const pageTokenPrefix = "v1:"
@@ -103,15 +183,29 @@ func EqualFilters(p ListParams, fields ...string) bson.D {
 	return f
 }
 
+// AnyOf returns the filter of the list-valued filter param: field is one of its values;
+// nil when p does not hold param. FindPage keeps a filter on _id from AnyOf a key lookup on
+// every page.
+func AnyOf(p ListParams, param, field string) bson.D {
+	values, ok := p.In[param]
+	if !ok {
+		return nil
+	}
+	return bson.D{{Key: field, Value: bson.D{{Key: "$in", Value: values}}}} //nolint:goconst // BSON query operator, literal by the house rule in .golangci.yml (goconst ignore-map-keys does not reach bson.D keys)
+}
+
 // FindPage returns one page of documents matching filter (tombstones excluded) sorted by
 // _id, and the token of the next page ("" on the last one). id returns a document's _id.
 func FindPage[T any](ctx context.Context, coll *mongo.Collection, filter bson.D, p ListParams, id func(T) string) ([]T, string, error) {
 	f := append(bson.D{{Key: "tombstone", Value: bson.D{{Key: "$ne", Value: true}}}}, filter...)
 	if p.After != "" {
-		f = append(f, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: p.After}}}) //nolint:goconst // BSON field name, literal by the house rule in .golangci.yml (goconst ignore-map-keys does not reach bson.D keys)
+		var some bool
+		if f, some = afterID(f, p.After); !some {
+			return []T{}, "", nil
+		}
 	}
 	// One extra document tells whether another page exists without a count.
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(p.Limit + 1)
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(p.Limit + 1) //nolint:goconst // BSON field name, literal by the house rule in .golangci.yml (goconst ignore-map-keys does not reach bson.D keys)
 	cur, err := coll.Find(ctx, f, opts)
 	if err != nil {
 		return nil, "", fmt.Errorf("list %s: %w", coll.Name(), err)
@@ -125,6 +219,41 @@ func FindPage[T any](ctx context.Context, coll *mongo.Collection, filter bson.D,
 	}
 	docs = docs[:p.Limit]
 	return docs, EncodePageToken(id(docs[len(docs)-1])), nil
+}
+
+// afterID returns f narrowed to the documents whose _id sorts after the page bound
+// after. A condition _id: {$in: ids} (AnyOf on _id) keeps only the IDs past the bound
+// instead of gaining a $gt beside it, so that it stays one key lookup: the patched FerretDB
+// pushes down only a lone $in (docs/adr/0006). some is false when no ID is left and
+// nothing can match. Elements of f (FindPage's own copy) may be replaced; the conditions
+// they held are never changed in place.
+//
+// Caveats: any other condition on _id in f is kept and the bound joins it with $and, since
+// a filter may not hold the key _id twice (FerretDB answers such a query with an error).
+func afterID(f bson.D, after string) (_ bson.D, some bool) {
+	gt := bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}}
+	for i, e := range f {
+		if e.Key != "_id" {
+			continue
+		}
+		if ids, ok := inValues(e.Value); ok {
+			kept := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id <= after })
+			f[i].Value = bson.D{{Key: "$in", Value: kept}}
+			return f, len(kept) > 0
+		}
+		return append(f, bson.E{Key: "$and", Value: bson.A{gt}}), true
+	}
+	return append(f, gt[0]), true
+}
+
+// inValues returns ids when cond is {$in: ids}, as AnyOf builds it.
+func inValues(cond any) (ids []string, ok bool) {
+	d, ok := cond.(bson.D)
+	if !ok || len(d) != 1 || d[0].Key != "$in" {
+		return nil, false
+	}
+	ids, ok = d[0].Value.([]string)
+	return ids, ok
 }
 
 // ViewPage turns a page of stored documents into the list response of their views.
