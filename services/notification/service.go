@@ -33,7 +33,7 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 	srv.Route("PUT /v1/notifications/{notificationId}", platform.Create(srv, "notificationId", Normalize, platform.OnFirstAnswer(s.store.Send, s.countSent)))
 	srv.Route("GET /v1/notifications/{notificationId}", platform.Get("notificationId", platform.GetView(s.store.Get, Document.view)))
 	srv.Route("GET /v1/notifications", platform.List(map[string]func(string) bool{"orderId": platform.ValidID},
-		platform.ListView(s.store.List, Document.view)))
+		platform.ListView(s.store.List, Document.view), platform.OrderIDsFilter()))
 	return s
 }
 

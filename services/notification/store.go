@@ -162,7 +162,9 @@ func (s *Store) Get(ctx context.Context, id string) (Document, error) {
 	return platform.GetByID[Document](ctx, s.coll, "notification", id, notFound)
 }
 
-// List returns a page of notifications, optionally of one order.
+// List returns a page of notifications, optionally of one order (orderId) or of several
+// (orderIds).
 func (s *Store) List(ctx context.Context, p platform.ListParams) ([]Document, string, error) {
-	return platform.FindPage(ctx, s.coll, platform.EqualFilters(p, "orderId"), p, func(d Document) string { return d.ID })
+	f := append(platform.EqualFilters(p, "orderId"), platform.AnyOf(p, "orderIds", "orderId")...)
+	return platform.FindPage(ctx, s.coll, f, p, func(d Document) string { return d.ID })
 }

@@ -35,7 +35,7 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 	srv.Route("GET /v1/orders", platform.List(map[string]func(string) bool{
 		"customerId": func(v string) bool { return v != "" && len(v) <= 64 },
 		"status":     func(v string) bool { return v == string(Pending) || v == string(Confirmed) || v == string(Cancelled) },
-	}, platform.ListView(s.store.List, Document.view)))
+	}, platform.ListView(s.store.List, Document.view), platform.OrderIDsFilter()))
 	return s
 }
 

@@ -118,7 +118,9 @@ func (s *Store) Cancel(ctx context.Context, id, reason string) (Document, bool, 
 	return d, changed, err
 }
 
-// List returns a page of orders matching the filters customerId and status.
+// List returns a page of orders matching the filters customerId, status and orderIds (the
+// orders' own IDs, a lookup by _id).
 func (s *Store) List(ctx context.Context, p platform.ListParams) ([]Document, string, error) {
-	return platform.FindPage(ctx, s.coll, platform.EqualFilters(p, "customerId", "status"), p, func(d Document) string { return d.ID })
+	f := append(platform.EqualFilters(p, "customerId", "status"), platform.AnyOf(p, "orderIds", "_id")...)
+	return platform.FindPage(ctx, s.coll, f, p, func(d Document) string { return d.ID })
 }

@@ -39,7 +39,7 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 		platform.CompensationView(s.store.Refund, Document.view, s.refunds, "refunded", "noop")))
 	srv.Route("GET /v1/payments/{paymentId}", platform.Get("paymentId", platform.GetView(s.store.Get, Document.view)))
 	srv.Route("GET /v1/payments", platform.List(map[string]func(string) bool{"orderId": platform.ValidID},
-		platform.ListView(s.store.List, Document.view)))
+		platform.ListView(s.store.List, Document.view), platform.OrderIDsFilter()))
 	return s
 }
 

@@ -38,7 +38,7 @@ func Register(srv *platform.Server, db *mongo.Database, cfg Config) *Service {
 		platform.CompensationView(s.store.Cancel, Document.view, s.shipments, "cancelled", "cancel_noop")))
 	srv.Route("GET /v1/shipments/{shipmentId}", platform.Get("shipmentId", platform.GetView(s.store.Get, Document.view)))
 	srv.Route("GET /v1/shipments", platform.List(map[string]func(string) bool{"orderId": platform.ValidID},
-		platform.ListView(s.store.List, Document.view)))
+		platform.ListView(s.store.List, Document.view), platform.OrderIDsFilter()))
 	return s
 }
 

@@ -100,7 +100,9 @@ func (s *Store) Cancel(ctx context.Context, id, reason string) (Document, bool, 
 		Run(ctx, s.coll, id)
 }
 
-// List returns a page of shipments, optionally of one order.
+// List returns a page of shipments, optionally of one order (orderId) or of several
+// (orderIds).
 func (s *Store) List(ctx context.Context, p platform.ListParams) ([]Document, string, error) {
-	return platform.FindPage(ctx, s.coll, platform.EqualFilters(p, "orderId"), p, func(d Document) string { return d.ID })
+	f := append(platform.EqualFilters(p, "orderId"), platform.AnyOf(p, "orderIds", "orderId")...)
+	return platform.FindPage(ctx, s.coll, f, p, func(d Document) string { return d.ID })
 }

@@ -25,7 +25,7 @@ var (
 )
 
 func notificationCases() []contractCase {
-	return slices.Concat(sendCases(), notificationInputCases())
+	return slices.Concat(sendCases(), notificationInputCases(), notificationBatchCases())
 }
 
 // sendCases send, fail delivery, replay and refuse duplicates.
@@ -113,5 +113,27 @@ func notificationInputCases() []contractCase {
 			post("/v1/notifications/n-1/cancel", nil, fails(http.StatusNotFound, platform.CodeNotFound, "")),
 			post("/v1/notifications/n-1", nil, fails(http.StatusMethodNotAllowed, platform.CodeMethodNotAllowed, "")),
 		}},
+	}
+}
+
+// notificationBatchCases read the notifications of many orders in one call (orderIds),
+// across pages.
+func notificationBatchCases() []contractCase {
+	byID := func(ids ...string) want { return listed("notificationId", ids...) }
+	return []contractCase{
+		{name: "ListByOrderIDs", steps: []step{
+			notify("n-1", notificationBody(notification.OrderConfirmed), sent),
+			notify("n-2", notificationBody(notification.OrderCancelled, "orderId", "o-2"), sent),
+			notify("n-3", notificationBody(notification.OrderCancelled), sent),
+			notify("n-4", notificationBody(notification.OrderConfirmed, "orderId", "o-3", "customerId", "c-unlucky"), deliveryFail),
+			get("/v1/notifications?orderIds=o-3,nope,o-1,o-3", byID("n-1", "n-3", "n-4")),
+			get("/v1/notifications?orderIds=o-2", byID("n-2")),
+			get("/v1/notifications?orderIds=nope,o-0", byID()),
+			get("/v1/notifications?orderIds=o-1,o-2,o-3&limit=2", byID("n-1", "n-2").plus("nextPageToken", token("n-2"))),
+			get("/v1/notifications?orderIds=o-1,o-2,o-3&limit=2&pageToken="+token("n-2"), byID("n-3", "n-4")),
+			get("/v1/notifications?orderIds=o-2,o-3&limit=1&pageToken="+token("n-2"), byID("n-4")),
+			get("/v1/notifications?orderIds=o-2&pageToken="+token("n-2"), byID()),
+		}},
+		orderIDsRefusals("/v1/notifications"),
 	}
 }

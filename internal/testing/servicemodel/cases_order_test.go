@@ -44,7 +44,8 @@ var (
 )
 
 func orderCases() []contractCase {
-	return slices.Concat(orderCreateCases(), orderStateCases(), orderFieldCases(), orderRequestCases(), orderListCases())
+	return slices.Concat(orderCreateCases(), orderStateCases(), orderFieldCases(), orderRequestCases(), orderListCases(),
+		orderBatchCases())
 }
 
 // orderCreateCases are creates, replays and key reuse.
@@ -254,5 +255,40 @@ func orderListCases() []contractCase {
 			get("/v1/orders?color=red", invalid("color")),
 			get("/v1/orders?limit=1&limit=2", invalid("limit")),
 		}},
+	}
+}
+
+// orderBatchCases read many orders in one call by their IDs (orderIds), alone, with the
+// other filters and across pages.
+func orderBatchCases() []contractCase {
+	byID := func(ids ...string) want { return listed("orderId", ids...) }
+	return []contractCase{
+		{name: "ListByOrderIDs", steps: []step{
+			createOrder("o-1", orderBody("customerId", "c-0")),
+			createOrder("o-2", orderBody("customerId", "c-1")),
+			createOrder("o-3", orderBody("customerId", "c-0")),
+			createOrder("o-4", orderBody("customerId", "c-0")),
+			post("/v1/orders/o-3/confirm", nil, orderIs(order.Confirmed)),
+			post("/v1/orders/o-9/cancel", nil, is(http.StatusOK, "tombstone", true)),
+			get("/v1/orders?orderIds=o-3,nope,o-1,o-3,o-9,o-1", byID("o-1", "o-3")),
+			get("/v1/orders?orderIds=o-2", byID("o-2")),
+			get("/v1/orders?orderIds=nope,o-0,o-9", byID()),
+			get("/v1/orders?orderIds=o-1,o-2,o-3&customerId=c-0", byID("o-1", "o-3")),
+			get("/v1/orders?orderIds=o-1,o-2,o-3&status=CONFIRMED", byID("o-3")),
+			get("/v1/orders?customerId=c-0&status=PENDING&orderIds=o-4,o-3,o-2", byID("o-4")),
+			get("/v1/orders?orderIds=o-1,o-2&customerId=c-9", byID()),
+		}},
+		{name: "ListByOrderIDsPages", steps: []step{
+			createOrder("o-1", orderBody()), createOrder("o-2", orderBody()), createOrder("o-3", orderBody()),
+			createOrder("o-4", orderBody()), createOrder("o-5", orderBody()),
+			get("/v1/orders?orderIds=o-5,o-1,o-3,nope,o-2,o-1&limit=2", byID("o-1", "o-2").plus("nextPageToken", token("o-2"))),
+			get("/v1/orders?orderIds=o-5,o-1,o-3,nope,o-2,o-1&limit=2&pageToken="+token("o-2"), byID("o-3", "o-5")),
+			get("/v1/orders?orderIds=o-1,o-2&limit=2", byID("o-1", "o-2")),
+			get("/v1/orders?orderIds=o-1,o-2,o-3&limit=1&pageToken="+token("o-1"), byID("o-2").plus("nextPageToken", token("o-2"))),
+			get("/v1/orders?orderIds=o-1,o-3,o-5&pageToken="+token("o-25"), byID("o-3", "o-5")), // a token from another list
+			get("/v1/orders?orderIds=o-1,o-2&pageToken="+token("o-2"), byID()),
+			get("/v1/orders?orderIds=o-1,o-2&pageToken="+token("o-9"), byID()),
+		}},
+		orderIDsRefusals("/v1/orders"),
 	}
 }

@@ -26,7 +26,7 @@ var (
 func paymentIs(status payment.Status) want { return is(http.StatusOK, "status", string(status)) }
 
 func paymentCases() []contractCase {
-	return slices.Concat(captureCases(), refundCases(), paymentInputCases())
+	return slices.Concat(captureCases(), refundCases(), paymentInputCases(), paymentBatchCases())
 }
 
 // captureCases capture, replay, refuse other payloads and decline by the rules.
@@ -154,5 +154,28 @@ func paymentInputCases() []contractCase {
 			get("/v1/payments/p-1/refund", fails(http.StatusMethodNotAllowed, platform.CodeMethodNotAllowed, "")),
 			post("/v1/payments/p-1/capture", nil, fails(http.StatusNotFound, platform.CodeNotFound, "")),
 		}},
+	}
+}
+
+// paymentBatchCases read the payments of many orders in one call (orderIds), across pages.
+func paymentBatchCases() []contractCase {
+	byID := func(ids ...string) want { return listed("paymentId", ids...) }
+	return []contractCase{
+		{name: "ListByOrderIDs", steps: []step{
+			capture("p-1", paymentBody("1", "CREDIT_CARD"), captured),
+			capture("p-2", paymentBody("2", "PAYPAL", "orderId", "o-2"), declinedBy("method")),
+			capture("p-3", paymentBody("3", "CREDIT_CARD", "orderId", "o-3"), captured),
+			capture("p-4", paymentBody("4", "CREDIT_CARD"), captured),
+			refund("p-4", nil, paymentIs(payment.Refunded)),
+			refund("p-0", nil, is(http.StatusOK, "tombstone", true)),
+			get("/v1/payments?orderIds=o-3,nope,o-1,o-3", byID("p-1", "p-3", "p-4")),
+			get("/v1/payments?orderIds=o-2", byID("p-2")),
+			get("/v1/payments?orderIds=nope,o-0", byID()),
+			get("/v1/payments?orderIds=o-1,o-2,o-3&limit=2", byID("p-1", "p-2").plus("nextPageToken", token("p-2"))),
+			get("/v1/payments?orderIds=o-1,o-2,o-3&limit=2&pageToken="+token("p-2"), byID("p-3", "p-4")),
+			get("/v1/payments?orderIds=o-2,o-3&limit=1&pageToken="+token("p-2"), byID("p-3")),
+			get("/v1/payments?orderIds=o-1&pageToken="+token("p-4"), byID()),
+		}},
+		orderIDsRefusals("/v1/payments"),
 	}
 }

@@ -32,7 +32,7 @@ var (
 )
 
 func shippingCases() []contractCase {
-	return slices.Concat(scheduleCases(), cancelShipmentCases(), shipmentInputCases())
+	return slices.Concat(scheduleCases(), cancelShipmentCases(), shipmentInputCases(), shipmentBatchCases())
 }
 
 // scheduleCases schedule, replay, refuse other payloads and reject destinations.
@@ -149,5 +149,28 @@ func shipmentInputCases() []contractCase {
 			get("/v1/shipments?orderId=-x", invalid("orderId")),
 			get("/v1/shipments?pageToken="+token("bad id"), invalid("pageToken")),
 		}},
+	}
+}
+
+// shipmentBatchCases read the shipments of many orders in one call (orderIds), across pages.
+func shipmentBatchCases() []contractCase {
+	byID := func(ids ...string) want { return listed("shipmentId", ids...) }
+	return []contractCase{
+		{name: "ListByOrderIDs", steps: []step{
+			schedule("s-1", shipmentBody("STANDARD", address("US")), scheduled),
+			schedule("s-2", shipmentBody("STANDARD", address("BR")), unsupported),
+			schedule("s-3", shipmentBody("STANDARD", address("US"), "orderId", "o-2"), scheduled),
+			schedule("s-4", shipmentBody("EXPRESS", address("US"), "orderId", "o-3"), scheduled),
+			cancelShipment("s-4", nil, shipmentIs(shipping.Cancelled)),
+			cancelShipment("s-0", nil, is(http.StatusOK, "tombstone", true)),
+			get("/v1/shipments?orderIds=o-3,nope,o-1,o-3", byID("s-1", "s-2", "s-4")),
+			get("/v1/shipments?orderIds=o-2", byID("s-3")),
+			get("/v1/shipments?orderIds=nope,o-0", byID()),
+			get("/v1/shipments?orderIds=o-1,o-2,o-3&limit=3", byID("s-1", "s-2", "s-3").plus("nextPageToken", token("s-3"))),
+			get("/v1/shipments?orderIds=o-1,o-2,o-3&limit=3&pageToken="+token("s-3"), byID("s-4")),
+			get("/v1/shipments?orderIds=o-2,o-3&limit=1", byID("s-3").plus("nextPageToken", token("s-3"))),
+			get("/v1/shipments?orderIds=o-1&pageToken="+token("s-2"), byID()),
+		}},
+		orderIDsRefusals("/v1/shipments"),
 	}
 }

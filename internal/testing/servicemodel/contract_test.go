@@ -165,6 +165,11 @@ func checkStep(t *testing.T, n int, s step, x exchange, earlier []exchange) {
 			t.Errorf("%s: field %q: -want +got:\n%s", where(), k, diff)
 		}
 	}
+	if s.want.idKey != "" {
+		if diff := cmp.Diff(s.want.listed, itemIDs(obj, s.want.idKey)); diff != "" {
+			t.Errorf("%s: items by %s: -want +got:\n%s", where(), s.want.idKey, diff)
+		}
+	}
 	if s.same > 0 {
 		first := earlier[s.same-1]
 		if x.status != first.status || !bytes.Equal(x.body, first.body) {
@@ -220,6 +225,17 @@ func readBack(steps []step) []string {
 		}
 	}
 	return out
+}
+
+// itemIDs returns the value under key of each item of a list answer, in order.
+func itemIDs(answer map[string]any, key string) []string {
+	items, _ := answer["items"].([]any)
+	ids := make([]string, 0, len(items))
+	for _, it := range items {
+		item, _ := it.(map[string]any)
+		ids = append(ids, str(item[key]))
+	}
+	return ids
 }
 
 func parse(b []byte) any {

@@ -39,11 +39,14 @@ type step struct {
 }
 
 // want is the expected answer: status, and for an error its code and field; has lists
-// top-level body fields and their JSON values.
+// top-level body fields and their JSON values; a list answer's items carry the IDs listed
+// under idKey, in that order, when idKey is set.
 type want struct {
 	status      int
 	code, field string
 	has         map[string]any
+	idKey       string
+	listed      []string
 }
 
 func put(path string, body any, w want) step {

@@ -61,7 +61,7 @@ const deliveryFailed = "delivery failed (simulated by configuration)"
 func (w *World) notificationRoutes(srv *platform.Server) {
 	srv.Route("PUT /v1/notifications/{notificationId}", platform.Create(srv, "notificationId", notification.Normalize, w.send))
 	srv.Route("GET /v1/notifications/{notificationId}", platform.Get("notificationId", w.getNotification))
-	srv.Route("GET /v1/notifications", platform.List(map[string]func(string) bool{"orderId": platform.ValidID}, w.listNotifications))
+	srv.Route("GET /v1/notifications", platform.List(map[string]func(string) bool{"orderId": platform.ValidID}, w.listNotifications, platform.OrderIDsFilter()))
 }
 
 // send renders notification id with the real templates and "delivers" it once: a failed
@@ -112,7 +112,9 @@ func (w *World) getNotification(_ context.Context, id string) (any, error) {
 func (w *World) listNotifications(_ context.Context, p platform.ListParams) (any, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return page(w.notifications, p, func(r *notificationRecord) bool { return filter(p, "orderId", r.st.OrderID) },
+	return page(w.notifications, p, func(r *notificationRecord) bool {
+		return filter(p, "orderId", r.st.OrderID) && ofOrders(p, r.st.OrderID)
+	},
 		func(r *notificationRecord) notification.Notification { return r.st.view() }), nil
 }
 

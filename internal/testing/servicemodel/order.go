@@ -76,7 +76,7 @@ func (w *World) orderRoutes(srv *platform.Server) {
 		"status": func(v string) bool {
 			return v == string(order.Pending) || v == string(order.Confirmed) || v == string(order.Cancelled)
 		},
-	}, w.listOrders))
+	}, w.listOrders, platform.OrderIDsFilter()))
 }
 
 // createOrder stores a PENDING order once; a taken ID is replayed (see replay).
@@ -163,7 +163,8 @@ func (w *World) listOrders(_ context.Context, p platform.ListParams) (any, error
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return page(w.orders, p, func(r *orderRecord) bool {
-		return !r.st.Tombstone && filter(p, "customerId", r.st.CustomerID) && filter(p, "status", string(r.st.Status))
+		return !r.st.Tombstone && filter(p, "customerId", r.st.CustomerID) && filter(p, "status", string(r.st.Status)) &&
+			ofOrders(p, r.st.ID)
 	}, func(r *orderRecord) order.Order { return r.st.view() }), nil
 }
 

@@ -54,7 +54,7 @@ func (w *World) paymentRoutes(srv *platform.Server) {
 	srv.Route("PUT /v1/payments/{paymentId}", platform.Create(srv, "paymentId", payment.Normalize, w.capture))
 	srv.Route("POST /v1/payments/{paymentId}/refund", platform.Transition("paymentId", w.refund))
 	srv.Route("GET /v1/payments/{paymentId}", platform.Get("paymentId", w.getPayment))
-	srv.Route("GET /v1/payments", platform.List(map[string]func(string) bool{"orderId": platform.ValidID}, w.listPayments))
+	srv.Route("GET /v1/payments", platform.List(map[string]func(string) bool{"orderId": platform.ValidID}, w.listPayments, platform.OrderIDsFilter()))
 }
 
 // capture captures payment id once, or declines it by the real payment.Rules; the
@@ -119,7 +119,7 @@ func (w *World) listPayments(_ context.Context, p platform.ListParams) (any, err
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return page(w.payments, p, func(r *paymentRecord) bool {
-		return !r.st.Tombstone && filter(p, "orderId", r.st.OrderID)
+		return !r.st.Tombstone && filter(p, "orderId", r.st.OrderID) && ofOrders(p, r.st.OrderID)
 	}, func(r *paymentRecord) payment.Payment { return r.st.view() }), nil
 }
 

@@ -67,7 +67,7 @@ func (w *World) shippingRoutes(srv *platform.Server) {
 	srv.Route("PUT /v1/shipments/{shipmentId}", platform.Create(srv, "shipmentId", shipping.Normalize, w.schedule))
 	srv.Route("POST /v1/shipments/{shipmentId}/cancel", platform.Transition("shipmentId", w.cancelShipment))
 	srv.Route("GET /v1/shipments/{shipmentId}", platform.Get("shipmentId", w.getShipment))
-	srv.Route("GET /v1/shipments", platform.List(map[string]func(string) bool{"orderId": platform.ValidID}, w.listShipments))
+	srv.Route("GET /v1/shipments", platform.List(map[string]func(string) bool{"orderId": platform.ValidID}, w.listShipments, platform.OrderIDsFilter()))
 }
 
 // schedule schedules shipment id once — carrier and transit by method, the tracking
@@ -138,7 +138,7 @@ func (w *World) listShipments(_ context.Context, p platform.ListParams) (any, er
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return page(w.shipments, p, func(r *shipmentRecord) bool {
-		return !r.st.Tombstone && filter(p, "orderId", r.st.OrderID)
+		return !r.st.Tombstone && filter(p, "orderId", r.st.OrderID) && ofOrders(p, r.st.OrderID)
 	}, func(r *shipmentRecord) shipping.Shipment { return r.st.view() }), nil
 }
 

@@ -237,6 +237,13 @@ func filter(p platform.ListParams, name, value string) bool {
 	return !ok || want == value
 }
 
+// ofOrders reports whether the orderIds filter, when given in p, holds orderID, as
+// platform.AnyOf selects.
+func ofOrders(p platform.ListParams, orderID string) bool {
+	ids, ok := p.In[platform.OrderIDsFilter().Name]
+	return !ok || slices.Contains(ids, orderID)
+}
+
 // states returns the state of every record, sorted by ID.
 func states[R, S any](records map[string]*R, state func(*R) S) []S {
 	out := make([]S, 0, len(records))
