@@ -330,12 +330,18 @@ type gqlResponse struct {
 	raw    []byte
 }
 
-// gql sends one operation to the gateway with token (none when empty).
+// gql sends one operation to the stack's gateway with token (none when empty).
 func gql(ctx context.Context, token, query string, vars map[string]any) *gqlResponse {
+	GinkgoHelper()
+	return gqlAt(ctx, stack.GatewayURL, token, query, vars)
+}
+
+// gqlAt sends one operation to the gateway at url.
+func gqlAt(ctx context.Context, url, token, query string, vars map[string]any) *gqlResponse {
 	GinkgoHelper()
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	Expect(err).NotTo(HaveOccurred())
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, stack.GatewayURL+"/graphql", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/graphql", bytes.NewReader(body))
 	Expect(err).NotTo(HaveOccurred())
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -16,8 +17,9 @@ const BatchWindow = 2 * time.Millisecond
 // Loader is one GraphQL request's view of the services, a dataloader: the reads that the
 // fields of a request make are collected per service for BatchWindow and sent as one
 // call per service (the services' orderIds filter), each order read once however many
-// fields ask. Without batching, every field makes its own call to the per-ID endpoint;
-// the benchmark compares the two.
+// fields ask. A batch of one order reads by record ID instead, which is a key lookup on
+// every store (an orderIds list is not, on FerretDB: docs/gateway.md). Without batching,
+// every field makes its own call to the per-ID endpoint; the benchmark compares the two.
 type Loader struct {
 	client *Client
 	batch  bool
@@ -49,7 +51,9 @@ func (l *Loader) Order(ctx context.Context, orderID string) (*Order, error) {
 	if !l.batch {
 		return l.client.Order(ctx, orderID)
 	}
-	records, err := l.orders.load(ctx, orderID)
+	records, err := l.orders.load(ctx, orderID, func(ctx context.Context) ([]Order, error) {
+		return one(l.client.Order(ctx, orderID))
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +65,9 @@ func (l *Loader) Payment(ctx context.Context, orderID, paymentID string) (*Payme
 	if !l.batch {
 		return l.client.Payment(ctx, paymentID)
 	}
-	records, err := l.payments.load(ctx, orderID)
+	records, err := l.payments.load(ctx, orderID, func(ctx context.Context) ([]Payment, error) {
+		return one(l.client.Payment(ctx, paymentID))
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +79,9 @@ func (l *Loader) Shipment(ctx context.Context, orderID, shipmentID string) (*Shi
 	if !l.batch {
 		return l.client.Shipment(ctx, shipmentID)
 	}
-	records, err := l.shipments.load(ctx, orderID)
+	records, err := l.shipments.load(ctx, orderID, func(ctx context.Context) ([]Shipment, error) {
+		return one(l.client.Shipment(ctx, shipmentID))
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -85,13 +93,26 @@ func (l *Loader) Notifications(ctx context.Context, orderID string) ([]Notificat
 	if !l.batch {
 		return l.client.Notifications(ctx, orderID)
 	}
-	return l.notifications.load(ctx, orderID)
+	return l.notifications.load(ctx, orderID, func(ctx context.Context) ([]Notification, error) {
+		return l.client.Notifications(ctx, orderID)
+	})
 }
 
 // Products lists the catalog, once per request.
 func (l *Loader) Products(ctx context.Context) ([]Product, error) {
 	l.productsOnce.Do(func() { l.products, l.productsErr = l.client.Products(ctx) })
 	return l.products, l.productsErr
+}
+
+// one is a read by ID as a batch's answer: its record, or none on a 404.
+func one[T any](record *T, err error) ([]T, error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return []T{*record}, nil
 }
 
 func pick[T any](records []T, match func(T) bool) (*T, error) {
@@ -113,6 +134,7 @@ type batcher[R any] struct {
 
 type batch[R any] struct {
 	keys  []string
+	alone func(context.Context) ([]R, error) // how the first key is read when it stays alone
 	full  chan struct{}
 	ready chan struct{}
 	got   map[string][]R
@@ -123,12 +145,14 @@ func newBatcher[R any](ctx context.Context, fetch func(context.Context, []string
 	return &batcher[R]{ctx: ctx, fetch: fetch, done: map[string]*batch[R]{}}
 }
 
-func (b *batcher[R]) load(ctx context.Context, key string) ([]R, error) {
+// load returns key's records from its batch; alone reads them when the batch holds only
+// key.
+func (b *batcher[R]) load(ctx context.Context, key string, alone func(context.Context) ([]R, error)) ([]R, error) {
 	b.mu.Lock()
 	bt, ok := b.done[key]
 	if !ok {
 		if b.pending == nil {
-			b.pending = &batch[R]{full: make(chan struct{}), ready: make(chan struct{})}
+			b.pending = &batch[R]{full: make(chan struct{}), ready: make(chan struct{}), alone: alone}
 			go b.send(b.pending)
 		}
 		bt = b.pending
@@ -164,7 +188,13 @@ func (b *batcher[R]) send(bt *batch[R]) {
 		b.mu.Unlock()
 	case <-bt.full:
 	}
-	bt.got, bt.err = b.fetch(b.ctx, bt.keys)
+	if len(bt.keys) == 1 && bt.alone != nil {
+		var records []R
+		records, bt.err = bt.alone(b.ctx)
+		bt.got = map[string][]R{bt.keys[0]: records}
+	} else {
+		bt.got, bt.err = b.fetch(b.ctx, bt.keys)
+	}
 	close(bt.ready)
 }
 

@@ -36,7 +36,7 @@ func loadAll(t *testing.T, b *batcher[string], keys []string) []error {
 	var wg sync.WaitGroup
 	for i, k := range keys {
 		wg.Go(func() {
-			got, err := b.load(t.Context(), k)
+			got, err := b.load(t.Context(), k, nil)
 			if err == nil && (len(got) != 1 || got[0] != "record of "+k) {
 				err = fmt.Errorf("load(%s) = %v", k, got)
 			}
@@ -103,5 +103,17 @@ func TestBatcherGivesTheCallsErrorToEveryWaiter(t *testing.T) {
 		if !errors.Is(err, down) {
 			t.Errorf("error %v, want %v", err, down)
 		}
+	}
+}
+
+func TestBatcherReadsALoneKeyByItsOwnRead(t *testing.T) {
+	r := &recorder{}
+	b := newBatcher(t.Context(), r.fetch)
+	got, err := b.load(t.Context(), "a", func(context.Context) ([]string, error) { return []string{"by ID"}, nil })
+	if err != nil || len(got) != 1 || got[0] != "by ID" {
+		t.Fatalf("load = %v, %v; want the lone read's answer", got, err)
+	}
+	if len(r.calls) != 0 {
+		t.Errorf("the batch read was called %d times for a lone key", len(r.calls))
 	}
 }
