@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test-cluster.sh is `make test-cluster`: the chart on a real single-node cluster.
 #   1. brings the cluster up (hack/cluster.sh) and imports the image `make image` built;
-#   2. installs the chart with the ferretdb engine (helm --wait);
+#   2. installs the chart with the ferretdb engine (helm --wait: every Deployment, the gateway
+#      included, Ready);
 #   3. runs the e2e suite's cluster specs against the release: the manager calls the services
 #      by their in-cluster DNS names, pods are deleted mid-run, helm test, RBAC and the
 #      containers' confinement as the kernel reports it;

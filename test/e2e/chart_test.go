@@ -1,12 +1,18 @@
 package e2e
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -48,6 +54,55 @@ var _ = Describe("The chart on a cluster", Label(labelClusterOnly), func() {
 		expectCanI(ctx, "no", "list", "secrets", "-A")
 		expectCanI(ctx, "yes", "update", "ordersagas", "-A") // the control: the question reaches the authorizer
 	}, SpecTimeout(time.Minute))
+
+	It("runs the gateway with no more rights than its ClusterRole, and lets the shop front end's token in", func(ctx SpecContext) {
+		c := cluster()
+		kubectlOK(ctx, "rollout", "status", "-n", c.namespace, "deploy/"+c.release+"-gateway", "--timeout=2m")
+		gateway := "system:serviceaccount:" + c.namespace + ":" + c.release + "-gateway"
+		for _, q := range []struct {
+			want string
+			args []string
+		}{
+			{"yes", []string{"create", "tokenreviews.authentication.k8s.io"}},
+			{"yes", []string{"create", "subjectaccessreviews.authorization.k8s.io"}},
+			{"yes", []string{"watch", "ordersagas.saga.ordersaga.io", "-A"}},
+			{"yes", []string{"delete", "ordersagas.saga.ordersaga.io", "-A"}},
+			{"yes", []string{"list", "events", "-A"}},
+			{"no", []string{"update", "ordersagas.saga.ordersaga.io", "-A"}},
+			{"no", []string{"patch", "ordersagas.saga.ordersaga.io", "--subresource=status", "-A"}},
+			{"no", []string{"list", "sagas.saga.ordersaga.io", "-A"}},
+			{"no", []string{"get", "secrets", "-A"}},
+			{"no", []string{"create", "events", "-n", c.namespace}},
+		} {
+			expectCanIAs(ctx, gateway, q.want, q.args...)
+		}
+
+		// What the chart's NOTES tell a user: a token of the example caller, and a port-forward.
+		token := strings.TrimSpace(kubectlOK(ctx, "create", "token", c.release+"-shop-frontend", "-n", c.namespace, "--duration=10m"))
+		url := portForward(ctx, "svc/"+c.release+"-gateway", 8090)
+		// viewer needs a TokenReview and SubjectAccessReviews, phaseCounts the gateway's cache.
+		const query = `{ viewer { username namespace canPlaceOrders canListOrders } phaseCounts { phase count } }`
+		status, body := postGraphQL(ctx, url, token, query)
+		Expect(status).To(Equal(http.StatusOK), "POST /graphql with the shop front end's token: %s", body)
+		var got struct {
+			Data struct {
+				Viewer struct {
+					Username       string `json:"username"`
+					Namespace      string `json:"namespace"`
+					CanPlaceOrders bool   `json:"canPlaceOrders"`
+					CanListOrders  bool   `json:"canListOrders"`
+				} `json:"viewer"`
+			} `json:"data"`
+			Errors []json.RawMessage `json:"errors"`
+		}
+		Expect(json.Unmarshal([]byte(body), &got)).To(Succeed(), body)
+		Expect(got.Errors).To(BeEmpty(), body)
+		Expect(got.Data.Viewer.Username).To(Equal("system:serviceaccount:"+c.namespace+":"+c.release+"-shop-frontend"), body)
+		Expect(got.Data.Viewer.Namespace).To(Equal(c.namespace), body)
+		Expect(got.Data.Viewer.CanPlaceOrders && got.Data.Viewer.CanListOrders).To(BeTrue(), body)
+		_, body = postGraphQL(ctx, url, "", query)
+		Expect(body).To(ContainSubstring(`"UNAUTHENTICATED"`), "POST /graphql without a token")
+	}, SpecTimeout(3*time.Minute))
 
 	It("passes helm test: sagactl check in a test pod agrees with the services", func(ctx SpecContext) {
 		out := helmOK(ctx, "test", cluster().release, "-n", cluster().namespace, "--logs", "--timeout", "3m")
@@ -156,6 +211,77 @@ func expectCanI(ctx context.Context, want string, args ...string) {
 	answer := strings.Fields(out)
 	Expect(answer).NotTo(BeEmpty(), "sagactl can-i %s:\n%s", strings.Join(args, " "), errOut)
 	Expect(answer[0]).To(Equal(want), "sagactl can-i %s:\n%s%s", strings.Join(args, " "), out, errOut)
+}
+
+// expectCanIAs asks the API server, as the cluster's admin impersonating user, whether user
+// may do something (kubectl auth can-i exits 1 for "no").
+func expectCanIAs(ctx context.Context, user, want string, args ...string) {
+	GinkgoHelper()
+	out, errOut, _ := kubectl(ctx, append([]string{"auth", "can-i", "--as=" + user}, args...)...)
+	answer := strings.Fields(out)
+	Expect(answer).NotTo(BeEmpty(), "kubectl auth can-i --as=%s %s:\n%s", user, strings.Join(args, " "), errOut)
+	Expect(answer[0]).To(Equal(want), "kubectl auth can-i --as=%s %s:\n%s%s", user, strings.Join(args, " "), out, errOut)
+}
+
+// portForward runs `kubectl port-forward` to port of target in the release namespace until the
+// spec ends, and returns the local base URL.
+func portForward(ctx context.Context, target string, port int) string {
+	GinkgoHelper()
+	pfCtx, cancel := context.WithCancel(ctx) // the spec's: it ends with the spec
+	cmd := exec.CommandContext(pfCtx, sys.kubectl(), "port-forward", "-n", cluster().namespace, "--address=127.0.0.1", target, fmt.Sprintf(":%d", port))
+	cmd.Env = sys.env()
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	stdout, err := cmd.StdoutPipe()
+	Expect(err).NotTo(HaveOccurred())
+	Expect(cmd.Start()).To(Succeed())
+	DeferCleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+	})
+	// "Forwarding from 127.0.0.1:40123 -> 8090"; later lines are drained until it exits.
+	local := make(chan string, 1)
+	forwarding := regexp.MustCompile(`^Forwarding from (127\.0\.0\.1:\d+) ->`)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := forwarding.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case local <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	select {
+	case addr := <-local:
+		return "http://" + addr
+	case <-time.After(30 * time.Second):
+		Fail("kubectl port-forward " + target + " did not start within 30s: " + errOut.String())
+	case <-ctx.Done():
+		Fail("kubectl port-forward " + target + ": " + ctx.Err().Error())
+	}
+	return ""
+}
+
+// postGraphQL sends query to the gateway at base, with a bearer token unless it is empty, and
+// returns the status code and body.
+func postGraphQL(ctx context.Context, base, token, query string) (int, string) {
+	GinkgoHelper()
+	payload, err := json.Marshal(map[string]string{"query": query})
+	Expect(err).NotTo(HaveOccurred())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", bytes.NewReader(payload))
+	Expect(err).NotTo(HaveOccurred())
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	Expect(err).NotTo(HaveOccurred())
+	return resp.StatusCode, string(body)
 }
 
 // releasePods are the release's running pods.

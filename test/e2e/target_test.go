@@ -253,7 +253,7 @@ func (c *clusterSystem) bringBack(ctx context.Context, name string) {
 func (c *clusterSystem) dumpLogs(ctx context.Context) {
 	out, errOut, _ := runIn(ctx, c.env(), c.kubectlBin, "get", "pods", "-n", c.namespace, "-o", "wide")
 	GinkgoWriter.Printf("\n$ kubectl get pods -n %s -o wide\n%s%s", c.namespace, out, errOut)
-	for _, name := range append([]string{"operator"}, services...) {
+	for _, name := range append([]string{"operator", "gateway"}, services...) {
 		out, errOut, _ := runIn(ctx, c.env(), c.kubectlBin, "logs", "-n", c.namespace, "deploy/"+c.release+"-"+name,
 			"--all-containers", "--tail=2000")
 		printLogTail("pod log of "+name, out+errOut, name == "operator")
