@@ -32,7 +32,7 @@ var _ = Describe("Gateway latency and service calls", Label("e2e", "measure"), f
 		id := uniqueSuffix()
 		product, customer := "E2E-GWM-"+strings.ToUpper(id), "cust-gwm-"+id
 		setProduct(ctx, product, "2.00", 100)
-		var names []string
+		names := make([]string, 0, 5)
 		for i := range 5 {
 			placed := gql(ctx, stack.ShopToken, placeOrderMutation, map[string]any{"input": orderInput(customer, product, 1), "key": fmt.Sprintf("m-%s-%d", id, i)})
 			placed.expectOK()
@@ -105,13 +105,14 @@ func startGateway(ctx context.Context, extra ...string) string {
 	Expect(err).NotTo(HaveOccurred())
 	addr := ln.Addr().String()
 	Expect(ln.Close()).To(Succeed())
-	var urls []string
+	urls := make([]string, 0, len(services))
 	for _, s := range services {
 		urls = append(urls, s+"="+stack.URLs[s])
 	}
 	args := append([]string{"--listen-address=" + addr, "--insecure-no-auth", "--default-namespace=" + localstack.ShopNamespace,
 		"--service-urls=" + strings.Join(urls, ",")}, extra...)
-	cmd := exec.Command(filepath.Join(local.stateDir, "bin", "gateway"), args...) //nolint:gosec // G204: the stack's own binary
+	// Not CommandContext: the process must outlive the spec's body until DeferCleanup.
+	cmd := exec.Command(filepath.Join(local.stateDir, "bin", "gateway"), args...) //nolint:gosec,noctx // G204: the stack's own binary
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+stack.Kubeconfig)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log

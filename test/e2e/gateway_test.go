@@ -14,6 +14,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"strings"
@@ -171,7 +172,7 @@ var _ = Describe("The GraphQL gateway", Label("e2e", "gateway"), func() {
 		product, customer := "E2E-GW-"+strings.ToUpper(id), "cust-gw-"+id
 		setProduct(ctx, product, "3.00", 10)
 		ws := dialSubscriptions(ctx, shop)
-		defer ws.Close(websocket.StatusNormalClosure, "")
+		defer func() { _ = ws.Close(websocket.StatusNormalClosure, "") }()
 		ws.subscribe(ctx, "all", `subscription { ordersChanged { id order { customerId saga { phase } } } }`, nil)
 
 		// The first step takes a second, so that Pending and Running are seen.
@@ -194,7 +195,9 @@ var _ = Describe("The GraphQL gateway", Label("e2e", "gateway"), func() {
 						OrdersChanged struct {
 							ID    string `json:"id"`
 							Order *struct {
-								Saga struct{ Phase string } `json:"saga"`
+								Saga struct {
+									Phase string `json:"phase"`
+								} `json:"saga"`
 							} `json:"order"`
 						} `json:"ordersChanged"`
 					} `json:"data"`
@@ -222,9 +225,7 @@ var _ = Describe("The GraphQL gateway", Label("e2e", "gateway"), func() {
 		input := orderInput(customer, "E2E-GW-NONE", 1)
 		place := func(token string, extra map[string]any) *gqlResponse {
 			vars := map[string]any{"input": input, "key": "key-" + id}
-			for k, v := range extra {
-				vars[k] = v
-			}
+			maps.Copy(vars, extra)
 			return gql(ctx, token, placeOrderMutation, vars)
 		}
 		cs, err := kubernetes.NewForConfig(stack.Config)
@@ -400,7 +401,7 @@ func (r *gqlResponse) str(path ...string) string {
 
 // codes are the errors' extensions.code values.
 func (r *gqlResponse) codes() []string {
-	out := []string{}
+	out := make([]string, 0, len(r.errors))
 	for _, e := range r.errors {
 		c, _ := e.Extensions["code"].(string)
 		out = append(out, c)
@@ -439,8 +440,11 @@ type wsMessage struct {
 func dialSubscriptions(ctx context.Context, token string) wsClient {
 	GinkgoHelper()
 	u := "ws" + strings.TrimPrefix(stack.GatewayURL, "http") + "/graphql"
-	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	conn, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
 	Expect(err).NotTo(HaveOccurred())
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	Expect(conn.Subprotocol()).To(Equal("graphql-transport-ws"))
 	init, err := json.Marshal(map[string]string{"Authorization": "Bearer " + token})
 	Expect(err).NotTo(HaveOccurred())

@@ -48,19 +48,17 @@ func loadAll(t *testing.T, b *batcher[string], keys []string) []error {
 }
 
 func TestBatcherReadsEachKeyOnceAndAtMostMaxBatchPerCall(t *testing.T) {
+	many := make([]string, 0, 150)
+	for i := range 150 {
+		many = append(many, fmt.Sprintf("o-%03d", i))
+	}
 	cases := []struct {
 		name     string
 		keys     []string
 		distinct int
 	}{
 		{"ten fields asking for three orders", []string{"a", "b", "c", "a", "b", "c", "a", "b", "c", "a"}, 3},
-		{"150 orders: a full batch, then the rest", func() []string {
-			var keys []string
-			for i := range 150 {
-				keys = append(keys, fmt.Sprintf("o-%03d", i))
-			}
-			return keys
-		}(), 150},
+		{"150 orders: a full batch, then the rest", many, 150},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,20 +69,7 @@ func TestBatcherReadsEachKeyOnceAndAtMostMaxBatchPerCall(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			seen := map[string]int{}
-			for _, call := range r.calls {
-				if len(call) > MaxBatch {
-					t.Errorf("a call named %d orders, more than %d", len(call), MaxBatch)
-				}
-				for _, k := range call {
-					seen[k]++
-				}
-			}
-			for k, n := range seen {
-				if n != 1 {
-					t.Errorf("%s read %d times", k, n)
-				}
-			}
+			seen := readsPerKey(t, r.calls)
 			if len(seen) != tc.distinct {
 				t.Errorf("%d keys read, want %d", len(seen), tc.distinct)
 			}
@@ -93,6 +78,25 @@ func TestBatcherReadsEachKeyOnceAndAtMostMaxBatchPerCall(t *testing.T) {
 			t.Logf("%d keys in %d calls", len(seen), len(r.calls))
 		})
 	}
+}
+
+// readsPerKey counts the reads of each key over calls, failing on a call above MaxBatch or
+// a key read twice.
+func readsPerKey(t *testing.T, calls [][]string) map[string]int {
+	t.Helper()
+	seen := map[string]int{}
+	for _, call := range calls {
+		if len(call) > MaxBatch {
+			t.Errorf("a call named %d orders, more than %d", len(call), MaxBatch)
+		}
+		for _, k := range call {
+			seen[k]++
+			if seen[k] > 1 {
+				t.Errorf("%s read %d times", k, seen[k])
+			}
+		}
+	}
+	return seen
 }
 
 func TestBatcherGivesTheCallsErrorToEveryWaiter(t *testing.T) {
