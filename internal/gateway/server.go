@@ -95,7 +95,9 @@ func NewHandler(opts Options) (http.Handler, error) {
 		InitFunc: func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 			caller, err := opts.Resolver.Auth.Authenticate(ctx, payload.Authorization())
 			if err != nil {
-				return ctx, nil, err
+				// 4403, as graphql-transport-ws closes a refused connection_init, so that a
+				// client can tell a bad token from a dropped connection.
+				return transport.WithWebsocketCloseCode(ctx, 4403), nil, err
 			}
 			return graph.WithAuthentication(ctx, caller, nil), nil, nil
 		},

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -160,6 +161,8 @@ func (c *Client) get(ctx context.Context, service, path string, out any) error {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			outcome = "timeout"
 			err = fmt.Errorf("no answer within %s", c.timeout)
+		} else {
+			err = withoutAddress(err)
 		}
 		return &UnavailableError{Service: service, Err: err}
 	}
@@ -173,13 +176,25 @@ func (c *Client) get(ctx context.Context, service, path string, out any) error {
 		outcome = "not_found"
 		return ErrNotFound
 	case resp.StatusCode != http.StatusOK:
-		return &UnavailableError{Service: service, Err: fmt.Errorf("GET %s answered %s", path, resp.Status)}
+		return &UnavailableError{Service: service, Err: fmt.Errorf("it answered %s", resp.Status)}
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return &UnavailableError{Service: service, Err: fmt.Errorf("decode GET %s: %w", path, err)}
 	}
 	outcome = "ok"
 	return nil
+}
+
+// withoutAddress is a transport error without the service's URL and address, which are
+// the cluster's business, not the caller's: "connect: connection refused".
+func withoutAddress(err error) error {
+	if opErr, ok := errors.AsType[*net.OpError](err); ok {
+		return opErr.Err
+	}
+	if urlErr, ok := errors.AsType[*url.Error](err); ok {
+		return urlErr.Err
+	}
+	return err
 }
 
 // Order reads one order record.

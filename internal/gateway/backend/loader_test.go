@@ -5,8 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ordersaga/ordersaga/internal/stepclient"
 )
 
 // recorder is a fetch that remembers the keys of every call.
@@ -119,5 +125,22 @@ func TestBatcherReadsALoneKeyByItsOwnRead(t *testing.T) {
 	}
 	if len(r.calls) != 0 {
 		t.Errorf("the batch read was called %d times for a lone key", len(r.calls))
+	}
+}
+
+func TestUnavailableErrorsDoNotNameTheServicesAddress(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A port nothing listens on: the dial is refused.
+	c := NewClient(stepclient.Resolver{Overrides: map[string]string{stepclient.ServicePayment: "http://127.0.0.1:1"}}, time.Second, m)
+	_, err = c.Payment(t.Context(), "pay-1")
+	if _, ok := errors.AsType[*UnavailableError](err); !ok {
+		t.Fatalf("error %v, want an UnavailableError", err)
+	}
+	if strings.Contains(err.Error(), "127.0.0.1") || strings.Contains(err.Error(), "/v1/") {
+		t.Errorf("error %q names the service's address", err)
 	}
 }

@@ -1217,8 +1217,8 @@ type Order {
   payment: Payment
   shipment: Shipment
   notices: [Notice!]
-  "The saga's Events, oldest first."
-  events: [SagaEvent!]!
+  "The saga's Events, oldest first; null, with an error at its path, when they cannot be listed."
+  events: [SagaEvent!]
   "True while the saga is in flight and before its pivot."
   cancellable: Boolean!
   "True when the saga is Failed and may be re-driven."
@@ -2895,10 +2895,10 @@ func (ec *executionContext) _Order_events(ctx context.Context, field graphql.Col
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.SagaEvent) graphql.Marshaler {
-			return ec.marshalNSagaEvent2ᚕᚖgithubᚗcomᚋordersagaᚋordersagaᚋinternalᚋgatewayᚋgraphᚋmodelᚐSagaEventᚄ(ctx, selections, v)
+			return ec.marshalOSagaEvent2ᚕᚖgithubᚗcomᚋordersagaᚋordersagaᚋinternalᚋgatewayᚋgraphᚋmodelᚐSagaEventᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Order_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6591,7 +6591,7 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 				})
 		case "events":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Order_events(ctx, field, obj)
 				})
@@ -8104,22 +8104,6 @@ func (ec *executionContext) marshalNProduct2ᚖgithubᚗcomᚋordersagaᚋorders
 	return ec._Product(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNSagaEvent2ᚕᚖgithubᚗcomᚋordersagaᚋordersagaᚋinternalᚋgatewayᚋgraphᚋmodelᚐSagaEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SagaEvent) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNSagaEvent2ᚖgithubᚗcomᚋordersagaᚋordersagaᚋinternalᚋgatewayᚋgraphᚋmodelᚐSagaEvent(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNSagaEvent2ᚖgithubᚗcomᚋordersagaᚋordersagaᚋinternalᚋgatewayᚋgraphᚋmodelᚐSagaEvent(ctx context.Context, sel ast.SelectionSet, v *model.SagaEvent) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SagaEvent!")
@@ -8467,6 +8451,25 @@ func (ec *executionContext) marshalOPhase2ᚖgithubᚗcomᚋordersagaᚋordersag
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOSagaEvent2ᚕᚖgithubᚗcomᚋordersagaᚋordersagaᚋinternalᚋgatewayᚋgraphᚋmodelᚐSagaEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SagaEvent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSagaEvent2ᚖgithubᚗcomᚋordersagaᚋordersagaᚋinternalᚋgatewayᚋgraphᚋmodelᚐSagaEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOShipment2ᚖgithubᚗcomᚋordersagaᚋordersagaᚋinternalᚋgatewayᚋgraphᚋmodelᚐShipment(ctx context.Context, sel ast.SelectionSet, v *model.Shipment) graphql.Marshaler {
