@@ -71,7 +71,7 @@ manifests: ## Generate the CRD and RBAC manifests from the API markers.
 .PHONY: generate
 generate: ## Generate DeepCopy methods for the API types, and the gateway's GraphQL code from api/graphql/schema.graphqls.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
-	cd api/graphql && go run github.com/99designs/gqlgen generate --config gqlgen.yml
+	cd api/graphql && go tool gqlgen generate --config gqlgen.yml
 
 .PHONY: verify-generated
 verify-generated: ## Fail when generated files (CRD, RBAC, deepcopy, GraphQL) are stale.

@@ -28,7 +28,7 @@ check "${tmp}/object/zz_generated.deepcopy.go" api/v1alpha1/zz_generated.deepcop
 graphql=(internal/gateway/graph/generated.go internal/gateway/graph/model/models_gen.go internal/gateway/graph/schema.resolvers.go)
 mkdir -p "${tmp}/graphql"
 for f in "${graphql[@]}"; do cp "$f" "${tmp}/graphql/$(basename "$f")"; done
-(cd api/graphql && go run github.com/99designs/gqlgen generate --config gqlgen.yml)
+(cd api/graphql && go tool gqlgen generate --config gqlgen.yml)
 for f in "${graphql[@]}"; do
 	check "$f" "${tmp}/graphql/$(basename "$f")"
 	cp "${tmp}/graphql/$(basename "$f")" "$f"

@@ -6,9 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,26 +80,13 @@ var _ = Describe("The chart on a cluster", Label(labelClusterOnly), func() {
 		url := portForward(ctx, "svc/"+c.release+"-gateway", 8090)
 		// viewer needs a TokenReview and SubjectAccessReviews, phaseCounts the gateway's cache.
 		const query = `{ viewer { username namespace canPlaceOrders canListOrders } phaseCounts { phase count } }`
-		status, body := postGraphQL(ctx, url, token, query)
-		Expect(status).To(Equal(http.StatusOK), "POST /graphql with the shop front end's token: %s", body)
-		var got struct {
-			Data struct {
-				Viewer struct {
-					Username       string `json:"username"`
-					Namespace      string `json:"namespace"`
-					CanPlaceOrders bool   `json:"canPlaceOrders"`
-					CanListOrders  bool   `json:"canListOrders"`
-				} `json:"viewer"`
-			} `json:"data"`
-			Errors []json.RawMessage `json:"errors"`
-		}
-		Expect(json.Unmarshal([]byte(body), &got)).To(Succeed(), body)
-		Expect(got.Errors).To(BeEmpty(), body)
-		Expect(got.Data.Viewer.Username).To(Equal("system:serviceaccount:"+c.namespace+":"+c.release+"-shop-frontend"), body)
-		Expect(got.Data.Viewer.Namespace).To(Equal(c.namespace), body)
-		Expect(got.Data.Viewer.CanPlaceOrders && got.Data.Viewer.CanListOrders).To(BeTrue(), body)
-		_, body = postGraphQL(ctx, url, "", query)
-		Expect(body).To(ContainSubstring(`"UNAUTHENTICATED"`), "POST /graphql without a token")
+		resp := gqlAt(ctx, url, token, query, nil)
+		resp.expectOK()
+		Expect(resp.str("viewer", "username")).To(Equal("system:serviceaccount:"+c.namespace+":"+c.release+"-shop-frontend"), "%s", resp.raw)
+		Expect(resp.str("viewer", "namespace")).To(Equal(c.namespace), "%s", resp.raw)
+		Expect(resp.get("viewer", "canPlaceOrders")).To(BeTrue(), "%s", resp.raw)
+		Expect(resp.get("viewer", "canListOrders")).To(BeTrue(), "%s", resp.raw)
+		Expect(gqlAt(ctx, url, "", query, nil).codes()).To(ContainElement("UNAUTHENTICATED"), "POST /graphql without a token")
 	}, SpecTimeout(3*time.Minute))
 
 	It("passes helm test: sagactl check in a test pod agrees with the services", func(ctx SpecContext) {
@@ -262,26 +247,6 @@ func portForward(ctx context.Context, target string, port int) string {
 		Fail("kubectl port-forward " + target + ": " + ctx.Err().Error())
 	}
 	return ""
-}
-
-// postGraphQL sends query to the gateway at base, with a bearer token unless it is empty, and
-// returns the status code and body.
-func postGraphQL(ctx context.Context, base, token, query string) (int, string) {
-	GinkgoHelper()
-	payload, err := json.Marshal(map[string]string{"query": query})
-	Expect(err).NotTo(HaveOccurred())
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", bytes.NewReader(payload))
-	Expect(err).NotTo(HaveOccurred())
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	Expect(err).NotTo(HaveOccurred())
-	return resp.StatusCode, string(body)
 }
 
 // releasePods are the release's running pods.

@@ -112,7 +112,7 @@ func startGateway(ctx context.Context, extra ...string) string {
 	args := append([]string{"--listen-address=" + addr, "--insecure-no-auth", "--default-namespace=" + localstack.ShopNamespace,
 		"--service-urls=" + strings.Join(urls, ",")}, extra...)
 	// Not CommandContext: the process must outlive the spec's body until DeferCleanup.
-	cmd := exec.Command(filepath.Join(local.stateDir, "bin", "gateway"), args...) //nolint:gosec,noctx // G204: the stack's own binary
+	cmd := exec.Command(filepath.Join(local.stateDir, "bin", "gateway"), args...) //nolint:noctx // the stack's own binary
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+stack.Kubeconfig)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log

@@ -109,6 +109,27 @@ func loaderOf(ctx context.Context) (*backend.Loader, error) {
 	return l, nil
 }
 
+// stepRecord is the record that a step of the saga made in a service, read through the
+// request's loader: null before the step has given it an ID, and null when the service
+// has no record under it (a create that was compensated before it arrived).
+func stepRecord[R, V any](ctx context.Context, id string, read func(*backend.Loader) (*R, error), view func(*R) *V) (*V, error) {
+	if id == "" {
+		return nil, nil //nolint:nilnil // null: the step that makes it has not run
+	}
+	l, err := loaderOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	record, err := read(l)
+	switch {
+	case errors.Is(err, backend.ErrNotFound):
+		return nil, nil //nolint:nilnil // null: the service has no record
+	case err != nil:
+		return nil, err
+	}
+	return view(record), nil
+}
+
 // getSaga reads a saga from the cache, or from the API server when the cache has not
 // seen it yet (an order placed a moment ago).
 func (r *Resolver) getSaga(ctx context.Context, key types.NamespacedName) (*v1.OrderSaga, error) {

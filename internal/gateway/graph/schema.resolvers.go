@@ -122,65 +122,32 @@ func (r *mutationResolver) RetryOrder(ctx context.Context, id string, namespace 
 
 // Record is the resolver for the record field.
 func (r *orderResolver) Record(ctx context.Context, obj *model.Order) (*model.OrderRecord, error) {
-	id := obj.Source.Status.OrderID
-	if id == "" {
-		return nil, nil //nolint:nilnil // null: the step that makes it has not run
-	}
-	l, err := loaderOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	o, err := l.Order(ctx, id)
-	if errors.Is(err, backend.ErrNotFound) {
-		return nil, nil //nolint:nilnil // null: the service has no record (a compensated create)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &model.OrderRecord{ID: o.OrderID, Status: o.Status, Total: o.Total, Currency: optional(o.Currency)}, nil
+	st := &obj.Source.Status
+	return stepRecord(ctx, st.OrderID, func(l *backend.Loader) (*backend.Order, error) { return l.Order(ctx, st.OrderID) },
+		func(o *backend.Order) *model.OrderRecord {
+			return &model.OrderRecord{ID: o.OrderID, Status: o.Status, Total: o.Total, Currency: optional(o.Currency)}
+		})
 }
 
 // Payment is the resolver for the payment field.
 func (r *orderResolver) Payment(ctx context.Context, obj *model.Order) (*model.Payment, error) {
-	id := obj.Source.Status.PaymentID
-	if id == "" {
-		return nil, nil //nolint:nilnil // null: the step that makes it has not run
-	}
-	l, err := loaderOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p, err := l.Payment(ctx, obj.Source.Status.OrderID, id)
-	if errors.Is(err, backend.ErrNotFound) {
-		return nil, nil //nolint:nilnil // null: the service has no record (a compensated create)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &model.Payment{ID: p.PaymentID, Status: p.Status, Amount: p.Amount, Currency: optional(p.Currency)}, nil
+	st := &obj.Source.Status
+	return stepRecord(ctx, st.PaymentID, func(l *backend.Loader) (*backend.Payment, error) { return l.Payment(ctx, st.OrderID, st.PaymentID) },
+		func(p *backend.Payment) *model.Payment {
+			return &model.Payment{ID: p.PaymentID, Status: p.Status, Amount: p.Amount, Currency: optional(p.Currency)}
+		})
 }
 
 // Shipment is the resolver for the shipment field.
 func (r *orderResolver) Shipment(ctx context.Context, obj *model.Order) (*model.Shipment, error) {
-	id := obj.Source.Status.ShipmentID
-	if id == "" {
-		return nil, nil //nolint:nilnil // null: the step that makes it has not run
-	}
-	l, err := loaderOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s, err := l.Shipment(ctx, obj.Source.Status.OrderID, id)
-	if errors.Is(err, backend.ErrNotFound) {
-		return nil, nil //nolint:nilnil // null: the service has no record (a compensated create)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &model.Shipment{
-		ID: s.ShipmentID, Status: s.Status, Carrier: optional(s.Carrier),
-		TrackingNumber: optional(s.TrackingNumber), EstimatedDelivery: optional(s.EstimatedDelivery),
-	}, nil
+	st := &obj.Source.Status
+	return stepRecord(ctx, st.ShipmentID, func(l *backend.Loader) (*backend.Shipment, error) { return l.Shipment(ctx, st.OrderID, st.ShipmentID) },
+		func(s *backend.Shipment) *model.Shipment {
+			return &model.Shipment{
+				ID: s.ShipmentID, Status: s.Status, Carrier: optional(s.Carrier),
+				TrackingNumber: optional(s.TrackingNumber), EstimatedDelivery: optional(s.EstimatedDelivery),
+			}
+		})
 }
 
 // Notices is the resolver for the notices field.
