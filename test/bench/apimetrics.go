@@ -31,11 +31,49 @@ func newMetricsScraper(cfg *rest.Config) (*metricsScraper, error) {
 // RequestTotals returns apiserver_request_total summed over response code, scope,
 // component and version: every request the API server served, from any client.
 func (m *metricsScraper) RequestTotals(ctx context.Context) (Counts, error) {
+	totals, _, err := m.Requests(ctx)
+	return totals, err
+}
+
+// Requests returns RequestTotals and, from the same page, the API server's own time
+// spent on writes of OrderSagas.
+func (m *metricsScraper) Requests(ctx context.Context) (Counts, serverTime, error) {
 	body, err := fetch(ctx, m.client, m.url)
 	if err != nil {
-		return nil, err
+		return nil, serverTime{}, err
 	}
-	return parseRequestTotals(body)
+	totals, err := parseRequestTotals(body)
+	if err != nil {
+		return nil, serverTime{}, err
+	}
+	t, err := parseWriteTime(body)
+	return totals, t, err
+}
+
+// serverTime is the count and the summed duration of requests as the API server measured
+// them (apiserver_request_duration_seconds): from the request's arrival to its answer,
+// the wait for etcd and the admission included, the client's own queueing not.
+type serverTime struct {
+	count, seconds float64
+}
+
+// parseWriteTime reads the API server's time spent on writes (POST, PATCH, PUT) of
+// OrderSagas and their status, for any client.
+func parseWriteTime(page []byte) (serverTime, error) {
+	var t serverTime
+	for _, verb := range []string{"POST", "PATCH", "PUT"} {
+		match := map[string]string{"resource": "ordersagas", "verb": verb}
+		n, err := counterSum(page, "apiserver_request_duration_seconds_count", match)
+		if err != nil {
+			return t, err
+		}
+		secs, err := counterSum(page, "apiserver_request_duration_seconds_sum", match)
+		if err != nil {
+			return t, err
+		}
+		t.count, t.seconds = t.count+n, t.seconds+secs
+	}
+	return t, nil
 }
 
 // fetch GETs url and returns its body.

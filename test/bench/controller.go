@@ -39,6 +39,9 @@ type ControllerRun struct {
 	Memory, IdleMemory *memory
 	// Backlog is the open loop's verdict on keeping up; nil in a closed loop.
 	Backlog *backlogVerdict
+	// Work is what the manager's own metrics say of the window, from before the first
+	// create to the last completion; nil for a manager in process.
+	Work *ControllerWork
 }
 
 // Rate is the completed sagas per second.
@@ -87,11 +90,19 @@ func (s *Stack) measureController(ctx context.Context, o controllerOptions, gen 
 	if err != nil {
 		return run, err
 	}
+	ww, err := watchWork(ctx, ss.m)
+	if err != nil {
+		return run, err
+	}
+	defer func() { _, _ = ww.end(ctx) }() // stops the sampler on an early return
 	cr := gen(ctx, s.Client, ss.ns, ss.cw)
 	if err := cr.err(); err != nil {
 		return run, err
 	}
 	waitErr := ss.waitFor(ctx, len(cr.sent)+1, o.Timeout)
+	if run.Work, err = ww.end(ctx); err != nil {
+		return run, err
+	}
 	after, err := s.closeWindow(ctx, ss)
 	if err != nil {
 		return run, err

@@ -14,7 +14,9 @@
 // Modes (-bench.mode): closed (`make bench`: closed loop and ceilings), openloop
 // (`make bench-openloop`: saturation search and latency at 25-90 % of it), latency
 // (`make bench-latency`: service delay against worker count, cmd/manager in its own
-// process), memory (`make bench-memory`: cmd/manager's RSS and heap with 10,000
+// process, with where its workers' time went by its own /metrics: reconciles and requeues
+// per saga, busy workers, queue wait, service calls, the API server's time per write, and
+// the CPU of every process on the host), memory (`make bench-memory`: cmd/manager's RSS and heap with 10,000
 // finished sagas in its cache) and replicas (`make bench-replicas`: the closed loop on 1,
 // 2 and 3 cmd/manager replicas with --shards, and each replica's reconciles, CPU and
 // RSS). The benchmark runs only with -bench (TestMain starts nothing otherwise) and with

@@ -52,6 +52,33 @@ func readProcStat(pid int) (procStat, error) {
 	}, nil
 }
 
+// hostCPU returns the CPU time every process of the host has used so far, summed over
+// its CPUs: the first line of /proc/stat less idle and iowait. On a shared machine it
+// tells whether the cores were busy, and with what besides the benchmark's processes.
+func hostCPU() (time.Duration, error) {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("read /proc/stat: %w", err)
+	}
+	line, _, _ := bytes.Cut(raw, []byte("\n"))
+	fields := strings.Fields(string(line))
+	// cpu user nice system idle iowait irq softirq steal [guest guest_nice, counted in user]
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unreadable first line %q", line)
+	}
+	var busy int64
+	for i, f := range fields[1:9] {
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: field %d of %q: %w", i+1, line, err)
+		}
+		if i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return time.Duration(busy) * time.Second / clockTicks, nil
+}
+
 // processCPU returns the CPU time pid has used so far.
 func processCPU(pid int) (time.Duration, error) {
 	st, err := readProcStat(pid)

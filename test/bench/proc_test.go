@@ -20,6 +20,20 @@ func TestReadProcStatOfSelf(t *testing.T) {
 	}
 }
 
+func TestHostCPU(t *testing.T) {
+	host, err := hostCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := selfCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host < self {
+		t.Errorf("host CPU %s is less than this process's %s", host, self)
+	}
+}
+
 func TestPercentile(t *testing.T) {
 	var sorted []time.Duration
 	for i := 1; i <= 100; i++ {

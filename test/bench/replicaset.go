@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
-
-	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 )
 
 // replicaSet is cmd/manager as n replicas, each in its own process and all watching one
@@ -89,11 +86,8 @@ func (set *replicaSet) Stop() error {
 
 // replicaSample is one replica's counters at one moment.
 type replicaSample struct {
-	cpu        time.Duration
-	reconciles float64 // controller_runtime_reconcile_total{controller="ordersaga"}, every result
-	completed  float64 // ordersaga_sagas_finished_total{phase="Completed"}
-	// conflicts and behind: ordersaga_reconcile_requeues_total{kind="OrderSaga"} by reason.
-	conflicts, behind float64
+	cpu time.Duration
+	managerCounters
 }
 
 // sample reads every replica's CPU and its /metrics.
@@ -104,23 +98,7 @@ func (set *replicaSet) sample(ctx context.Context) ([]replicaSample, error) {
 		if out[i].cpu, err = m.CPU(); err != nil {
 			return nil, err
 		}
-		page, err := fetch(ctx, http.DefaultClient, m.metricsURL)
-		if err != nil {
-			return nil, err
-		}
-		if out[i].reconciles, err = counterSum(page, "controller_runtime_reconcile_total", map[string]string{"controller": "ordersaga"}); err != nil {
-			return nil, err
-		}
-		if out[i].completed, err = counterSum(page, "ordersaga_sagas_finished_total", map[string]string{"phase": string(v1.PhaseCompleted)}); err != nil {
-			return nil, err
-		}
-		requeues := func(reason string) (float64, error) {
-			return counterSum(page, "ordersaga_reconcile_requeues_total", map[string]string{"kind": "OrderSaga", "reason": reason})
-		}
-		if out[i].conflicts, err = requeues("Conflict"); err != nil {
-			return nil, err
-		}
-		if out[i].behind, err = requeues("CacheBehind"); err != nil {
+		if out[i].managerCounters, err = scrapeManager(ctx, m.metricsURL); err != nil {
 			return nil, err
 		}
 	}

@@ -15,6 +15,8 @@ type sample struct {
 	processCPU   time.Duration // the manager's process: this one when it runs in process
 	manager      Counts        // the manager's own requests; nil when not counted
 	bench        Counts        // the benchmark's own requests
+	benchCPU     time.Duration // this process: the fake services, the clients and the watch (and the manager in process)
+	writeTime    serverTime    // the API server's time on OrderSaga writes
 }
 
 // Usage is what one measurement cost, between two samples.
@@ -29,6 +31,13 @@ type Usage struct {
 	ProcessCPU   time.Duration
 	// ProcessLabel says whose CPU ProcessCPU is.
 	ProcessLabel string
+	// BenchCPU is this process's: the fake services, the benchmark's clients and watch,
+	// and the manager when it runs in process.
+	BenchCPU time.Duration
+	// Writes and WriteTime: the OrderSaga writes (POST, PATCH, PUT, status included) of
+	// every client, and the API server's summed time on them.
+	Writes    int64
+	WriteTime time.Duration
 }
 
 // Process labels.
@@ -42,9 +51,13 @@ const (
 func (s *Stack) takeSample(ctx context.Context, m manager) (sample, error) {
 	smp := sample{at: time.Now(), bench: s.bench.Snapshot()}
 	var err error
-	if smp.apiserver, err = s.metrics.RequestTotals(ctx); err != nil {
+	if smp.apiserver, smp.writeTime, err = s.metrics.Requests(ctx); err != nil {
 		return smp, err
 	}
+	if smp.benchCPU, err = selfCPU(); err != nil {
+		return smp, err
+	}
+
 	if smp.apiserverCPU, err = processCPU(s.APIServer); err != nil {
 		return smp, err
 	}
@@ -73,6 +86,9 @@ func usageBetween(before, after sample, label string) Usage {
 		ProcessCPU:   after.processCPU - before.processCPU,
 		ProcessLabel: label,
 		Bench:        after.bench.Sub(before.bench),
+		BenchCPU:     after.benchCPU - before.benchCPU,
+		Writes:       int64(after.writeTime.count - before.writeTime.count),
+		WriteTime:    time.Duration((after.writeTime.seconds - before.writeTime.seconds) * float64(time.Second)),
 	}
 	if after.manager != nil {
 		u.Manager = after.manager.Sub(before.manager)
