@@ -20,7 +20,7 @@ func TestShutdownOptions(t *testing.T) {
 		}
 		opts := managerOptions(o, runtime.NewScheme())
 		if opts.GracefulShutdownTimeout == nil || *opts.GracefulShutdownTimeout < o.reconcileBudget+2*time.Second {
-			t.Errorf("budget %s: GracefulShutdownTimeout = %v, want at least the budget plus the 2s status-write grace", budget, opts.GracefulShutdownTimeout)
+			t.Errorf("budget %s: GracefulShutdownTimeout = %v, want at least the budget plus the status-write grace", budget, opts.GracefulShutdownTimeout)
 		}
 		if !opts.LeaderElectionReleaseOnCancel || !opts.LeaderElection {
 			t.Errorf("budget %s: LeaderElection %v, LeaderElectionReleaseOnCancel %v; want both", budget, opts.LeaderElection, opts.LeaderElectionReleaseOnCancel)
