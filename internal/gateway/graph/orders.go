@@ -15,6 +15,7 @@ import (
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/gateway/graph/model"
+	"github.com/ordersaga/ordersaga/internal/ordersaga"
 )
 
 // newSaga is the OrderSaga that placeOrder creates: named by the idempotency key,
@@ -103,12 +104,10 @@ func inputField(path string) string {
 
 func cancelRefusal(code model.ErrorCode, saga *v1.OrderSaga) string {
 	if code == model.ErrorCodeAlreadyConfirmed {
-		return "it has reached " + string(confirmStep) + " and will not be rolled back"
+		return "it has reached " + string(ordersaga.Pivot) + ", its point of no return, and will not be rolled back"
 	}
 	return "it is already " + string(phaseOf(saga))
 }
-
-const confirmStep = v1.StepConfirmOrder
 
 func eventsOf(items []corev1.Event) []*model.SagaEvent {
 	out := make([]*model.SagaEvent, 0, len(items))
