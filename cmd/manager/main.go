@@ -29,6 +29,7 @@ import (
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/controllers"
+	"github.com/ordersaga/ordersaga/internal/memlimit"
 	"github.com/ordersaga/ordersaga/internal/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/shard"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
@@ -119,7 +120,7 @@ func main() {
 
 func run(o options) error {
 	log := ctrl.Log.WithName("setup")
-	if soft, err := setMemoryLimitFromCgroup(); err != nil {
+	if soft, err := memlimit.FromCgroup(); err != nil {
 		log.Error(err, "no soft memory limit for the Go heap; set GOMEMLIMIT")
 	} else if soft > 0 {
 		log.Info("Go heap soft limit from the container's memory limit", "bytes", soft)
