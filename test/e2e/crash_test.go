@@ -38,8 +38,11 @@ func crashWhileRunning(ctx context.Context, ns, victim string, n int, r retry) {
 	ns = newNamespace(ctx, ns)
 	specs := withFailures(many(n, ns[4:], "", 1, "12.00", r), n/10, 0)
 	ids := stockUp(ctx, specs, "12.00", 5)
-	// 100 ms on every call stretches the run, so that the kill lands while sagas are in flight.
-	setFaultsEverywhere(ctx, faults{Latency: "100ms"})
+	// 300 ms on every call stretches each saga to about 2 s, so that the kill lands while
+	// sagas are in flight. At 100 ms, 30 sagas run side by side by 256 workers all ended
+	// within one poll of kubectl (a CI run saw 27 Completed and 3 Compensated at the first
+	// terminal one it could see).
+	setFaultsEverywhere(ctx, faults{Latency: "300ms"})
 	applySagas(ctx, ns, specs...)
 
 	var atKill map[string]v1.Phase
