@@ -31,6 +31,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/gateway/graph"
 	"github.com/ordersaga/ordersaga/internal/localstack"
 )
 
@@ -310,9 +311,8 @@ func orderInput(customer, product string, quantity int) map[string]any {
 // sagasOf lists the sagas the gateway placed for a customer (its label).
 func sagasOf(ctx context.Context, customer string) []v1.OrderSaga {
 	GinkgoHelper()
-	sum := sha256.Sum256([]byte(customer))
 	out := kubectlOK(ctx, "get", "osaga", "-n", localstack.ShopNamespace, "-o", "json",
-		"-l", fmt.Sprintf("gateway.ordersaga.io/customer=%x", sum[:16]))
+		"-l", graph.CustomerLabel+"="+graph.CustomerHash(customer))
 	list := v1.OrderSagaList{}
 	Expect(json.Unmarshal([]byte(out), &list)).To(Succeed())
 	return list.Items

@@ -110,9 +110,6 @@ func NewChecker(kube kubernetes.Interface, opts Options) *Checker {
 	}
 }
 
-// Insecure reports whether the checker lets everyone do everything.
-func (c *Checker) Insecure() bool { return c.opts.Insecure }
-
 // Authenticate returns the caller that the Authorization header value names.
 func (c *Checker) Authenticate(ctx context.Context, header string) (*Caller, error) {
 	if c.opts.Insecure {
