@@ -48,6 +48,10 @@ type manager interface {
 // memory is a manager process's memory.
 type memory struct {
 	RSS, PeakRSS, HeapInuse int64
+	// LiveHeap is the Go heap in use right after a forced collection, and HeapProfile the
+	// profile (pprof format) that forced it: what the manager holds, without its garbage.
+	LiveHeap    int64
+	HeapProfile []byte
 }
 
 // managerOptions are the controller's settings for one measurement.

@@ -69,6 +69,7 @@ func (set *replicaSet) Memory(ctx context.Context) (memory, bool, error) {
 			return sum, true, err
 		}
 		sum.RSS, sum.PeakRSS, sum.HeapInuse = sum.RSS+mem.RSS, sum.PeakRSS+mem.PeakRSS, sum.HeapInuse+mem.HeapInuse
+		sum.LiveHeap += mem.LiveHeap
 	}
 	return sum, true, nil
 }

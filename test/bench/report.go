@@ -19,11 +19,14 @@ type Report struct {
 	Stack   string
 	// Headline are the few figures `go test -bench` prints on its own line, unit → value.
 	Headline map[string]float64
-	b        strings.Builder
+	// Attachments are files written beside the report, as <mode>-<timestamp>.<name>.
+	Attachments map[string][]byte
+	b           strings.Builder
 }
 
 func newReport(mode, command string, s *Stack) *Report {
-	r := &Report{Mode: mode, Command: command, Started: time.Now(), Host: hostLine(), Headline: map[string]float64{}}
+	r := &Report{Mode: mode, Command: command, Started: time.Now(), Host: hostLine(), Headline: map[string]float64{},
+		Attachments: map[string][]byte{}}
 	r.Stack = fmt.Sprintf("envtest kube-apiserver + etcd (pids %d, %d); fake services in the bench process, no delay unless stated", s.APIServer, s.Etcd)
 	if len(s.Admission) > 0 {
 		r.Stack += fmt.Sprintf("; admission: %s (in effect %s after it was created)",
@@ -113,7 +116,13 @@ func (r *Report) Write(dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", fmt.Errorf("results folder: %w", err)
 	}
-	path := filepath.Join(dir, fmt.Sprintf("%s-%s.md", r.Mode, r.Started.Format("20060102-150405")))
+	base := filepath.Join(dir, fmt.Sprintf("%s-%s", r.Mode, r.Started.Format("20060102-150405")))
+	for name, body := range r.Attachments {
+		if err := os.WriteFile(base+"."+name, body, 0o600); err != nil {
+			return "", fmt.Errorf("write %s.%s: %w", base, name, err)
+		}
+	}
+	path := base + ".md"
 	if err := os.WriteFile(path, []byte(r.Markdown()), 0o600); err != nil {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}

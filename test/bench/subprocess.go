@@ -21,6 +21,7 @@ import (
 type subprocessManager struct {
 	cmd        *exec.Cmd
 	metricsURL string
+	pprofURL   string
 	log        string
 	exited     chan error
 }
@@ -50,13 +51,14 @@ func (s *Stack) startSubprocessManager(ctx context.Context, o managerOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	metricsAddr, probeAddr := freeAddr(ctx), freeAddr(ctx)
-	if metricsAddr == "" || probeAddr == "" {
+	metricsAddr, probeAddr, pprofAddr := freeAddr(ctx), freeAddr(ctx), freeAddr(ctx)
+	if metricsAddr == "" || probeAddr == "" || pprofAddr == "" {
 		return nil, errors.New("no free loopback port for the manager")
 	}
 	args := []string{
 		"--metrics-bind-address=" + metricsAddr,
 		"--health-probe-bind-address=" + probeAddr,
+		"--pprof-bind-address=" + pprofAddr,
 		"--service-urls=" + serviceURLs(s.Fake.URLs()),
 		"--watch-namespace=" + o.Namespace,
 	}
@@ -83,7 +85,8 @@ func (s *Stack) startSubprocessManager(ctx context.Context, o managerOptions) (*
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start manager: %w", err)
 	}
-	m := &subprocessManager{cmd: cmd, metricsURL: "http://" + metricsAddr + "/metrics", log: logPath, exited: make(chan error, 1)}
+	m := &subprocessManager{cmd: cmd, metricsURL: "http://" + metricsAddr + "/metrics",
+		pprofURL: "http://" + pprofAddr + "/debug/pprof", log: logPath, exited: make(chan error, 1)}
 	go func() { m.exited <- cmd.Wait() }()
 	if err := m.waitReady(ctx, "http://"+probeAddr+"/readyz"); err != nil {
 		_ = m.Stop()
@@ -163,7 +166,20 @@ func (m *subprocessManager) Memory(ctx context.Context) (memory, bool, error) {
 	if err != nil {
 		return memory{}, true, err
 	}
-	return memory{RSS: rss, PeakRSS: peak, HeapInuse: int64(heap)}, true, nil
+	mem := memory{RSS: rss, PeakRSS: peak, HeapInuse: int64(heap)}
+	// Read after RSS and heap in use, because the collection it forces changes both.
+	if mem.HeapProfile, err = fetch(ctx, http.DefaultClient, m.pprofURL+"/heap?gc=1"); err != nil {
+		return memory{}, true, err
+	}
+	if page, err = fetch(ctx, http.DefaultClient, m.metricsURL); err != nil {
+		return memory{}, true, err
+	}
+	live, err := gaugeValue(page, "go_memstats_heap_inuse_bytes")
+	if err != nil {
+		return memory{}, true, err
+	}
+	mem.LiveHeap = int64(live)
+	return mem, true, nil
 }
 
 // Stop sends SIGTERM, as a pod's shutdown does, and kills the manager after 30 s.
