@@ -15,10 +15,12 @@ import (
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/ordersaga/ordersaga/internal/admission"
 	"github.com/ordersaga/ordersaga/internal/mongoserver"
 	"github.com/ordersaga/ordersaga/internal/stepclient"
 )
@@ -98,6 +100,7 @@ func (s *Stack) start(ctx context.Context) error {
 	}{
 		{"building manager, services and gateway", s.build},
 		{"starting kube-apiserver and etcd", s.startControlPlane},
+		{"installing the finalizer admission policy", s.installAdmissionPolicy},
 		{"starting the Mongo-compatible server", s.startMongo},
 		{"starting the five services", s.startServices},
 		{"starting the manager", s.startManager},
@@ -192,6 +195,19 @@ func (s *Stack) startControlPlane(ctx context.Context) error {
 		return fmt.Errorf("write kubeconfig: %w", err)
 	}
 	s.Config = user.Config()
+	return nil
+}
+
+// installAdmissionPolicy installs config/admission, as the chart and kustomize do, so that
+// the API server adds the finalizer when a saga is created and the controller need not.
+func (s *Stack) installAdmissionPolicy(ctx context.Context) error {
+	c, err := s.Client()
+	if err != nil {
+		return err
+	}
+	if _, err := admission.Apply(ctx, c, filepath.Join(s.opts.Root, "config", "admission"), metav1.NamespaceDefault); err != nil {
+		return fmt.Errorf("finalizer admission policy: %w", err)
+	}
 	return nil
 }
 

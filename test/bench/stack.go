@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
+	"github.com/ordersaga/ordersaga/internal/admission"
 	"github.com/ordersaga/ordersaga/internal/testing/fakeservices"
 )
 
@@ -121,9 +122,15 @@ func (s *Stack) afterStart(ctx context.Context, cfg *rest.Config) error {
 	}
 	if s.Options.Admission {
 		dir := cmp.Or(s.Options.AdmissionDir, filepath.Join(s.Options.Root, "config", "admission"))
-		if s.Admission, err = applyAdmission(ctx, s, dir); err != nil {
+		ns, err := s.NewNamespace(ctx, "admission-probe")
+		if err != nil {
 			return err
 		}
+		applied, err := admission.Apply(ctx, s.Client, dir, ns)
+		if err != nil {
+			return fmt.Errorf("%w (if the kind is not served, pass -bench.apiserver-args)", err)
+		}
+		s.Admission, s.AdmissionDelay = applied.Files, applied.Delay
 	}
 	if s.workDir, err = os.MkdirTemp("", "sagabench-"); err != nil {
 		return fmt.Errorf("work dir: %w", err)

@@ -1,4 +1,7 @@
-package bench
+// Package admission installs the finalizer admission policy of config/admission on an API
+// server, as the chart and kustomize do, and waits until the API server applies it. The
+// local stack and the benchmark use it; a cluster gets the policy from its manifests.
+package admission
 
 import (
 	"bytes"
@@ -22,23 +25,33 @@ import (
 	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 )
 
-// applyAdmission creates every object of every YAML file in dir and waits until the API
-// server adds the finalizer to a new OrderSaga (policies take effect a moment after they
-// are created). It returns the files applied; a missing folder applies nothing.
-func applyAdmission(ctx context.Context, s *Stack, dir string) ([]string, error) {
+// Applied is what Apply installed.
+type Applied struct {
+	// Files are the YAML files whose objects were created.
+	Files []string
+	// Delay is how long after their creation a new OrderSaga first got the finalizer.
+	Delay time.Duration
+}
+
+// Apply creates every object of every YAML file in dir, then creates dry-run OrderSagas
+// in namespace ns until one comes back with the finalizer: policies take effect a moment
+// after they are created, and until then a create can even be refused. A missing folder
+// applies nothing.
+func Apply(ctx context.Context, c client.Client, dir, ns string) (Applied, error) {
 	files, err := yamlFiles(dir)
 	if err != nil || len(files) == 0 {
-		return nil, err
+		return Applied{}, err
 	}
 	for _, f := range files {
-		if err := applyFile(ctx, s.Client, f); err != nil {
-			return nil, err
+		if err := applyFile(ctx, c, f); err != nil {
+			return Applied{}, err
 		}
 	}
-	if err := waitForFinalizerAtCreate(ctx, s); err != nil {
-		return nil, err
+	delay, err := waitForFinalizerAtCreate(ctx, c, ns)
+	if err != nil {
+		return Applied{}, err
 	}
-	return files, nil
+	return Applied{Files: files, Delay: delay}, nil
 }
 
 func yamlFiles(dir string) ([]string, error) {
@@ -85,39 +98,38 @@ func applyFile(ctx context.Context, c client.Client, path string) error {
 			continue
 		}
 		if err := c.Create(ctx, obj); err != nil {
-			return fmt.Errorf("create %s %s from %s (if the kind is not served, pass -bench.apiserver-args): %w",
+			return fmt.Errorf("create %s %s from %s (is the kind served by this API server?): %w",
 				obj.GetKind(), obj.GetName(), path, err)
 		}
 	}
 }
 
-// waitForFinalizerAtCreate creates dry-run OrderSagas until one comes back with the
-// finalizer, so that no measured saga is created before the policy applies.
-func waitForFinalizerAtCreate(ctx context.Context, s *Stack) error {
-	ns, err := s.NewNamespace(ctx, "admission-probe")
-	if err != nil {
-		return err
-	}
+// waitForFinalizerAtCreate creates dry-run OrderSagas in ns until one comes back with the
+// finalizer, and returns how long that took.
+func waitForFinalizerAtCreate(ctx context.Context, c client.Client, ns string) (time.Duration, error) {
 	start := time.Now()
 	deadline := start.Add(time.Minute)
 	for i := 0; ; i++ {
-		saga := testgen.OrderSaga(fmt.Sprintf("probe-%d", i), testgen.WithNamespace(ns))
-		err := s.Client.Create(ctx, saga, client.DryRunAll)
+		saga := testgen.OrderSaga(fmt.Sprintf("admission-probe-%d", i), testgen.WithNamespace(ns))
+		err := c.Create(ctx, saga, client.DryRunAll)
 		switch {
 		case err == nil && slices.Contains(saga.Finalizers, controllers.Finalizer):
-			s.AdmissionDelay = time.Since(start)
-			return nil
+			return time.Since(start), nil
 		case err != nil && !meta.IsNoMatchError(err) && !apierrors.IsServiceUnavailable(err):
 			// 503: the policy's dispatcher has no type converter for a CRD's kind until the API
 			// server has refreshed its OpenAPI models, a few seconds after the CRD was served.
-			return fmt.Errorf("dry-run create of a probe saga: %w", err)
+			return 0, fmt.Errorf("dry-run create of a probe saga: %w", err)
 		}
 		if time.Now().After(deadline) && err != nil {
-			return fmt.Errorf("admission policies applied, but after a minute a new OrderSaga is still refused: %w", err)
+			return 0, fmt.Errorf("admission policies applied, but after a minute a new OrderSaga is still refused: %w", err)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("admission policies applied, but after a minute a new OrderSaga still has no %s finalizer", controllers.Finalizer)
+			return 0, fmt.Errorf("admission policies applied, but after a minute a new OrderSaga still has no %s finalizer", controllers.Finalizer)
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("wait for the admission policy: %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
