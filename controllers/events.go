@@ -127,12 +127,35 @@ func phaseEvent(add addFunc, before, after *v1.SagaStatus, words vocabulary) {
 	case after.Phase == v1.PhaseCompensating:
 		add(corev1.EventTypeWarning, v1.ReasonCompensating, "%s", after.Message)
 	case after.Phase == v1.PhaseCompleted:
-		add(corev1.EventTypeNormal, conditionReason(after), "%s", words.completed(after))
+		if toldAStory(after) {
+			add(corev1.EventTypeNormal, conditionReason(after), "%s", words.completed(after))
+		}
 	case after.Phase == v1.PhaseCompensated:
 		add(corev1.EventTypeNormal, conditionReason(after), "%s", after.Message)
 	case after.Phase == v1.PhaseFailed:
 		add(corev1.EventTypeWarning, conditionReason(after), "%s", after.Message)
 	}
+}
+
+// toldAStory reports whether a Completed saga's earlier Events need an ending: a step
+// needed more than one attempt (StepRetrying Warnings), the saga was re-driven, or it was
+// suspended and resumed. A saga that went straight through gets no Event, as its steps get
+// none (stepEvent): at order rates one Event each was a third of the API server's writes
+// per saga, and the events recorder keeps each one in memory for up to 12 minutes (ADR
+// 0010). Its status, kubectl get and ordersaga_sagas_finished_total say it completed.
+func toldAStory(st *v1.SagaStatus) bool {
+	if st.LastHandledRetry != "" {
+		return true
+	}
+	if c := meta.FindStatusCondition(st.Conditions, v1.ConditionSuspended); c != nil && c.Reason == v1.ReasonResumed {
+		return true
+	}
+	for _, s := range st.Steps {
+		if s.Attempts > 1 {
+			return true
+		}
+	}
+	return false
 }
 
 func suspendEvent(add addFunc, before, after *v1.SagaStatus) {

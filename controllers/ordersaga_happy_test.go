@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"encoding/json"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -90,9 +91,10 @@ var _ = Describe("A saga whose steps all succeed", func() {
 		By("keeping the finalizer on a finished saga until it is deleted")
 		Expect(got.Finalizers).To(ContainElement(Finalizer))
 
-		By("emitting one Event for people: a step that succeeds at its first try is no news")
-		Eventually(func() []string { return eventReasons(got) }).Should(ContainElement(v1.ReasonCompleted))
-		Expect(eventReasons(got)).To(Equal([]string{v1.ReasonCompleted}))
+		By("emitting no Event: a saga that goes straight through is no news to a person")
+		// The recorder sends Events after the status write, so their absence is watched for
+		// a while; the compensation specs see a retried saga's Completed Event in this time.
+		Consistently(func() []string { return eventReasons(got) }).WithTimeout(2 * time.Second).Should(BeEmpty())
 
 		By("counting it in the metrics")
 		Expect(testutil.ToFloat64(shared().metrics.finished.WithLabelValues(metricOrderSaga, "Completed"))).To(BeNumerically(">=", 1))

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/ordersaga"
@@ -23,5 +24,49 @@ func TestTransitionsWarnWhenTheCancellationNoticeGivesUp(t *testing.T) {
 	}
 	if got := transitions(plan, failed, failed.DeepCopy(), orderEvents()); len(got) != 0 {
 		t.Errorf("transitions(failed, failed) = %v, want no repeated Event", got)
+	}
+}
+
+// A saga that goes straight through completes without an Event; one whose earlier Events
+// told a story (retries, a re-drive, a suspension) gets the Completed Event that ends it.
+func TestTransitionsCompletedOnlyAfterAStory(t *testing.T) {
+	plan := ordersaga.Plan(&v1.OrderSagaSpec{})
+	running := func(attempts int32) *v1.SagaStatus {
+		st := &v1.SagaStatus{Phase: v1.PhaseRunning}
+		for _, name := range []v1.StepName{v1.StepCreateOrder, v1.StepReserveInventory} {
+			st.Steps = append(st.Steps, v1.SagaStepStatus{StepStatus: v1.StepStatus{Name: name, State: v1.StepSucceeded, Attempts: 1}})
+		}
+		st.Steps[1].Attempts = attempts
+		return st
+	}
+	completed := func(st *v1.SagaStatus) *v1.SagaStatus {
+		st = st.DeepCopy()
+		st.Phase = v1.PhaseCompleted
+		st.Conditions = append(st.Conditions, metav1.Condition{Type: v1.ConditionSucceeded, Status: metav1.ConditionTrue, Reason: v1.ReasonCompleted})
+		return st
+	}
+	redriven := running(1)
+	redriven.LastHandledRetry = "2026-12-07T10:00:00Z"
+	resumed := running(1)
+	resumed.Conditions = []metav1.Condition{{Type: v1.ConditionSuspended, Status: metav1.ConditionFalse, Reason: v1.ReasonResumed}}
+	for _, tc := range []struct {
+		name   string
+		before *v1.SagaStatus
+		want   []string
+	}{
+		{"every step at its first try", running(1), nil},
+		{"a step retried", running(3), []string{v1.ReasonCompleted}},
+		{"re-driven before", redriven, []string{v1.ReasonCompleted}},
+		{"resumed before", resumed, []string{v1.ReasonCompleted}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, e := range transitions(plan, tc.before, completed(tc.before), orderEvents()) {
+				got = append(got, e.reason)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Event reasons: -want, +got:\n%s", diff)
+			}
+		})
 	}
 }

@@ -792,7 +792,7 @@
   function eventsSection(o, fieldErrors) {
     const err = fieldErrors.get('events');
     if (err) return section('events-title', 'Events', unavailable(err));
-    if (!o.events || !o.events.length) return section('events-title', 'Events', h('p', {}, 'No events.'));
+    if (!o.events || !o.events.length) return section('events-title', 'Events', h('p', {}, 'No events. A saga that goes straight through records none; retries, rollbacks and failures do. The API server keeps Events for an hour.'));
     return section('events-title', 'Events', table('Events about the saga, oldest first',
       ['Type', 'Reason', 'Message', 'Count', 'Last seen (UTC)'], o.events.map((e) => h('tr', {},
         h('td', { class: `type-${e.type}` }, e.type), h('th', { scope: 'row' }, e.reason), h('td', {}, e.message),
