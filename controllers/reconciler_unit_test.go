@@ -157,3 +157,46 @@ func TestCacheBehindWaits(t *testing.T) {
 		t.Errorf("ordersaga_reconcile_requeues_total{reason=CacheBehind} = %v, want 1", n)
 	}
 }
+
+// TestFinishedSagaLeavesNoRememberedWrites: the versions a reconcile wrote over are kept
+// while the saga has a reconcile scheduled (for reads from a cache behind them), and
+// dropped once it has none, so that finished sagas cost the reconciler no memory.
+func TestFinishedSagaLeavesNoRememberedWrites(t *testing.T) {
+	obj := testgen.OrderSaga("order-finishing", testgen.WithNamespace("shop"))
+	c := fake.NewClientBuilder().WithScheme(newSchemeForUnitTests(t)).WithObjects(obj).WithStatusSubresource(obj).Build()
+	r := &OrderSagaReconciler{Client: c, Clock: RealClock{}, MaxCallsPerReconcile: 1, ReconcileBudget: oneBatch,
+		ProgressInterval: time.Second, Steps: StepCallerFn(func(context.Context, *v1.OrderSaga, saga.Call) saga.Outcome {
+			return saga.Outcome{Kind: saga.Succeeded}
+		})}
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)}
+	remembered := func() int {
+		r.memory.writes.mu.Lock()
+		defer r.memory.writes.mu.Unlock()
+		return len(r.memory.writes.superseded[req.NamespacedName])
+	}
+	for i := 0; ; i++ {
+		res, err := r.Reconcile(t.Context(), req)
+		if err != nil {
+			t.Fatalf("Reconcile %d: %v", i, err)
+		}
+		if res.IsZero() {
+			break
+		}
+		if remembered() == 0 {
+			t.Fatalf("reconcile %d wrote and scheduled another, but remembers no version it wrote over", i)
+		}
+		if i == 20 {
+			t.Fatal("the saga did not finish in 20 reconciles")
+		}
+	}
+	got := &v1.OrderSaga{}
+	if err := c.Get(t.Context(), req.NamespacedName, got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Phase != v1.PhaseCompleted {
+		t.Fatalf("phase %s after the last reconcile, want Completed", got.Status.Phase)
+	}
+	if n := remembered(); n != 0 {
+		t.Errorf("a Completed saga with nothing scheduled leaves %d remembered versions, want none", n)
+	}
+}
