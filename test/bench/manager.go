@@ -52,6 +52,10 @@ type memory struct {
 	// profile (pprof format) that forced it: what the manager holds, without its garbage.
 	LiveHeap    int64
 	HeapProfile []byte
+	// RSSFile is the part of RSS that maps files (the binary's pages); StackInuse the
+	// goroutine stacks, outside the heap; Goroutines their number. All read with RSS.
+	RSSFile, StackInuse int64
+	Goroutines          int
 }
 
 // managerOptions are the controller's settings for one measurement.

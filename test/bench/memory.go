@@ -39,12 +39,13 @@ func runMemory(ctx context.Context, s *Stack, cfg Config) (*Report, error) {
 	}
 	r.Table([]string{"sagas in cache", "RSS idle", "RSS with sagas", "peak RSS", "Go heap in use idle", "Go heap in use with sagas",
 		"live heap idle", "live heap with sagas",
-		"RSS growth/saga", "heap growth/saga", "live heap growth/saga", "status JSON/saga", colRate, colP50, colP99},
+		"RSS of files", "stacks", "goroutines", "RSS growth/saga", "heap growth/saga", "live heap growth/saga", "status JSON/saga", colRate, colP50, colP99},
 		[][]string{{strconv.Itoa(run.Sagas), mib(idle.RSS), mib(full.RSS), mib(full.PeakRSS), mib(idle.HeapInuse), mib(full.HeapInuse),
-			mib(idle.LiveHeap), mib(full.LiveHeap), growth(idle.RSS, full.RSS), growth(idle.HeapInuse, full.HeapInuse), growth(idle.LiveHeap, full.LiveHeap), fmt.Sprintf("%.0f B", run.StatusBytes), rate(run.Rate()), ms(run.Latency.P50), ms(run.Latency.P99)}})
+			mib(idle.LiveHeap), mib(full.LiveHeap), mib(full.RSSFile), mib(full.StackInuse), strconv.Itoa(full.Goroutines), growth(idle.RSS, full.RSS), growth(idle.HeapInuse, full.HeapInuse), growth(idle.LiveHeap, full.LiveHeap), fmt.Sprintf("%.0f B", run.StatusBytes), rate(run.Rate()), ms(run.Latency.P50), ms(run.Latency.P99)}})
 	r.Notes(
 		"RSS: VmRSS of the manager process from /proc/<pid>/status; peak RSS: VmHWM. Idle: after the warm-up saga, before the creates.",
 		"Go heap in use: go_memstats_heap_inuse_bytes from the manager's /metrics, read right after RSS; it includes garbage not yet collected.",
+		"RSS of files: RssFile from /proc/<pid>/status (the binary's pages, part of RSS); stacks: go_memstats_stack_inuse_bytes; goroutines: go_goroutines. All three with sagas.",
 		"live heap: the same gauge read again right after the manager's /debug/pprof/heap?gc=1 forced a collection; that heap profile is written beside this report (<report>.heap.prof; go tool pprof -sample_index=inuse_space).",
 		fmt.Sprintf("the manager watches only the run's namespace; its cache holds the %d sagas (and the warm-up saga); %d of them Completed.", run.Sagas, run.Completed),
 		"growth/saga: (with sagas − idle) / sagas; at small counts the fixed costs of a busy manager (worker goroutines, buffers, connection pools) dominate it.",

@@ -167,6 +167,18 @@ func (m *subprocessManager) Memory(ctx context.Context) (memory, bool, error) {
 		return memory{}, true, err
 	}
 	mem := memory{RSS: rss, PeakRSS: peak, HeapInuse: int64(heap)}
+	if mem.RSSFile, err = residentBytes(pid, "RssFile"); err != nil {
+		return memory{}, true, err
+	}
+	stack, err := gaugeValue(page, "go_memstats_stack_inuse_bytes")
+	if err != nil {
+		return memory{}, true, err
+	}
+	goroutines, err := gaugeValue(page, "go_goroutines")
+	if err != nil {
+		return memory{}, true, err
+	}
+	mem.StackInuse, mem.Goroutines = int64(stack), int(goroutines)
 	// Read after RSS and heap in use, because the collection it forces changes both.
 	if mem.HeapProfile, err = fetch(ctx, http.DefaultClient, m.pprofURL+"/heap?gc=1"); err != nil {
 		return memory{}, true, err
