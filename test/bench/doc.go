@@ -17,7 +17,8 @@
 // process, with where its workers' time went by its own /metrics: reconciles and requeues
 // per saga, busy workers, queue wait, service calls, the API server's time per write, and
 // the CPU of every process on the host), memory (`make bench-memory`: cmd/manager's RSS and heap with 10,000
-// finished sagas in its cache) and replicas (`make bench-replicas`: the closed loop on 1,
+// finished sagas in its cache, its live heap after a forced collection, and that heap
+// profile beside the report) and replicas (`make bench-replicas`: the closed loop on 1,
 // 2 and 3 cmd/manager replicas with --shards, and each replica's reconciles, CPU and
 // RSS). The benchmark runs only with -bench (TestMain starts nothing otherwise) and with
 // -benchtime 1x: the load is set by flags, not by b.N.
