@@ -211,26 +211,17 @@ func (m *sagaMemory) behind(req ctrl.Request, rv string, metrics *Metrics, kind 
 // versions obj had so far in this reconcile; what drive adds to it is remembered, so that
 // the next reconcile can tell whether the cache has seen these writes.
 func (m *sagaMemory) drive(ctx context.Context, req ctrl.Request, l batchLoop, obj client.Object, trail versionTrail,
-	batchOf func() (b batch, conflict bool, err error)) (res ctrl.Result, err error) {
-	defer func() {
-		if err == nil && res.IsZero() {
-			// Nothing is scheduled, so the next reconcile of this saga comes from a watch
-			// event (a person's change, its deletion), which the cache holds by then, after
-			// this write. Keeping the versions would keep them for every finished saga.
-			m.writes.forget(req.NamespacedName)
-			return
-		}
-		m.writes.wrote(req.NamespacedName, trail.superseded())
-	}()
+	batchOf func() (b batch, conflict bool, err error)) (ctrl.Result, error) {
+	defer func() { m.writes.wrote(req.NamespacedName, trail.superseded()) }()
 	started := l.clock.Now()
 	for {
-		b, conflict, batchErr := batchOf()
+		b, conflict, err := batchOf()
 		trail.add(obj.GetResourceVersion())
 		switch {
 		case conflict: // the object changed meanwhile: start over from the stored version
 			return ctrl.Result{RequeueAfter: m.conflicted(req, l.metrics, l.kind)}, nil
-		case batchErr != nil:
-			return ctrl.Result{}, batchErr
+		case err != nil:
+			return ctrl.Result{}, err
 		}
 		m.conflicts.get(conflictBaseDelay, conflictMaxDelay).Forget(req)
 		if !l.again(ctx, b, started) {
