@@ -137,14 +137,15 @@ func phaseEvent(add addFunc, before, after *v1.SagaStatus, words vocabulary) {
 	}
 }
 
-// toldAStory reports whether a Completed saga's earlier Events need an ending: a step
+// toldAStory reports whether a Completed saga's earlier Events need an ending: it did not
+// complete cleanly (a forward-only step after the pivot failed: NotificationFailed), a step
 // needed more than one attempt (StepRetrying Warnings), the saga was re-driven, or it was
 // suspended and resumed. A saga that went straight through gets no Event, as its steps get
 // none (stepEvent): at order rates one Event each was a third of the API server's writes
 // per saga, and the events recorder keeps each one in memory for up to 12 minutes (ADR
 // 0010). Its status, kubectl get and ordersaga_sagas_finished_total say it completed.
 func toldAStory(st *v1.SagaStatus) bool {
-	if st.LastHandledRetry != "" {
+	if conditionReason(st) != v1.ReasonCompleted || st.LastHandledRetry != "" {
 		return true
 	}
 	if c := meta.FindStatusCondition(st.Conditions, v1.ConditionSuspended); c != nil && c.Reason == v1.ReasonResumed {

@@ -39,12 +39,15 @@ func TestTransitionsCompletedOnlyAfterAStory(t *testing.T) {
 		st.Steps[1].Attempts = attempts
 		return st
 	}
-	completed := func(st *v1.SagaStatus) *v1.SagaStatus {
-		st = st.DeepCopy()
-		st.Phase = v1.PhaseCompleted
-		st.Conditions = append(st.Conditions, metav1.Condition{Type: v1.ConditionSucceeded, Status: metav1.ConditionTrue, Reason: v1.ReasonCompleted})
-		return st
+	completedWith := func(reason string) func(*v1.SagaStatus) *v1.SagaStatus {
+		return func(st *v1.SagaStatus) *v1.SagaStatus {
+			st = st.DeepCopy()
+			st.Phase = v1.PhaseCompleted
+			st.Conditions = append(st.Conditions, metav1.Condition{Type: v1.ConditionSucceeded, Status: metav1.ConditionTrue, Reason: reason})
+			return st
+		}
 	}
+	completed := completedWith(v1.ReasonCompleted)
 	redriven := running(1)
 	redriven.LastHandledRetry = "2026-12-07T10:00:00Z"
 	resumed := running(1)
@@ -52,16 +55,18 @@ func TestTransitionsCompletedOnlyAfterAStory(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		before *v1.SagaStatus
+		finish func(*v1.SagaStatus) *v1.SagaStatus
 		want   []string
 	}{
-		{"every step at its first try", running(1), nil},
-		{"a step retried", running(3), []string{v1.ReasonCompleted}},
-		{"re-driven before", redriven, []string{v1.ReasonCompleted}},
-		{"resumed before", resumed, []string{v1.ReasonCompleted}},
+		{"every step at its first try", running(1), completed, nil},
+		{"a step retried", running(3), completed, []string{v1.ReasonCompleted}},
+		{"re-driven before", redriven, completed, []string{v1.ReasonCompleted}},
+		{"resumed before", resumed, completed, []string{v1.ReasonCompleted}},
+		{"the notification after the pivot failed", running(1), completedWith(v1.ReasonNotificationFailed), []string{v1.ReasonNotificationFailed}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			for _, e := range transitions(plan, tc.before, completed(tc.before), orderEvents()) {
+			for _, e := range transitions(plan, tc.before, tc.finish(tc.before), orderEvents()) {
 				got = append(got, e.reason)
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
