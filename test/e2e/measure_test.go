@@ -57,6 +57,7 @@ var _ = Describe("Throughput and latency", Label("e2e", "measure"), func() {
 
 // loadResult is what one load run measured.
 type loadResult struct {
+	n          int             // sagas measured
 	wall       time.Duration   // first apply to last terminal event
 	endToEnd   []time.Duration // per saga: apply started to terminal event seen
 	controller []time.Duration // per saga: status.startedAt to status.finishedAt
@@ -87,10 +88,11 @@ func runLoad(ctx context.Context, ns, prefix string, n int, r retry, f faults) l
 	for _, s := range specs {
 		objs[s.name] = manifestObject(s, ns)
 	}
-	done := watchTerminal(ctx, ns, n)
+	done, stopWatch := watchTerminal(ctx, ns, n)
+	defer stopWatch() // a later run must not share the machine with this run's watch
 	applied := make(chan error, n)
 	started, seen := map[string]time.Time{}, map[string]time.Time{}
-	var res loadResult
+	res := loadResult{n: n}
 	begin, next, inFlight := time.Now(), 0, 0
 	for len(res.endToEnd) < n {
 		for ; inFlight < loadConcurrency && next < n; next, inFlight = next+1, inFlight+1 {
@@ -136,19 +138,16 @@ func runLoad(ctx context.Context, ns, prefix string, n int, r retry, f faults) l
 }
 
 // watchTerminal runs `kubectl get osaga -w` on ns and sends each saga's first terminal
-// phase, with the time it was seen, until ctx ends; buffer is the channel's.
-func watchTerminal(ctx context.Context, ns string, buffer int) <-chan terminalEvent {
+// phase, with the time it was seen, until stop (or ctx's end); buffer is the channel's.
+func watchTerminal(ctx context.Context, ns string, buffer int) (_ <-chan terminalEvent, stop func()) {
 	GinkgoHelper()
-	cmd := exec.CommandContext(ctx, sys.kubectl(), "get", "osaga", "-n", ns, "--watch", "--no-headers",
+	wctx, cancel := context.WithCancel(ctx)
+	cmd := exec.CommandContext(wctx, sys.kubectl(), "get", "osaga", "-n", ns, "--watch", "--no-headers",
 		"-o", "custom-columns=NAME:.metadata.name,PHASE:.status.phase")
 	cmd.Env = sys.env()
 	stdout, err := cmd.StdoutPipe()
 	Expect(err).NotTo(HaveOccurred())
 	Expect(cmd.Start()).To(Succeed())
-	DeferCleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
 	out := make(chan terminalEvent, buffer)
 	go func() {
 		seen := map[string]bool{}
@@ -157,18 +156,25 @@ func watchTerminal(ctx context.Context, ns string, buffer int) <-chan terminalEv
 			f := strings.Fields(sc.Text())
 			if len(f) == 2 && v1.Phase(f[1]).IsTerminal() && !seen[f[0]] {
 				seen[f[0]] = true
-				out <- terminalEvent{name: f[0], at: time.Now()}
+				select {
+				case out <- terminalEvent{name: f[0], at: time.Now()}:
+				case <-wctx.Done():
+					return
+				}
 			}
 		}
 	}()
-	return out
+	return out, func() {
+		cancel() // kills kubectl, which ends the scan
+		_ = cmd.Wait()
+	}
 }
 
 // report logs a run's figures and adds them to the suite's report.
 func report(what string, r loadResult) {
 	line := fmt.Sprintf("%s: %d sagas, concurrency %d, %.1f sagas/s (%s); end-to-end p50 %s p99 %s, of which "+
 		"create → startedAt p50 %s p99 %s, controller (startedAt → finishedAt) p50 %s p99 %s, finishedAt → seen p50 %s p99 %s; %v",
-		what, loadSagas, loadConcurrency, float64(loadSagas)/r.wall.Seconds(), r.wall.Round(10*time.Millisecond),
+		what, r.n, loadConcurrency, float64(r.n)/r.wall.Seconds(), r.wall.Round(10*time.Millisecond),
 		percentile(r.endToEnd, 50), percentile(r.endToEnd, 99), percentile(r.toStart, 50), percentile(r.toStart, 99),
 		percentile(r.controller, 50), percentile(r.controller, 99), percentile(r.toSeen, 50), percentile(r.toSeen, 99), byPhase(r.sagas))
 	routes := make([]string, 0, len(r.routes))
