@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -20,9 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/ordersaga/ordersaga/controllers"
-	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 )
 
 // Applied is what Apply installed.
@@ -33,11 +29,11 @@ type Applied struct {
 	Delay time.Duration
 }
 
-// Apply creates every object of every YAML file in dir, then creates dry-run OrderSagas
-// in namespace ns until one comes back with the finalizer: policies take effect a moment
-// after they are created, and until then a create can even be refused. A missing folder
-// applies nothing.
-func Apply(ctx context.Context, c client.Client, dir, ns string) (Applied, error) {
+// Apply creates every object of every YAML file in dir, then dry-run creates probe (a
+// saga) until it comes back with a finalizer it was sent without: policies take effect a
+// moment after they are created, and until then a create can even be refused. A missing
+// folder applies nothing.
+func Apply(ctx context.Context, c client.Client, dir string, probe client.Object) (Applied, error) {
 	files, err := yamlFiles(dir)
 	if err != nil || len(files) == 0 {
 		return Applied{}, err
@@ -47,7 +43,7 @@ func Apply(ctx context.Context, c client.Client, dir, ns string) (Applied, error
 			return Applied{}, err
 		}
 	}
-	delay, err := waitForFinalizerAtCreate(ctx, c, ns)
+	delay, err := waitForFinalizerAtCreate(ctx, c, probe)
 	if err != nil {
 		return Applied{}, err
 	}
@@ -104,27 +100,30 @@ func applyFile(ctx context.Context, c client.Client, path string) error {
 	}
 }
 
-// waitForFinalizerAtCreate creates dry-run OrderSagas in ns until one comes back with the
-// finalizer, and returns how long that took.
-func waitForFinalizerAtCreate(ctx context.Context, c client.Client, ns string) (time.Duration, error) {
+// waitForFinalizerAtCreate dry-run creates probe until it comes back with a finalizer it
+// did not have, and returns how long that took.
+func waitForFinalizerAtCreate(ctx context.Context, c client.Client, probe client.Object) (time.Duration, error) {
 	start := time.Now()
 	deadline := start.Add(time.Minute)
-	for i := 0; ; i++ {
-		saga := testgen.OrderSaga(fmt.Sprintf("admission-probe-%d", i), testgen.WithNamespace(ns))
-		err := c.Create(ctx, saga, client.DryRunAll)
+	for {
+		obj, ok := probe.DeepCopyObject().(client.Object)
+		if !ok {
+			return 0, fmt.Errorf("probe %T is not a client.Object", probe)
+		}
+		err := c.Create(ctx, obj, client.DryRunAll)
 		switch {
-		case err == nil && slices.Contains(saga.Finalizers, controllers.Finalizer):
+		case err == nil && len(obj.GetFinalizers()) > len(probe.GetFinalizers()):
 			return time.Since(start), nil
 		case err != nil && !meta.IsNoMatchError(err) && !apierrors.IsServiceUnavailable(err):
 			// 503: the policy's dispatcher has no type converter for a CRD's kind until the API
 			// server has refreshed its OpenAPI models, a few seconds after the CRD was served.
-			return 0, fmt.Errorf("dry-run create of a probe saga: %w", err)
+			return 0, fmt.Errorf("dry-run create of the probe %s: %w", probe.GetName(), err)
 		}
 		if time.Now().After(deadline) && err != nil {
-			return 0, fmt.Errorf("admission policies applied, but after a minute a new OrderSaga is still refused: %w", err)
+			return 0, fmt.Errorf("admission policies applied, but after a minute a new saga is still refused: %w", err)
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("admission policies applied, but after a minute a new OrderSaga still has no %s finalizer", controllers.Finalizer)
+			return 0, errors.New("admission policies applied, but after a minute a new saga still gets no finalizer")
 		}
 		select {
 		case <-ctx.Done():
