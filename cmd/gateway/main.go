@@ -107,12 +107,8 @@ func main() {
 
 func run(ctx context.Context, o options) error {
 	log := ctrl.Log.WithName("gateway")
-	// The informer cache holds every OrderSaga, about 10 KiB each, as the manager's does.
-	if soft, err := memlimit.FromCgroup(); err != nil {
-		log.Error(err, "no soft memory limit for the Go heap; set GOMEMLIMIT")
-	} else if soft > 0 {
-		log.Info("Go heap soft limit from the container's memory limit", "bytes", soft)
-	}
+	// The informer cache holds every OrderSaga, about 5 KiB each, as the manager's does.
+	memlimit.FromCgroup(log)
 	if o.insecureNoAuth {
 		log.Info("WARNING: --insecure-no-auth: every caller may place, read, cancel and retry every order; use it only on a local stack")
 	}

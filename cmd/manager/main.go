@@ -122,11 +122,7 @@ func main() {
 
 func run(o options) error {
 	log := ctrl.Log.WithName("setup")
-	if soft, err := memlimit.FromCgroup(); err != nil {
-		log.Error(err, "no soft memory limit for the Go heap; set GOMEMLIMIT")
-	} else if soft > 0 {
-		log.Info("Go heap soft limit from the container's memory limit", "bytes", soft)
-	}
+	memlimit.FromCgroup(log)
 	overrides, err := stepclient.ParseOverrides(o.serviceURLs)
 	if err != nil {
 		return fmt.Errorf("--service-urls: %w", err)

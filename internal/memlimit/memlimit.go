@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+
+	"github.com/go-logr/logr"
 )
 
 // CgroupMemoryMax is where cgroup v2 shows the container's memory limit.
@@ -49,5 +51,13 @@ func Set(readFile func(string) ([]byte, error), getenv func(string) string) (int
 	return soft, nil
 }
 
-// FromCgroup is Set on this process's cgroup and environment.
-func FromCgroup() (int64, error) { return Set(os.ReadFile, os.Getenv) }
+// FromCgroup is Set on this process's cgroup and environment, and logs what it did: the
+// limit set, or why there is none. Errors are logged, not returned: a program runs
+// without a soft limit as it would without this package.
+func FromCgroup(log logr.Logger) {
+	if soft, err := Set(os.ReadFile, os.Getenv); err != nil {
+		log.Error(err, "no soft memory limit for the Go heap; set GOMEMLIMIT")
+	} else if soft > 0 {
+		log.Info("Go heap soft limit from the container's memory limit", "bytes", soft)
+	}
+}
