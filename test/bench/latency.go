@@ -98,8 +98,9 @@ func workTable(r *Report, runs []ControllerRun) {
 	rows := make([][]string, 0, len(runs))
 	for _, run := range runs {
 		u, n, el := run.Usage, run.Completed, run.Elapsed.Seconds()
-		row := []string{run.Delay.String(), strconv.Itoa(run.Workers)}
+		row, host := []string{run.Delay.String(), strconv.Itoa(run.Workers)}, "–"
 		if w := run.Work; w != nil {
+			host = cores(w.HostCPU.Seconds(), el)
 			row = append(row, perSaga(w.Reconciles, n), strconv.FormatInt(w.Errors, 10), strconv.FormatInt(w.Conflicts, 10), strconv.FormatInt(w.Behind, 10),
 				cores(w.ReconcileTime.Seconds(), el), fmt.Sprintf("%.0f / %.0f", w.Workers.Mean, w.Workers.Max),
 				fmt.Sprintf("%.0f / %.0f", w.Depth.Mean, w.Depth.Max), ms(meanOf(w.QueueTime, w.Dequeued)),
@@ -109,10 +110,6 @@ func workTable(r *Report, runs []ControllerRun) {
 			for range 12 {
 				row = append(row, "–")
 			}
-		}
-		host := "–"
-		if run.Work != nil {
-			host = cores(run.Work.HostCPU.Seconds(), el)
 		}
 		row = append(row, ms(meanOf(u.WriteTime, u.Writes)), cores(u.APIServerCPU.Seconds(), el), cores(u.EtcdCPU.Seconds(), el),
 			cores(u.ProcessCPU.Seconds(), el), cores(u.BenchCPU.Seconds(), el), host)

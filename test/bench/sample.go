@@ -57,7 +57,6 @@ func (s *Stack) takeSample(ctx context.Context, m manager) (sample, error) {
 	if smp.benchCPU, err = selfCPU(); err != nil {
 		return smp, err
 	}
-
 	if smp.apiserverCPU, err = processCPU(s.APIServer); err != nil {
 		return smp, err
 	}
