@@ -21,6 +21,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
+// ProbeSample is the saga the local stack and the benchmark probe the policy with: the
+// repository's completed OrderSaga sample, under root.
+func ProbeSample(root string) string {
+	return filepath.Join(root, "config", "samples", "saga_v1alpha1_ordersaga_completed.yaml")
+}
+
 // Applied is what Apply installed.
 type Applied struct {
 	// Files are the YAML files whose objects were created.
@@ -29,15 +35,24 @@ type Applied struct {
 	Delay time.Duration
 }
 
-// Apply creates every object of every YAML file in dir, then dry-run creates probe (a
-// saga) until it comes back with a finalizer it was sent without: policies take effect a
-// moment after they are created, and until then a create can even be refused. A missing
-// folder applies nothing.
-func Apply(ctx context.Context, c client.Client, dir string, probe client.Object) (Applied, error) {
+// Apply creates every object of every YAML file in dir, then dry-run creates the saga of
+// probeManifest in namespace until it comes back with a finalizer it was sent without:
+// policies take effect a moment after they are created, and until then a create can even
+// be refused. A missing folder applies nothing.
+func Apply(ctx context.Context, c client.Client, dir, probeManifest, namespace string) (Applied, error) {
 	files, err := yamlFiles(dir)
 	if err != nil || len(files) == 0 {
 		return Applied{}, err
 	}
+	probes, err := objectsIn(probeManifest)
+	if err != nil {
+		return Applied{}, err
+	}
+	if len(probes) != 1 {
+		return Applied{}, fmt.Errorf("%s holds %d objects, want one saga to probe the policy with", probeManifest, len(probes))
+	}
+	probe := probes[0]
+	probe.SetNamespace(namespace)
 	for _, f := range files {
 		if err := applyFile(ctx, c, f); err != nil {
 			return Applied{}, err
@@ -74,28 +89,40 @@ func isKustomization(name string) bool {
 	return name == "kustomization.yaml" || name == "kustomization.yml" || name == "Kustomization"
 }
 
-// applyFile creates each object of a YAML file; a document without a kind is no object.
+// applyFile creates each object of a YAML file.
 func applyFile(ctx context.Context, c client.Client, path string) error {
-	raw, err := os.ReadFile(path) //nolint:gosec // G304: a file of the repository's config/admission
+	objs, err := objectsIn(path)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
+		return err
 	}
+	for _, obj := range objs {
+		if err := c.Create(ctx, obj); err != nil {
+			return fmt.Errorf("create %s %s from %s (is the kind served by this API server?): %w",
+				obj.GetKind(), obj.GetName(), path, err)
+		}
+	}
+	return nil
+}
+
+// objectsIn decodes the objects of a YAML file; a document without a kind is no object.
+func objectsIn(path string) ([]*unstructured.Unstructured, error) {
+	raw, err := os.ReadFile(path) //nolint:gosec // G304: a file of the repository's config/
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	var objs []*unstructured.Unstructured
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
 	for {
 		obj := &unstructured.Unstructured{}
 		err := dec.Decode(&obj.Object)
 		if errors.Is(err, io.EOF) {
-			return nil
+			return objs, nil
 		}
 		if err != nil {
-			return fmt.Errorf("decode %s: %w", path, err)
+			return nil, fmt.Errorf("decode %s: %w", path, err)
 		}
-		if obj.GetKind() == "" || obj.GetKind() == "Kustomization" {
-			continue
-		}
-		if err := c.Create(ctx, obj); err != nil {
-			return fmt.Errorf("create %s %s from %s (is the kind served by this API server?): %w",
-				obj.GetKind(), obj.GetName(), path, err)
+		if obj.GetKind() != "" && obj.GetKind() != "Kustomization" {
+			objs = append(objs, obj)
 		}
 	}
 }

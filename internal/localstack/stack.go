@@ -16,11 +16,9 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/yaml"
 
 	"github.com/ordersaga/ordersaga/internal/admission"
 	"github.com/ordersaga/ordersaga/internal/mongoserver"
@@ -208,17 +206,8 @@ func (s *Stack) installAdmissionPolicy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sample := filepath.Join(s.opts.Root, "config", "samples", "saga_v1alpha1_ordersaga_completed.yaml")
-	raw, err := os.ReadFile(sample) //nolint:gosec // G304: a file of the repository's config/samples
-	if err != nil {
-		return fmt.Errorf("read the admission probe: %w", err)
-	}
-	probe := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal(raw, &probe.Object); err != nil {
-		return fmt.Errorf("decode %s: %w", sample, err)
-	}
-	probe.SetNamespace(metav1.NamespaceDefault)
-	if _, err := admission.Apply(ctx, c, filepath.Join(s.opts.Root, "config", "admission"), probe); err != nil {
+	if _, err := admission.Apply(ctx, c, filepath.Join(s.opts.Root, "config", "admission"),
+		admission.ProbeSample(s.opts.Root), metav1.NamespaceDefault); err != nil {
 		return fmt.Errorf("finalizer admission policy: %w", err)
 	}
 	return nil

@@ -21,7 +21,6 @@ import (
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/admission"
 	"github.com/ordersaga/ordersaga/internal/testing/fakeservices"
-	"github.com/ordersaga/ordersaga/internal/testing/testgen"
 )
 
 // StackOptions configure the control plane the benchmark runs on.
@@ -127,7 +126,7 @@ func (s *Stack) afterStart(ctx context.Context, cfg *rest.Config) error {
 		if err != nil {
 			return err
 		}
-		applied, err := admission.Apply(ctx, s.Client, dir, testgen.OrderSaga("admission-probe", testgen.WithNamespace(ns)))
+		applied, err := admission.Apply(ctx, s.Client, dir, admission.ProbeSample(s.Options.Root), ns)
 		if err != nil {
 			return fmt.Errorf("%w (if the kind is not served, pass -bench.apiserver-args)", err)
 		}
