@@ -20,8 +20,9 @@ const (
 	// which reads the stored status back, makes it. Two calls need this, because a status
 	// write can always be lost (a conflict with any other writer, a deletion mid-batch, a
 	// crash), and a lost write must never make the saga change direction:
-	//   - the pivot: its attempt is recorded before it runs, or a status that lost the
-	//     pivot's success would roll back what the pivot made final;
+	//   - the pivot of a plan without a fence: its attempt is recorded before it runs, or
+	//     a status that lost the pivot's success would roll back what the pivot made
+	//     final (a plan with a fence learns it from the fence instead: Plan.Fence);
 	//   - the first compensation: the rollback is recorded before anything is undone, or
 	//     a status that lost the rollback would run forward again over steps already
 	//     undone, whose actions replay their first answers.

@@ -22,9 +22,11 @@
 // (internal/sagadef) for the generic one.
 //
 // A status write can always be lost, so the engine never lets a lost write turn a saga
-// around: it asks the controller to store the pivot's attempt before the pivot is called,
-// and the rollback before the first compensation (KindCheckpoint), judging from
-// View.Stored what the API server already holds.
+// around: it asks the controller to store the rollback before the first compensation, and,
+// for a plan without a fence, the pivot's attempt before the pivot is called
+// (KindCheckpoint), judging from View.Stored what the API server already holds. A plan
+// with a fence (Plan.Fence) runs the fence first in every rollback instead, and goes
+// forward when the service refuses it because the pivot ran (ADR 0011).
 //
 // The package imports no Kubernetes client, no HTTP and no plan (a test checks this):
 // every transition is table-tested without a cluster.

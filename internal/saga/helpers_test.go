@@ -34,7 +34,8 @@ const testTotal = "2000.01"
 // orderPlan is the order saga's plan as internal/ordersaga builds it, with testPolicy on
 // every step: four compensable steps, each naming the output that identifies what it
 // holds; ConfirmOrder, the pivot; SendNotification, forward-only; and the order-cancelled
-// notice after a rollback, sent only when CreateOrder kept an orderId.
+// notice after a rollback, sent only when CreateOrder kept an orderId. It has no fence
+// (see fencedOrderPlan).
 func orderPlan() *Plan {
 	step := func(name v1.StepName, resource string) Step {
 		return Step{Name: name, Compensable: resource != "", ResourceOutput: resource, Policy: testPolicy}
@@ -66,6 +67,20 @@ func orderPlan() *Plan {
 		},
 		CompletedMessage: "order confirmed, paid and scheduled for shipment",
 	}
+}
+
+// codeOrderConfirmed is the order service's refusal of the fence, the cancel of a
+// confirmed order.
+const codeOrderConfirmed = "ORDER_CONFIRMED"
+
+// fencedOrderPlan is the order plan with the fence internal/ordersaga gives it (ADR
+// 0011): the cancel of the order, refused once the order is confirmed. orderPlan leaves
+// it out, so that most tables cover the checkpointed pivot (ADR 0001), as a plan without
+// a fence runs; fence_test.go covers the fenced one.
+func fencedOrderPlan() *Plan {
+	p := orderPlan()
+	p.Fence = &Fence{Step: v1.StepCreateOrder, PivotRan: []string{codeOrderConfirmed}}
+	return p
 }
 
 // planOr returns p, or the order plan when a case names none.

@@ -85,7 +85,7 @@ func nextForward(v View, st *v1.SagaStatus, now time.Time) Decision {
 		case v1.StepSucceeded:
 			continue
 		case v1.StepFailed:
-			if step.ForwardOnly || p.afterPivot(i) {
+			if step.ForwardOnly || p.noReturn(i, st) {
 				continue
 			}
 			return Decision{Kind: KindRollback, Reason: v1.ReasonStepRejected, Message: string(step.Name) + " failed: " + s.LastError}
@@ -95,8 +95,8 @@ func nextForward(v View, st *v1.SagaStatus, now time.Time) Decision {
 			}
 		default: // Pending: its first attempt
 		}
-		d := call(v.UID, step.Name, Action, step.Policy, s.Attempts+1, forwardLimit(p, i))
-		if step.Pivot && !pivotMayHaveRun(p, v.durable()) {
+		d := call(v.UID, step.Name, Action, step.Policy, s.Attempts+1, forwardLimit(p, st, i))
+		if step.Pivot && p.Fence == nil && !pivotMayHaveRun(p, v.durable()) {
 			d.Kind = KindCheckpoint
 		}
 		return d
@@ -129,13 +129,22 @@ func nextCompensation(v View, st *v1.SagaStatus, now time.Time) Decision {
 }
 
 // rollbackStored: the stored status is rolling back (or gave up doing so), so no later
-// reconcile can run the saga forward again.
+// reconcile can run the saga forward again, but for the fence's refusal (turnForward),
+// which comes before anything was undone.
 func rollbackStored(st *v1.SagaStatus) bool {
 	return st.Phase == v1.PhaseCompensating || st.Phase == v1.PhaseFailed
 }
 
+// nextUndo runs the plan's fence first, if it has one, and the other compensations only
+// once the fence has succeeded: until then the pivot may have run in a batch whose status
+// write was lost, and only the fence's answer says whether it did (ADR 0011).
 func nextUndo(v View, st *v1.SagaStatus, now time.Time) Decision {
 	p := v.Plan
+	if f := p.Fence; f != nil {
+		if c := stepOf(st, f.Step).Compensation; c != nil && c.State != v1.CallSucceeded {
+			return retryable(v.UID, f.Step, Compensate, p.Steps[p.index(f.Step)].Policy, c, now)
+		}
+	}
 	for _, step := range slices.Backward(p.Steps) {
 		c := stepOf(st, step.Name).Compensation
 		if c == nil || c.State == v1.CallSucceeded {
@@ -190,21 +199,32 @@ func call(uid string, step v1.StepName, dir Direction, policy Policy, attempt, l
 }
 
 // forwardLimit is the number of attempts step i gets; 0 means no limit. The pivot, and
-// any step after it that is not forward-only, is retried until it answers: giving up on
-// the pivot would roll back a saga whose pivot may have run, and after it nothing may be
-// rolled back at all.
-func forwardLimit(p *Plan, i int) int32 {
+// any step that can no longer roll the saga back and is not forward-only, is retried
+// until it answers: giving up on the pivot would roll back a saga whose pivot may have
+// run, and once it may have run nothing may be rolled back at all.
+func forwardLimit(p *Plan, st *v1.SagaStatus, i int) int32 {
 	step := p.Steps[i]
-	if step.Pivot || (p.afterPivot(i) && !step.ForwardOnly) {
+	if step.Pivot || (p.noReturn(i, st) && !step.ForwardOnly) {
 		return 0
 	}
 	return step.Policy.MaxAttempts
 }
 
+// noReturn reports whether a failure of step i can no longer roll the saga back: the
+// step runs after the pivot, or before a pivot that may have run. The second happens
+// only after a refused fence turned a rollback forward (turnForward): the steps before
+// the pivot are then run again, under their idempotency keys, to read back their first
+// answers, which were successes.
+func (p *Plan) noReturn(i int, st *v1.SagaStatus) bool {
+	return p.afterPivot(i) || (i < p.pivotIndex() && pivotMayHaveRun(p, st))
+}
+
 // pivotMayHaveRun: once an attempt of the pivot was recorded, it may have run, and a
-// deletion finishes the saga forward instead of undoing it. The attempt is stored before
-// the call (KindCheckpoint), so a stored status that shows none proves the pivot never
-// ran, whatever writes were lost. A plan without a pivot can always roll back.
+// deletion finishes the saga forward instead of undoing it. Without a fence, the attempt
+// is stored before the call (KindCheckpoint), so a stored status that shows none proves
+// the pivot never ran, whatever writes were lost. With a fence, a stored status may show
+// none although the pivot ran; the fence, run first in every rollback, finds that out
+// (ADR 0011). A plan without a pivot can always roll back.
 func pivotMayHaveRun(p *Plan, st *v1.SagaStatus) bool {
 	i := p.pivotIndex()
 	if i < 0 {

@@ -3,6 +3,7 @@ package saga
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
@@ -21,6 +22,25 @@ type Plan struct {
 	Reasons map[string]string
 	// CompletedMessage is status.message once every step succeeded.
 	CompletedMessage string
+	// Fence, when set, lets the pivot run without the checkpoint that would otherwise be
+	// stored before it (ADR 0011). Nil: the pivot is checkpointed (ADR 0001).
+	Fence *Fence
+}
+
+// Fence is a compensation that makes the pivot impossible from then on, and that the
+// service refuses once the pivot has run: the order saga's cancel of its order, refused
+// once the order is confirmed. Every rollback runs it first, before the other
+// compensations, so that a rollback whose stored status lost the pivot's success learns
+// from the service that the pivot ran, and goes forward instead of undoing the steps
+// before it.
+type Fence struct {
+	// Step is the step whose compensation is the fence. It comes before the pivot and
+	// is compensable; its compensation's request depends only on the saga, not on any
+	// output a lost write could have taken.
+	Step v1.StepName
+	// PivotRan lists the business failure codes with which the service refuses the fence
+	// because the pivot has run.
+	PivotRan []string
 }
 
 // Step is one step of a plan.
@@ -98,10 +118,33 @@ func (p *Plan) Validate() error {
 			return fmt.Errorf("plan: steps[%d] (%s): the pivot cannot be forward-only", i, s.Name)
 		}
 	}
+	if err := p.validateFence(pivot); err != nil {
+		return err
+	}
 	if p.AfterRollback != nil && seen[p.AfterRollback.Name] {
 		return fmt.Errorf("plan: afterRollback: name %q is a step's", p.AfterRollback.Name)
 	}
 	return p.validateCalls()
+}
+
+// validateFence refuses a fence the engine could not rely on: one without a pivot to
+// fence, on a step that is not compensable (and so not before the pivot), or without a
+// code that says the pivot ran.
+func (p *Plan) validateFence(pivot int) error {
+	f := p.Fence
+	if f == nil {
+		return nil
+	}
+	if pivot < 0 {
+		return errors.New("plan: fence: the plan has no pivot to fence")
+	}
+	if s, ok := p.Step(f.Step); !ok || !s.Compensable {
+		return fmt.Errorf("plan: fence: step %q is not a compensable step of the plan", f.Step)
+	}
+	if len(f.PivotRan) == 0 {
+		return errors.New("plan: fence: no code says that the pivot ran")
+	}
+	return nil
 }
 
 // validateCalls refuses what would make the engine retry without pause or for nothing:
@@ -158,6 +201,12 @@ func (p *Plan) pivotIndex() int {
 		}
 	}
 	return -1
+}
+
+// fenceRefused reports whether out is the fence's refusal because the pivot ran.
+func (p *Plan) fenceRefused(c Call, out Outcome) bool {
+	return p.Fence != nil && c.Step == p.Fence.Step && c.Direction == Compensate &&
+		out.Kind == BusinessFailure && slices.Contains(p.Fence.PivotRan, out.Code)
 }
 
 // afterPivot reports whether step i runs after the pivot: it can no longer roll back.

@@ -86,7 +86,7 @@ func randomPolicies(rng *rand.Rand, p *Plan) *Plan {
 // TestRandomScripts runs 500 seeded random scripts on each plan, each step with a random
 // policy of its own, and checks what must hold whatever the services answer.
 func TestRandomScripts(t *testing.T) {
-	plans := map[string]func() *Plan{"Order": orderPlan, "Ticket": ticketPlan, "TicketWithoutPivot": ticketPlanWithoutPivot}
+	plans := map[string]func() *Plan{"Order": orderPlan, "FencedOrder": fencedOrderPlan, "Ticket": ticketPlan, "TicketWithoutPivot": ticketPlanWithoutPivot}
 	for name, plan := range plans {
 		t.Run(name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(20261128))
@@ -129,7 +129,7 @@ func checkRun(p *Plan, v View, s script) []string {
 // undone and in reverse plan order, attempts within their step's own limit, no rollback
 // for a step whose failure must not cause one, and status within its bounds.
 func callChecker(p *Plan, problems *[]string) func(View, Decision, Outcome) {
-	pivotDone := false
+	pivotDone, fenceDone := false, false
 	var lastComp v1.StepName
 	return func(v View, d Decision, out Outcome) {
 		*problems = append(*problems, statusBoundViolations(p, v.Status)...)
@@ -144,8 +144,9 @@ func callChecker(p *Plan, problems *[]string) func(View, Decision, Outcome) {
 		}
 		pivotDone = pivotDone || (step.Pivot && c.Direction == Action && out.Kind == Succeeded)
 		if c.Direction == Compensate {
-			*problems = append(*problems, compensationProblems(p, step, lastComp)...)
+			*problems = append(*problems, compensationProblems(p, step, lastComp, fenceDone)...)
 			lastComp = c.Step
+			fenceDone = fenceDone || (p.Fence != nil && c.Step == p.Fence.Step && out.Kind == Succeeded)
 		}
 		if limit := attemptLimit(p, c); limit > 0 && c.Attempt > limit {
 			*problems = append(*problems, fmt.Sprintf("%s %s attempt %d > limit %d", c.Step, c.Direction, c.Attempt, limit))
@@ -161,13 +162,22 @@ func isAfterRollback(p *Plan, name v1.StepName) bool {
 }
 
 // compensationProblems checks a compensation of step, made after one of lastComp: only a
-// step that has one, in reverse plan order.
-func compensationProblems(p *Plan, step Step, lastComp v1.StepName) []string {
+// step that has one, in reverse plan order; with a fence, the fence first, and no other
+// compensation before it has succeeded (fenceDone).
+func compensationProblems(p *Plan, step Step, lastComp v1.StepName, fenceDone bool) []string {
 	var out []string
 	if !step.Compensable {
 		out = append(out, fmt.Sprintf("compensation of %s, which has none", step.Name))
 	}
-	if lastComp != "" && p.index(step.Name) > p.index(lastComp) {
+	isFence := func(name v1.StepName) bool { return p.Fence != nil && name == p.Fence.Step }
+	switch {
+	case isFence(step.Name):
+		if lastComp != "" && !isFence(lastComp) {
+			out = append(out, fmt.Sprintf("the fence, compensation of %s, after compensation of %s: the fence goes first", step.Name, lastComp))
+		}
+	case p.Fence != nil && !fenceDone:
+		out = append(out, fmt.Sprintf("compensation of %s before the fence succeeded", step.Name))
+	case lastComp != "" && !isFence(lastComp) && p.index(step.Name) > p.index(lastComp):
 		out = append(out, fmt.Sprintf("compensation of %s after compensation of %s: not reverse plan order", step.Name, lastComp))
 	}
 	return out

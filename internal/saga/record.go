@@ -125,7 +125,7 @@ func recordAction(p *Plan, st *v1.SagaStatus, c Call, out Outcome, t metav1.Micr
 		return
 	}
 	s.State, s.FinishedAt = v1.StepFailed, &t
-	if i := p.index(c.Step); i < len(p.Steps) && (p.Steps[i].ForwardOnly || p.afterPivot(i)) {
+	if i := p.index(c.Step); i < len(p.Steps) && (p.Steps[i].ForwardOnly || p.noReturn(i, st)) {
 		return // no rollback: Next goes on, and the saga finishes Completed with the failure visible
 	}
 	reason, msg := p.reasonFor(out), fmt.Sprintf("%s failed: %s", c.Step, s.LastError)
@@ -139,6 +139,10 @@ func recordAction(p *Plan, st *v1.SagaStatus, c Call, out Outcome, t metav1.Micr
 }
 
 func recordCompensation(p *Plan, st *v1.SagaStatus, c Call, out Outcome, t metav1.MicroTime) {
+	if p.fenceRefused(c, out) {
+		turnForward(p, st, c, out, t)
+		return
+	}
 	s := stepEntry(p, st, c.Step)
 	s.Compensation = recordRetryable(s.Compensation, c, out, t)
 	st.CurrentStep, st.Attempts = c.Step, c.Attempt
@@ -196,8 +200,9 @@ func beginRollback(p *Plan, st *v1.SagaStatus, cause v1.FailureStatus, all bool,
 	st.Failure = &cause
 	for _, step := range p.Steps {
 		s := stepEntry(p, st, step.Name)
+		fence := p.Fence != nil && step.Name == p.Fence.Step
 		switch {
-		case step.Compensable && (all || s.Attempts > 0):
+		case step.Compensable && (all || fence || s.Attempts > 0):
 			if s.Compensation == nil {
 				s.Compensation = &v1.CallStatus{State: v1.CallPending}
 			}
@@ -207,6 +212,32 @@ func beginRollback(p *Plan, st *v1.SagaStatus, cause v1.FailureStatus, all bool,
 	}
 	st.Message = Truncate("rolling back: "+cause.Message, maxMessage)
 	setSucceeded(st, metav1.ConditionUnknown, v1.ReasonCompensating, st.Message, t)
+}
+
+// turnForward records the fence's refusal: the pivot ran, in a batch whose status write
+// was lost, so the rollback stops before it undid anything (the fence runs first) and the
+// saga goes forward. The pivot is recorded as under way, which is what stops a deletion
+// from rolling back again (pivotMayHaveRun); the steps before it that status does not
+// show as succeeded run again under their idempotency keys, which answer with their first
+// results, and so do the pivot and the steps after it. No compensation record is kept:
+// none ran, and the fence's refusal changed nothing.
+func turnForward(p *Plan, st *v1.SagaStatus, c Call, out Outcome, t metav1.MicroTime) {
+	pivot := p.pivotIndex()
+	for i, step := range p.Steps {
+		s := stepEntry(p, st, step.Name)
+		s.Compensation = nil
+		switch {
+		case i <= pivot && s.State != v1.StepSucceeded:
+			s.State, s.NextAttemptAt, s.FinishedAt = v1.StepRunning, nil, nil
+		case s.State == v1.StepSkipped:
+			s.State = v1.StepPending
+		}
+	}
+	st.Phase, st.FinishedAt, st.Failure, st.OnRollback = v1.PhaseRunning, nil, nil, nil
+	st.CurrentStep, st.Attempts = p.Steps[pivot].Name, 0
+	st.Message = Truncate(fmt.Sprintf("the rollback's first compensation, of %s, was refused (%s): %s ran, so the saga goes forward",
+		c.Step, out.Failure(), p.Steps[pivot].Name), maxMessage)
+	setSucceeded(st, metav1.ConditionUnknown, v1.ReasonProgressing, st.Message, t)
 }
 
 func failSaga(st *v1.SagaStatus, c Call, out Outcome, t metav1.MicroTime) {
