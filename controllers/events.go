@@ -22,6 +22,9 @@ const (
 	EventCancellationNoticeFailed = "CancellationNoticeFailed"
 	// EventOnRollbackFailed: a Saga's onRollback call gave up.
 	EventOnRollbackFailed = "OnRollbackFailed"
+	// EventPivotRan: the rollback's fence was refused because the pivot had run, so the
+	// saga goes forward instead (ADR 0011).
+	EventPivotRan = "PivotRan"
 )
 
 // vocabulary is what Events say that depends on the kind of saga.
@@ -124,6 +127,8 @@ func phaseEvent(add addFunc, before, after *v1.SagaStatus, words vocabulary) {
 	switch {
 	case after.LastHandledRetry != before.LastHandledRetry:
 		add(corev1.EventTypeNormal, v1.ReasonRedriven, "re-driven by the %s annotation", v1.RetryAnnotation)
+	case after.Phase == v1.PhaseRunning && before.Phase == v1.PhaseCompensating:
+		add(corev1.EventTypeWarning, EventPivotRan, "%s", after.Message)
 	case after.Phase == v1.PhaseCompensating:
 		add(corev1.EventTypeWarning, v1.ReasonCompensating, "%s", after.Message)
 	case after.Phase == v1.PhaseCompleted:

@@ -41,29 +41,29 @@ var _ = Describe("A saga whose step is refused by a service", func() {
 			testgen.Item(fakeservices.ScarceProduct, fakeservices.ScarceStock+1, fakeservices.ScarcePrice)),
 			"ReserveInventory", "OUT_OF_STOCK", v1.ReasonOutOfStock, []string{
 				"CreateOrder/action", "ReserveInventory/action",
-				"ReserveInventory/compensate", "CreateOrder/compensate", "NotifyCancellation/action"}),
+				"CreateOrder/compensate", "ReserveInventory/compensate", "NotifyCancellation/action"}),
 		Entry("ReserveInventory: a discontinued product", testgen.WithItems(
 			testgen.Item(fakeservices.DiscontinuedProduct, 1, "99.99")),
 			"ReserveInventory", "PRODUCT_DISCONTINUED", v1.ReasonProductUnavailable, []string{
 				"CreateOrder/action", "ReserveInventory/action",
-				"ReserveInventory/compensate", "CreateOrder/compensate", "NotifyCancellation/action"}),
+				"CreateOrder/compensate", "ReserveInventory/compensate", "NotifyCancellation/action"}),
 		Entry("ReserveInventory: a product not in the catalog", testgen.WithItems(
 			testgen.Item(fakeservices.UnknownProduct, 1, "10.00")),
 			"ReserveInventory", "UNKNOWN_PRODUCT", v1.ReasonProductUnavailable, []string{
 				"CreateOrder/action", "ReserveInventory/action",
-				"ReserveInventory/compensate", "CreateOrder/compensate", "NotifyCancellation/action"}),
+				"CreateOrder/compensate", "ReserveInventory/compensate", "NotifyCancellation/action"}),
 		Entry("ProcessPayment: a total above the limit", declined(),
 			"ProcessPayment", "PAYMENT_DECLINED", v1.ReasonPaymentDeclined, []string{
 				"CreateOrder/action", "ReserveInventory/action", "ProcessPayment/action",
-				"ProcessPayment/compensate", "ReserveInventory/compensate", "CreateOrder/compensate", "NotifyCancellation/action"}),
+				"CreateOrder/compensate", "ProcessPayment/compensate", "ReserveInventory/compensate", "NotifyCancellation/action"}),
 		Entry("ProcessPayment: a declined method", testgen.WithPaymentMethod(fakeservices.DeclinedMethod),
 			"ProcessPayment", "PAYMENT_DECLINED", v1.ReasonPaymentDeclined, []string{
 				"CreateOrder/action", "ReserveInventory/action", "ProcessPayment/action",
-				"ProcessPayment/compensate", "ReserveInventory/compensate", "CreateOrder/compensate", "NotifyCancellation/action"}),
+				"CreateOrder/compensate", "ProcessPayment/compensate", "ReserveInventory/compensate", "NotifyCancellation/action"}),
 		Entry("ScheduleShipment: an unsupported destination", testgen.WithCountry(fakeservices.UnsupportedCountry),
 			"ScheduleShipment", "UNSUPPORTED_DESTINATION", v1.ReasonUnsupportedDestination, []string{
 				"CreateOrder/action", "ReserveInventory/action", "ProcessPayment/action", "ScheduleShipment/action",
-				"ScheduleShipment/compensate", "ProcessPayment/compensate", "ReserveInventory/compensate", "CreateOrder/compensate",
+				"CreateOrder/compensate", "ScheduleShipment/compensate", "ProcessPayment/compensate", "ReserveInventory/compensate",
 				"NotifyCancellation/action"}),
 	)
 
@@ -147,7 +147,7 @@ var _ = Describe("Transient failures", func() {
 		uid := string(got.UID)
 		Expect(distinct(calls(fake, got))).To(Equal([]string{
 			"CreateOrder/action", "ReserveInventory/action", "ProcessPayment/action",
-			"ScheduleShipment/compensate", "ProcessPayment/compensate", "ReserveInventory/compensate", "CreateOrder/compensate",
+			"CreateOrder/compensate", "ScheduleShipment/compensate", "ProcessPayment/compensate", "ReserveInventory/compensate",
 			"NotifyCancellation/action"}))
 		Expect(stepOf(got, v1.StepProcessPayment).Attempts).To(Equal(int32(3)))
 		Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionSucceeded).Reason).To(Equal(v1.ReasonRetriesExhausted))

@@ -30,8 +30,8 @@ import (
 // writes status once. A reconcile runs batches one after the other, each from the object
 // its predecessor's write returned, until the saga waits or ReconcileBudget is spent. A
 // happy-path saga thus costs one finalizer write (none where the admission policy adds the
-// finalizer at create) and two status writes (the second because the pivot's attempt is
-// stored before the pivot runs; see saga.KindCheckpoint), and no API read: the saga comes
+// finalizer at create) and one status write (the pivot is fenced, not checkpointed: see
+// saga.Fence and docs/adr/0011), and no API read: the saga comes
 // from the informer cache. A crash or a lost write between calls loses nothing: every
 // call carries an idempotency key, so the next reconcile repeats the calls the lost status
 // did not record and gets their first results.

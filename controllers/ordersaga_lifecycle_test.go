@@ -47,7 +47,8 @@ var _ = Describe("A failing compensation", func() {
 		Expect(string(cond.Status)).To(Equal("False"))
 		Expect(cond.Reason).To(Equal(v1.ReasonCompensationExhausted))
 		Expect(got.Status.Message).To(ContainSubstring(v1.RetryAnnotation))
-		Expect(stepOf(got, v1.StepCreateOrder).Compensation.State).To(Equal(v1.CallPending), "later compensations wait")
+		Expect(stepOf(got, v1.StepCreateOrder).Compensation.State).To(Equal(v1.CallSucceeded), "the order's cancel, the fence, went first")
+		Expect(stepOf(got, v1.StepProcessPayment).Compensation.State).To(Equal(v1.CallSucceeded), "the refund came before the release")
 		Eventually(func() []string { return eventReasons(got) }).Should(ContainElement(v1.ReasonCompensationExhausted))
 		Consistently(func() v1.Phase { return get(obj).Status.Phase }, 300*time.Millisecond).Should(Equal(v1.PhaseFailed))
 
@@ -102,15 +103,15 @@ var _ = Describe("Deleting a saga", func() {
 		}, 30*time.Second).Should(BeTrue())
 		Expect(calls(fake, &v1.OrderSaga{ObjectMeta: obj.ObjectMeta})).To(Equal([]string{
 			"CreateOrder/action", "ReserveInventory/action", "ProcessPayment/action",
-			"ScheduleShipment/compensate", "ProcessPayment/compensate", "ReserveInventory/compensate", "CreateOrder/compensate",
+			"CreateOrder/compensate", "ScheduleShipment/compensate", "ProcessPayment/compensate", "ReserveInventory/compensate",
 			"NotifyCancellation/action"}))
 		Expect(fake.Effects(uid + "/ProcessPayment/action")).To(BeZero())
 		Expect(fake.EffectsOf(uid)).To(Equal([]string{
 			"order/ord-<uid>: created",
 			"inventory/res-<uid>: took LAP-001 1", "inventory/res-<uid>: reserved",
+			"order/ord-<uid>: cancelled", // the fence, first (ADR 0011)
 			"shipping/shp-<uid>: tombstoned", "payment/pay-<uid>: tombstoned",
 			"inventory/res-<uid>: returned LAP-001 1", "inventory/res-<uid>: released",
-			"order/ord-<uid>: cancelled",
 			"notification/ntf-<uid>-cancelled: sent ORDER_CANCELLED",
 		}))
 		expectNothingHeld(fake, &v1.OrderSaga{ObjectMeta: obj.ObjectMeta})

@@ -1,13 +1,17 @@
 package controllers
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/ordersaga"
+	"github.com/ordersaga/ordersaga/internal/saga"
+	"github.com/ordersaga/ordersaga/services/order"
 )
 
 // A cancellation notice that gives up is said once, as a Warning: the customer was not
@@ -73,5 +77,32 @@ func TestTransitionsCompletedOnlyAfterAStory(t *testing.T) {
 				t.Errorf("Event reasons: -want, +got:\n%s", diff)
 			}
 		})
+	}
+}
+
+// A refused fence turns a rollback forward (ADR 0011): a person who saw the Compensating
+// Warning is told why the saga now runs forward, once, with the service's refusal.
+func TestTransitionsSayWhyARollbackWentForward(t *testing.T) {
+	plan := ordersaga.Plan(&v1.OrderSagaSpec{})
+	now := metav1.NewMicroTime(time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC))
+	rollingBack := &v1.SagaStatus{Phase: v1.PhaseCompensating, CurrentStep: v1.StepCreateOrder}
+	for _, name := range ordersaga.Steps() {
+		s := v1.SagaStepStatus{StepStatus: v1.StepStatus{Name: name, State: v1.StepSucceeded, Attempts: 1}}
+		if ordersaga.Compensable(name) {
+			s.Compensation = &v1.CallStatus{State: v1.CallPending}
+		} else {
+			s.State = v1.StepSkipped
+		}
+		rollingBack.Steps = append(rollingBack.Steps, s)
+	}
+	forward := rollingBack.DeepCopy()
+	refusal := saga.Outcome{Kind: saga.BusinessFailure, Code: order.CodeOrderConfirmed, Message: "order ord-1 is confirmed and cannot be cancelled"}
+	saga.Record(plan, forward, saga.Decision{Kind: saga.KindCall, Call: &saga.Call{Step: v1.StepCreateOrder, Direction: saga.Compensate, Attempt: 1}}, refusal, now.Time)
+	if forward.Phase != v1.PhaseRunning {
+		t.Fatalf("after the refused fence the saga is %s, want Running", forward.Phase)
+	}
+	got := transitions(plan, rollingBack, forward, orderEvents())
+	if len(got) != 1 || got[0].kind != "Warning" || got[0].reason != EventPivotRan || !strings.Contains(got[0].message, order.CodeOrderConfirmed) {
+		t.Errorf("transitions(rolling back, turned forward) = %+v, want one Warning %s naming %s", got, EventPivotRan, order.CodeOrderConfirmed)
 	}
 }

@@ -16,6 +16,10 @@ const NotifyCancellation v1.StepName = "NotifyCancellation"
 // Pivot is the step after which the order saga never rolls back.
 const Pivot = v1.StepConfirmOrder
 
+// codeOrderConfirmed is the order service's refusal to cancel a confirmed order
+// (services/order, CodeOrderConfirmed; the contract suite holds the two equal).
+const codeOrderConfirmed = "ORDER_CONFIRMED"
+
 // Names of the outputs the order saga keeps, each also a field of OrderSaga's status.
 const (
 	outputOrderID        = "orderId"
@@ -69,6 +73,11 @@ func Plan(spec *v1.OrderSagaSpec) *saga.Plan {
 		},
 		Reasons:          reasons(),
 		CompletedMessage: "order confirmed, paid and scheduled for shipment",
+		// The cancel of the order fences ConfirmOrder (ADR 0011): the order service moves
+		// a PENDING order to CANCELLED, after which it refuses to confirm it, and refuses
+		// the cancel of a CONFIRMED order. Its request is the order ID, which the saga's
+		// UID gives (ADR 0002), so a lost write cannot take it away.
+		Fence: &saga.Fence{Step: v1.StepCreateOrder, PivotRan: []string{codeOrderConfirmed}},
 	}
 }
 
