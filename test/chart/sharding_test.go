@@ -16,7 +16,8 @@ const mapAPI = "admissionregistration.k8s.io/v1/MutatingAdmissionPolicy"
 
 // TestOperatorReplicasShard checks that operator.replicas > 1 runs sharded managers: each
 // with --shards and its pod name, none with --leader-elect, with a PodDisruptionBudget and a
-// preference for different nodes; and that one replica keeps leader election and no PDB.
+// preference for different nodes; that one replica keeps leader election and no PDB; and
+// that either is replaced, not rolled, on an update.
 func TestOperatorReplicasShard(t *testing.T) {
 	t.Parallel()
 	defaults := variant{name: "defaults"}
@@ -38,6 +39,12 @@ func TestOperatorReplicasShard(t *testing.T) {
 	}
 	if _, ok := find(three, "PodDisruptionBudget")[fullname(defaults)+"-operator"]; !ok {
 		t.Errorf("three replicas: no operator PodDisruptionBudget in %v", keys(find(three, "PodDisruptionBudget")))
+	}
+	for name, objs := range map[string][]*unstructured.Unstructured{"one replica": one, "three replicas": three} {
+		// Versions must not overlap in a rollout: they may roll back differently (ADR 0011).
+		if s := operatorDeployment(t, objs).Spec.Strategy.Type; s != appsv1.RecreateDeploymentStrategyType {
+			t.Errorf("%s: strategy %q, want Recreate", name, s)
+		}
 	}
 	d := operatorDeployment(t, three)
 	if a := d.Spec.Template.Spec.Affinity; a == nil || a.PodAntiAffinity == nil || len(a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution) != 1 {
