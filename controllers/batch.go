@@ -29,11 +29,16 @@ type sagaRun interface {
 	words() vocabulary
 	// metric names the saga's definition in metrics.
 	metric() string
+	// object is the saga's object, as the batch has changed it.
+	object() client.Object
 }
 
 // batchLoop holds what a batch of calls is bounded by and reports to; both reconcilers
 // run their sagas through it.
 type batchLoop struct {
+	// cache is where the loop looks, before the pivot, for a deletion the batch has not
+	// seen (the reconciler's cache-backed client).
+	cache    client.Reader
 	clock    Clock
 	metrics  *Metrics
 	kind     string // kindOrderSaga or kindSaga, for the metrics
@@ -74,6 +79,9 @@ func (l batchLoop) run(ctx context.Context, s sagaRun, stored *v1.SagaStatus) ba
 			// in would otherwise requeue the saga for ever without a call.
 			if calls > 0 && !l.timeLeft(started, view.Plan) {
 				break
+			}
+			if !view.Deleting && pointOfNoReturn(view.Plan, *b.last.Call) && l.deletedMeanwhile(ctx, s.object()) {
+				break // the next batch sees the deletion and rolls back instead
 			}
 			out = l.call(ctx, s, view.Plan, *b.last.Call)
 			calls++
@@ -119,6 +127,32 @@ func (l batchLoop) record(s sagaRun, view saga.View, d saga.Decision, out saga.O
 		events = append(events, event{corev1.EventTypeWarning, v1.ReasonAbandonIgnored, "Abandon", d.Message})
 	}
 	return events
+}
+
+// pointOfNoReturn reports whether c is a call of the plan's pivot: once it may have run, a
+// deletion no longer rolls the saga back.
+func pointOfNoReturn(plan *saga.Plan, c saga.Call) bool {
+	step, ok := plan.Step(c.Step)
+	return ok && step.Pivot && c.Direction == saga.Action
+}
+
+// deletedMeanwhile reports whether the cache shows obj deleted, although the batch began
+// before the deletion. A deleted saga whose pivot has not run is rolled back; without this
+// look, a batch that began before the deletion would run the pivot, and the saga would
+// finish forward, confirming an order that someone had just cancelled. A pivot of a fenced
+// plan has no checkpoint to end the batch before it (docs/adr/0011), so this is the last
+// moment to honour the deletion. The look is in memory; a deletion that reaches the cache
+// only after it is honoured no more than before (the fence keeps the outcome consistent
+// either way). An error reading the cache says nothing about a deletion: the call goes on.
+func (l batchLoop) deletedMeanwhile(ctx context.Context, obj client.Object) bool {
+	if l.cache == nil {
+		return false
+	}
+	fresh, ok := obj.DeepCopyObject().(client.Object)
+	if !ok || l.cache.Get(ctx, client.ObjectKeyFromObject(obj), fresh) != nil {
+		return false
+	}
+	return !fresh.GetDeletionTimestamp().IsZero()
 }
 
 // timeLeft reports whether the batch may make one more call: the longest call of the

@@ -121,7 +121,7 @@ func (r *OrderSagaReconciler) load(ctx context.Context, req ctrl.Request) (_ *v1
 }
 
 func (r *OrderSagaReconciler) loop() batchLoop {
-	return batchLoop{clock: r.Clock, metrics: r.Metrics, kind: kindOrderSaga, maxCalls: r.MaxCallsPerReconcile, budget: r.ReconcileBudget, progress: r.ProgressInterval}
+	return batchLoop{cache: r.Client, clock: r.Clock, metrics: r.Metrics, kind: kindOrderSaga, maxCalls: r.MaxCallsPerReconcile, budget: r.ReconcileBudget, progress: r.ProgressInterval}
 }
 
 // orderRun is an OrderSaga as the batch loop drives it: the order saga's plan, its calls
@@ -142,6 +142,8 @@ func (o orderRun) store(run *v1.SagaStatus) { ordersaga.FromRun(&o.obj.Spec, run
 func (o orderRun) words() vocabulary { return orderEvents() }
 
 func (o orderRun) metric() string { return metricOrderSaga }
+
+func (o orderRun) object() client.Object { return o.obj }
 
 // Options tune a reconciler; zero values take the defaults.
 type Options struct {

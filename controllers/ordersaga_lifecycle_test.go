@@ -117,6 +117,25 @@ var _ = Describe("Deleting a saga", func() {
 		expectNothingHeld(fake, &v1.OrderSaga{ObjectMeta: obj.ObjectMeta})
 	})
 
+	It("during the batch that would cross the pivot rolls back instead of confirming", func() {
+		fake := startFake()
+		isolated := startIsolated(fake)
+		// A slow shipment holds the batch short of the pivot, and well inside the progress
+		// interval, so nothing but the deletion can stop it before ConfirmOrder.
+		fake.Fail(fakeservices.Rule{Step: "ScheduleShipment", Direction: "action", Mode: fakeservices.Slow, Delay: time.Second})
+		obj := create("order-cancelled-in-flight", isolated)
+		Eventually(func() []string { return calls(fake, get(obj)) }).Should(ContainElement("ProcessPayment/action"))
+
+		Expect(k8sClient.Delete(ctx, obj)).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), &v1.OrderSaga{}))
+		}, 30*time.Second).Should(BeTrue())
+		gone := &v1.OrderSaga{ObjectMeta: obj.ObjectMeta}
+		Expect(calls(fake, gone)).NotTo(ContainElement("ConfirmOrder/action"), "the deletion came before the pivot")
+		Expect(calls(fake, gone)).To(ContainElement("CreateOrder/compensate"))
+		expectNothingHeld(fake, gone)
+	})
+
 	It("that finished releases it at once", func() {
 		obj := create("order-done")
 		waitForPhase(obj, v1.PhaseCompleted)

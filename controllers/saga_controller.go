@@ -170,7 +170,7 @@ func (r *SagaReconciler) load(ctx context.Context, req ctrl.Request, reader clie
 }
 
 func (r *SagaReconciler) loop() batchLoop {
-	return batchLoop{clock: r.Clock, metrics: r.Metrics, kind: kindSaga, maxCalls: r.MaxCallsPerReconcile, budget: r.ReconcileBudget, progress: r.ProgressInterval}
+	return batchLoop{cache: r.Client, clock: r.Clock, metrics: r.Metrics, kind: kindSaga, maxCalls: r.MaxCallsPerReconcile, budget: r.ReconcileBudget, progress: r.ProgressInterval}
 }
 
 // finish stamps the generation on the Saga's status, stores the batch, and counts the

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
 	"github.com/ordersaga/ordersaga/internal/saga"
 	"github.com/ordersaga/ordersaga/internal/sagadef"
@@ -76,6 +78,8 @@ func (s *sagaOnDefinition) call(ctx context.Context, plan *saga.Plan, c saga.Cal
 }
 
 func (s *sagaOnDefinition) store(run *v1.SagaStatus) { s.obj.Status = *run }
+
+func (s *sagaOnDefinition) object() client.Object { return s.obj }
 
 func (s *sagaOnDefinition) words() vocabulary {
 	return vocabulary{
