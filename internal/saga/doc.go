@@ -13,10 +13,10 @@
 // forward-only (its failure does not roll the saga back), or the pivot: once the pivot may
 // have run, nothing is rolled back, and every later step only goes forward. A business
 // failure, or a transient failure that outlives a step's retry policy, rolls back every
-// compensable step that ran or may have run, in reverse order, then makes the plan's
-// best-effort after-rollback call. Compensations retry with capped backoff and, after
-// CompensationAttemptsFactor times the step's attempts, leave the saga Failed until the
-// retry annotation re-drives it.
+// compensable step that ran or may have run, in reverse order (after the plan's fence,
+// when it has one: see Fence), then makes the plan's best-effort after-rollback call.
+// Compensations retry with capped backoff and, after CompensationAttemptsFactor times the
+// step's attempts, leave the saga Failed until the retry annotation re-drives it.
 //
 // Plans are built elsewhere: from code for the built-in kind, from each SagaDefinition
 // (internal/sagadef) for the generic one.

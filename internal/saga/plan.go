@@ -11,7 +11,7 @@ import (
 
 // Plan is a saga's steps, in the order they run, with the rules the engine runs them by.
 // It is data, built by whoever knows the business: the engine only runs it.
-// Compensations run in reverse.
+// Compensations run in reverse, after the plan's fence if it has one.
 type Plan struct {
 	Steps []Step
 	// AfterRollback is a best-effort call made once a rollback has undone every step,

@@ -25,6 +25,12 @@ func randomScript(rng *rand.Rand, p *Plan) script {
 	for code := range p.Reasons {
 		codes = append(codes, code)
 	}
+	if p.Fence != nil {
+		// A script answers each call on its own, not from the state of a service, so a fence
+		// may be refused although the pivot never ran: the engine must still end, and
+		// keep every rule below.
+		codes = append(codes, p.Fence.PivotRan...)
+	}
 	slices.Sort(codes) // a seeded draw must not depend on map order
 	for _, step := range steps {
 		for _, dir := range []Direction{Action, Compensate} {
@@ -105,14 +111,15 @@ func TestRandomScripts(t *testing.T) {
 // checkRun runs v against s and lists every broken rule.
 func checkRun(p *Plan, v View, s script) []string {
 	var problems []string
-	r := runObserved(v, s, callChecker(p, &problems))
+	turned := false
+	r := runObserved(v, s, callChecker(p, &problems, &turned))
 	switch {
 	case !r.ended:
 		problems = append(problems, fmt.Sprintf("did not end within %d iterations", maxIterations))
 	case !r.view.Status.Phase.IsTerminal() && r.end.Kind != KindHold:
 		problems = append(problems, fmt.Sprintf("ended (%s) in phase %q, want Completed, Compensated or Failed", r.end.Kind, r.view.Status.Phase))
 	default:
-		problems = append(problems, endStateProblems(p, r.view.Status)...)
+		problems = append(problems, endStateProblems(p, r.view.Status, turned)...)
 	}
 	if gaveUp := r.view.Status.Failure != nil && r.view.Status.Failure.Reason == v1.ReasonRetriesExhausted; s.deleteAfterCalls == 0 && !gaveUp {
 		problems = append(problems, uncalledCompensations(r.calls)...)
@@ -128,7 +135,10 @@ func checkRun(p *Plan, v View, s script) []string {
 // the engine's rules: nothing undone after the pivot succeeded, only compensable steps
 // undone and in reverse plan order, attempts within their step's own limit, no rollback
 // for a step whose failure must not cause one, and status within its bounds.
-func callChecker(p *Plan, problems *[]string) func(View, Decision, Outcome) {
+//
+// turned is set once a fence was refused because the pivot ran: the steps before the
+// pivot then run again and, like the steps after it, may no longer roll the saga back.
+func callChecker(p *Plan, problems *[]string, turned *bool) func(View, Decision, Outcome) {
 	pivotDone, fenceDone := false, false
 	var lastComp v1.StepName
 	return func(v View, d Decision, out Outcome) {
@@ -146,15 +156,28 @@ func callChecker(p *Plan, problems *[]string) func(View, Decision, Outcome) {
 		if c.Direction == Compensate {
 			*problems = append(*problems, compensationProblems(p, step, lastComp, fenceDone)...)
 			lastComp = c.Step
-			fenceDone = fenceDone || (p.Fence != nil && c.Step == p.Fence.Step && out.Kind == Succeeded)
+			fenced, refused := fenceAnswer(p, c, out)
+			fenceDone = fenceDone || fenced
+			if refused {
+				*turned, lastComp = true, ""
+			}
 		}
-		if limit := attemptLimit(p, c); limit > 0 && c.Attempt > limit {
+		if limit := attemptLimit(p, c, *turned); limit > 0 && c.Attempt > limit {
 			*problems = append(*problems, fmt.Sprintf("%s %s attempt %d > limit %d", c.Step, c.Direction, c.Attempt, limit))
 		}
-		if mustGoOn(p, c) && stepOf(&v.Status, c.Step).State == v1.StepFailed && v.Status.Phase != v1.PhaseRunning {
+		if mustGoOn(p, c, *turned) && stepOf(&v.Status, c.Step).State == v1.StepFailed && v.Status.Phase != v1.PhaseRunning {
 			*problems = append(*problems, fmt.Sprintf("%s failed and the saga is %s: its failure must not roll back", c.Step, v.Status.Phase))
 		}
 	}
+}
+
+// fenceAnswer tells whether call c was the plan's fence and succeeded, or was refused
+// because the pivot ran.
+func fenceAnswer(p *Plan, c *Call, out Outcome) (succeeded, refused bool) {
+	if p.Fence == nil || c.Step != p.Fence.Step || c.Direction != Compensate {
+		return false, false
+	}
+	return out.Kind == Succeeded, out.Kind == BusinessFailure && slices.Contains(p.Fence.PivotRan, out.Code)
 }
 
 func isAfterRollback(p *Plan, name v1.StepName) bool {
@@ -183,17 +206,18 @@ func compensationProblems(p *Plan, step Step, lastComp v1.StepName, fenceDone bo
 	return out
 }
 
-// mustGoOn: the failure of call c's step does not roll the saga back (forward-only, or
-// after the pivot).
-func mustGoOn(p *Plan, c *Call) bool {
+// mustGoOn: the failure of call c's step does not roll the saga back (forward-only, after
+// the pivot, or before a pivot that a refused fence said had run; the pivot's own refusal
+// still rolls back: it is the later word).
+func mustGoOn(p *Plan, c *Call, turned bool) bool {
 	step, isStep := p.Step(c.Step)
 	pivot := p.pivotIndex()
-	return isStep && c.Direction == Action && (step.ForwardOnly || (pivot >= 0 && p.index(c.Step) > pivot))
+	return isStep && c.Direction == Action && (step.ForwardOnly || (pivot >= 0 && p.index(c.Step) > pivot) || (turned && p.index(c.Step) < pivot))
 }
 
 // attemptLimit is the most attempts call c may get, written out from the plan's rules
 // rather than the engine's code; 0 means no limit.
-func attemptLimit(p *Plan, c *Call) int32 {
+func attemptLimit(p *Plan, c *Call, turned bool) int32 {
 	if isAfterRollback(p, c.Step) {
 		return p.AfterRollback.Policy.MaxAttempts * CompensationAttemptsFactor
 	}
@@ -202,7 +226,7 @@ func attemptLimit(p *Plan, c *Call) int32 {
 		return step.Policy.MaxAttempts * CompensationAttemptsFactor
 	}
 	pivot := p.pivotIndex()
-	if step.Pivot || (pivot >= 0 && p.index(c.Step) > pivot && !step.ForwardOnly) {
+	if step.Pivot || ((turned || (pivot >= 0 && p.index(c.Step) > pivot)) && !step.ForwardOnly) {
 		return 0
 	}
 	return step.Policy.MaxAttempts
@@ -211,7 +235,7 @@ func attemptLimit(p *Plan, c *Call) int32 {
 // endStateProblems checks a finished saga: a Completed one ran every step, except those
 // whose failure does not roll back, and its reason says whether one failed; a Compensated
 // one undid everything it set out to undo, and nothing without a compensation.
-func endStateProblems(p *Plan, st v1.SagaStatus) []string {
+func endStateProblems(p *Plan, st v1.SagaStatus, turned bool) []string {
 	var out []string
 	anyFailed := false
 	for i, step := range p.Steps {
@@ -221,7 +245,7 @@ func endStateProblems(p *Plan, st v1.SagaStatus) []string {
 		}
 		switch st.Phase {
 		case v1.PhaseCompleted:
-			mayFail := step.ForwardOnly || p.afterPivot(i)
+			mayFail := step.ForwardOnly || p.afterPivot(i) || turned
 			if s.State != v1.StepSucceeded && (s.State != v1.StepFailed || !mayFail) {
 				out = append(out, fmt.Sprintf("Completed with %s %s", step.Name, s.State))
 			}
