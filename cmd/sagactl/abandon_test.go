@@ -63,7 +63,7 @@ func TestAbandon(t *testing.T) {
 	}{
 		"Confirmed": {reason: "The person answers y: the saga is deleted, abandoned and released; exit 0.",
 			stdin: "y\n", operator: true, wantCode: 0, wantGone: true,
-			wantOut: []string{"will leave undone:\n", "  CreateOrder ", "  ReserveInventory ", "last undo error: RESERVATION_LOCKED",
+			wantOut: []string{"will leave undone:\n", "  ReserveInventory ", "last undo error: RESERVATION_LOCKED",
 				"Abandon ordersaga " + ns + "/abandon-confirmed and leave this undone? [y/N] ", "abandoned; the list is in its Abandoned Warning Event"}},
 		"Yes": {reason: "--yes asks nothing.", args: []string{"--yes"}, operator: true, wantCode: 0, wantGone: true,
 			wantOut: []string{"will leave undone:\n", "abandoned;"}},

@@ -17,7 +17,10 @@ import (
 // told; undone (its saga is Compensated, or it is CANCELLED) means refunded, released,
 // cancelled. A terminal saga decides the goal over its order's status, so that one wrong
 // document gives one finding; a Failed saga decides nothing (SAGA_FAILED already says a
-// person must act).
+// person must act). The two goals differ in flight: ConfirmOrder runs after the steps it
+// vouches for, so a CONFIRMED order is judged at once, but a rollback cancels the order
+// first (the fence, ADR 0011) and undoes the other steps after it, so a CANCELLED order is
+// judged only once its rollback has ended.
 func Check(s Snapshot, now time.Time, opts Options) []Finding {
 	opts = opts.withDefaults()
 	ix := newIndex(s)
@@ -105,7 +108,8 @@ type orderGoal struct {
 	// why says who decides the goal, for messages: "its saga default/o-1 is Completed".
 	why string
 	// inFlight: the saga is not terminal (or no saga is known and the order changed within
-	// Options.Settle), so steps after the order's last change may still come.
+	// Options.Settle), so steps after the order's last change may still come: the
+	// confirmation after ConfirmOrder, every compensation after the order's cancel.
 	inFlight bool
 }
 

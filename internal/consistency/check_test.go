@@ -103,6 +103,20 @@ func without[T interface{ orderID() string }](xs []T, id string) []T {
 	return out
 }
 
+// fencedOnly puts the order of u3 where a rollback is right after its fence (ADR 0011):
+// the order is CANCELLED, nothing else is undone yet (payment CAPTURED, reservation
+// RESERVED, shipment SCHEDULED) and no notice was sent; its saga, started a minute ago,
+// is in phase.
+func fencedOnly(s *Snapshot, phase v1.Phase) {
+	sg := where(s.Sagas, byOrder[Saga]("ord-u3"))
+	sg.Phase, sg.StartedAt = phase, now.Add(-time.Minute)
+	p := where(s.Payments, byOrder[Payment]("ord-u3"))
+	p.Status, p.RefundedAmount = PaymentCaptured, 0
+	where(s.Reservations, byOrder[Reservation]("ord-u3")).Status = ReservationReserved
+	where(s.Shipments, byOrder[Shipment]("ord-u3")).Status = ShipmentScheduled
+	s.Notifications = without(s.Notifications, "ord-u3")
+}
+
 func TestCheck(t *testing.T) {
 	cases := map[string]struct {
 		reason string
@@ -316,6 +330,56 @@ func TestCheck(t *testing.T) {
 				s.Shipments = append(s.Shipments, Shipment{"shp-x", "ord-u4", ShipmentScheduled})
 			},
 			want: []Finding{{DuplicateShipment, Critical, "order/ord-u4", "order ord-u4 has 2 scheduled shipments: shp-u4, shp-x"}},
+		},
+		"RollbackInFlightAfterTheFence": {
+			reason: "A Compensating saga cancels its order first (the fence), then undoes the rest: a CANCELLED order whose shipment, payment and stock are not undone yet is a rollback in flight, not a leak.",
+			mutate: func(s *Snapshot) { fencedOnly(s, v1.PhaseCompensating) },
+			want:   []Finding{},
+		},
+		"RollbackStartedAfterTheSagasWereRead": {
+			reason: "Sagas are read before the services: a saga read Running may have begun its rollback and cancelled its order before the orders were read.",
+			mutate: func(s *Snapshot) { fencedOnly(s, v1.PhaseRunning) },
+			want:   []Finding{},
+		},
+		"CompensatedSagaWithOnlyItsOrderCancelled": {
+			reason: "A Compensated saga's rollback has ended: every step it did not undo is a finding, as before.",
+			mutate: func(s *Snapshot) { fencedOnly(s, v1.PhaseCompensated) },
+			want: []Finding{
+				{UncancelledShipment, Critical, "shipment/shp-u3",
+					"shipment shp-u3 is still SCHEDULED for order ord-u3, which was undone (its saga shop/o-3 is Compensated)"},
+				{UnrefundedPayment, Critical, "payment/pay-u3",
+					"payment pay-u3 still holds 449.99 USD of order ord-u3, which was undone (its saga shop/o-3 is Compensated)"},
+				{UnreleasedReservation, Critical, "reservation/res-u3",
+					"reservation res-u3 is RESERVED and still holds stock of order ord-u3, which was undone (its saga shop/o-3 is Compensated)"},
+				{MissingCancellationNotice, Info, "order/ord-u3",
+					"order ord-u3 was cancelled (its saga shop/o-3 is Compensated) but the customer was never sent ORDER_CANCELLED"},
+			},
+		},
+		"RecentlyCancelledOrderWithoutSagaIsAwaited": {
+			reason: "An order without a known saga that was cancelled within Settle may be a rollback in flight of a saga the check did not read.",
+			mutate: func(s *Snapshot) {
+				fencedOnly(s, v1.PhaseCompensating)
+				s.Sagas = without(s.Sagas, "ord-u3")
+				where(s.Orders, byOrder[Order]("ord-u3")).UpdatedAt = now.Add(-30 * time.Second)
+			},
+			want: []Finding{},
+		},
+		"SettledCancelledOrderWithoutSagaIsJudged": {
+			reason: "An order without a known saga, cancelled longer than Settle ago, must be undone.",
+			mutate: func(s *Snapshot) {
+				fencedOnly(s, v1.PhaseCompensating)
+				s.Sagas = without(s.Sagas, "ord-u3")
+			},
+			want: []Finding{
+				{UncancelledShipment, Critical, "shipment/shp-u3",
+					"shipment shp-u3 is still SCHEDULED for order ord-u3, which was undone (it is CANCELLED)"},
+				{UnrefundedPayment, Critical, "payment/pay-u3",
+					"payment pay-u3 still holds 449.99 USD of order ord-u3, which was undone (it is CANCELLED)"},
+				{UnreleasedReservation, Critical, "reservation/res-u3",
+					"reservation res-u3 is RESERVED and still holds stock of order ord-u3, which was undone (it is CANCELLED)"},
+				{MissingCancellationNotice, Info, "order/ord-u3",
+					"order ord-u3 was cancelled (it is CANCELLED) but the customer was never sent ORDER_CANCELLED"},
+			},
 		},
 		"InFlightSagaIsJudgedByItsOrder": {
 			reason: "A Running saga's CONFIRMED order must already be paid, reserved and shipped; only the notification may lag.",

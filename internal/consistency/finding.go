@@ -55,7 +55,8 @@ const (
 	MissingShipment = "MISSING_SHIPMENT"
 	// NegativeStock: a product has fewer than zero units available.
 	NegativeStock = "NEGATIVE_STOCK"
-	// UnreleasedReservation: an undone order (CANCELLED, or its saga Compensated) still holds stock.
+	// UnreleasedReservation: an undone order (CANCELLED, or its saga Compensated) still holds
+	// stock after its rollback ended.
 	UnreleasedReservation = "UNRELEASED_RESERVATION"
 	// LongRunningSaga: a saga has not reached a terminal phase within Options.LongRunning.
 	LongRunningSaga = "LONG_RUNNING_SAGA"
@@ -70,9 +71,10 @@ const (
 
 	// MissingReservation: an order that must be fulfilled holds no RESERVED reservation.
 	MissingReservation = "MISSING_RESERVATION"
-	// UnrefundedPayment: an undone order still has a CAPTURED payment.
+	// UnrefundedPayment: an undone order still has a CAPTURED payment after its rollback ended.
 	UnrefundedPayment = "UNREFUNDED_PAYMENT"
-	// UncancelledShipment: an undone order still has a SCHEDULED shipment.
+	// UncancelledShipment: an undone order still has a SCHEDULED shipment after its rollback
+	// ended.
 	UncancelledShipment = "UNCANCELLED_SHIPMENT"
 	// SagaOrderMismatch: a Completed saga's order is not CONFIRMED, or a Compensated saga's
 	// order is neither CANCELLED nor absent.
@@ -95,7 +97,8 @@ type Options struct {
 	LongRunning time.Duration
 	// Settle is how long an order without a known saga counts as in flight after its last
 	// change (its saga may have been created after the sagas were read, or be in another
-	// namespace); the notification rules skip it meanwhile. 0 means 1m.
+	// namespace); the notification rules skip it meanwhile, and so do the rules of an undone
+	// order, since a rollback cancels the order before it undoes the rest. 0 means 1m.
 	Settle time.Duration
 }
 

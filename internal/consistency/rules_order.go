@@ -17,10 +17,18 @@ func checkOrder(ix *index, g orderGoal) []Finding {
 		}
 		return out
 	case goalUndone:
+		// A rollback cancels the order first (the fence, ADR 0011), then cancels the
+		// shipment, refunds the payment, releases the stock and sends the notice. A
+		// CANCELLED order whose rollback may still run (its saga is not terminal, or no
+		// saga is known and the order changed within Options.Settle) is therefore no proof
+		// that any of them is due yet: only an ended rollback is judged.
+		if g.inFlight {
+			return nil
+		}
 		out := checkRefunded(g, ix.payments[g.id])
 		out = append(out, checkReleased(g, ix.reservations[g.id])...)
 		out = append(out, checkShipmentCancelled(g, ix.shipments[g.id])...)
-		if !g.inFlight && g.order != nil && g.order.Status == OrderCancelled {
+		if g.order != nil && g.order.Status == OrderCancelled {
 			out = append(out, checkCancellationSent(g, ix.notifications[g.id])...)
 		}
 		return out
@@ -133,8 +141,9 @@ func checkRefunded(g orderGoal, ps []Payment) []Finding {
 }
 
 // checkReleased: UNRELEASED_RESERVATION. The original flagged RESERVED reservations of
-// CANCELLED orders only after two hours; here compensation releases stock before it
-// cancels the order, so any reservation still holding stock is a leak at once.
+// CANCELLED orders only after two hours; here only an ended rollback is judged (its saga
+// Compensated, or a CANCELLED order without a known saga that settled), and it released
+// the stock before it ended, so any reservation still holding stock is a leak at once.
 func checkReleased(g orderGoal, rs []Reservation) []Finding {
 	var out []Finding
 	for _, r := range rs {

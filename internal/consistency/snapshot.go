@@ -3,8 +3,9 @@
 // by a test) and returns Findings; it makes no calls and reads no clock.
 //
 // The rules are the original system's seven consistency checks made correct for this
-// model (client-assigned IDs, compensation in reverse order, stock = units available),
-// plus cross-checks of every terminal OrderSaga against the services: see Rules.
+// model (client-assigned IDs, a rollback that cancels the order first and then undoes the
+// other steps in reverse order, stock = units available), plus cross-checks of every
+// terminal OrderSaga against the services: see Rules.
 package consistency
 
 import (
@@ -21,10 +22,28 @@ import (
 // JSON names of the service types are the services' own, so that their list pages decode
 // straight into them.
 //
-// Caveats: the parts are read one after the other, not at one instant. Read them in saga
-// order (sagas, orders, products, reservations, payments, shipments, notifications), as the
-// collector does, so that an effect a saga produced before a state it recorded is never
-// missed; Check treats sagas in flight accordingly.
+// Caveats: the parts are read one after the other, not at one instant, while sagas go on.
+// A rule may expect of a document only what happened before the state of another document
+// that vouches for it, and that other document must be read first: then everything it
+// vouches for happened before the later read, and no saga takes it back afterwards. Read
+// them as the collector does:
+//
+//   - Sagas first. A Completed or Compensated phase is written after every effect it
+//     vouches for, and nothing changes them after it. A saga read in flight may move on,
+//     or end, before the services are read; Check judges it in flight.
+//   - Orders next. CONFIRMED is written after the reservation, payment and shipment it
+//     vouches for, and nothing undoes them past that pivot. Were orders read after
+//     shipments, a saga that scheduled its shipment and confirmed its order between the
+//     two reads would show a CONFIRMED order without a shipment.
+//     CANCELLED vouches for nothing: a rollback cancels the order first (the fence, ADR
+//     0011) and undoes the other steps after it, so under no read order does a CANCELLED
+//     order prove the rest undone. Check judges an undone order only once its rollback ended:
+//     its saga was read Compensated, or, without a known saga, the order has not changed
+//     for Options.Settle.
+//   - Products, reservations, payments, shipments. No rule expects of one of them what
+//     another vouches for, so their order among themselves does not matter.
+//   - Notifications last: they are sent after every other step, in either direction, and
+//     expected only of an ended saga (or a settled order).
 type Snapshot struct {
 	Sagas         []Saga         `json:"sagas"`
 	Orders        []Order        `json:"orders"`

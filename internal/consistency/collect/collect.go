@@ -55,9 +55,10 @@ type Collector struct {
 	PageSize int
 }
 
-// Collect reads the sagas first, then each service in saga order (orders, products,
-// reservations, payments, shipments, notifications), so that every effect a saga made
-// before the state it recorded is already visible when it is read.
+// Collect reads the sagas first, then orders, products, reservations, payments, shipments
+// and notifications: each document before those whose state it vouches for, so that a saga
+// that moves on between the reads is never taken for an inconsistency (consistency.Snapshot
+// says why this order).
 func (c Collector) Collect(ctx context.Context) (consistency.Snapshot, error) {
 	var s consistency.Snapshot
 	var err error
