@@ -80,7 +80,7 @@ func (s *Store) Seed(ctx context.Context, catalog []SeedProduct) error {
 // every field the API shows is one it sets, so it is not read back.
 func (s *Store) PutProduct(ctx context.Context, id string, spec ProductSpec) (p ProductDocument, created bool, err error) {
 	now := platform.Now(s.now)
-	unlock := s.locks.lock(id)
+	unlock := s.locks.Lock(id)
 	defer unlock()
 	//nolint:goconst // BSON field names and operators of the upsert, literal by the house rule in .golangci.yml (goconst ignore-map-keys does not reach bson.D keys)
 	res, err := s.products.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{

@@ -70,7 +70,7 @@ func (s *Store) compact(ctx context.Context, p ProductDocument) (int, error) {
 	if len(pull) == 0 {
 		return undone, nil
 	}
-	unlock := s.locks.lock(p.ID)
+	unlock := s.locks.Lock(p.ID)
 	defer unlock()
 	//nolint:goconst // BSON field names and operators of the compaction, literal by the house rule in .golangci.yml (goconst ignore-map-keys does not reach bson.D keys)
 	_, err = s.products.UpdateOne(ctx, bson.D{{Key: "_id", Value: p.ID}},

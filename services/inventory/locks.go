@@ -2,9 +2,9 @@ package inventory
 
 import (
 	"fmt"
-	"hash/fnv"
 	"slices"
-	"sync"
+
+	"github.com/ordersaga/ordersaga/services/platform"
 )
 
 // WriteSerialization says what keeps two conditional updates of one document (a product's
@@ -17,11 +17,12 @@ const (
 	// inventory replicas may share one database. Use it on a real MongoDB only.
 	SerializeNone WriteSerialization = "none"
 	// SerializeProcess also serializes this process's writes per document (striped
-	// locks). It exists for Mongo-compatible servers that run a conditional update as a
-	// read followed by a write (FerretDB, which the local stack and the tests use): there,
-	// two concurrent takes of the last unit would both succeed. The locks only see this
-	// process, so on such a server the inventory must run as ONE replica. On MongoDB it is
-	// safe with any number of replicas, merely slower on hot products.
+	// locks, platform.DocLocks). It exists for Mongo-compatible servers that run a
+	// conditional update as a read followed by a write (FerretDB, which the local stack and
+	// the tests use): there, two concurrent takes of the last unit would both succeed. The
+	// locks only see this process, so on such a server the inventory must run as ONE
+	// replica. On MongoDB it is safe with any number of replicas, merely slower on hot
+	// products.
 	SerializeProcess WriteSerialization = "process"
 )
 
@@ -52,12 +53,12 @@ func ParseWriteSerialization(s string) (WriteSerialization, error) {
 
 // locker serializes writes to documents by ID.
 type locker interface {
-	// lock locks ids and returns the function that unlocks them.
-	lock(ids ...string) (unlock func())
+	// Lock locks ids and returns the function that unlocks them.
+	Lock(ids ...string) (unlock func())
 }
 
 var (
-	_ locker = (*docLocks)(nil)
+	_ locker = (*platform.DocLocks)(nil)
 	_ locker = noLocks{}
 )
 
@@ -68,7 +69,8 @@ func newLocker(m WriteSerialization) locker {
 	case SerializeNone:
 		return noLocks{}
 	case SerializeProcess:
-		return &docLocks{}
+		// A product or a reservation, by stripes of document IDs (see platform.DocLocks).
+		return &platform.DocLocks{}
 	}
 	panic(fmt.Sprintf("inventory: unknown write serialization %q", m))
 }
@@ -76,32 +78,4 @@ func newLocker(m WriteSerialization) locker {
 // noLocks is SerializeNone: the store's atomic conditional updates are the only guard.
 type noLocks struct{}
 
-func (noLocks) lock(...string) func() { return func() {} }
-
-// docLocks is SerializeProcess: it serializes this process's writes to one document (a
-// product or a reservation) by stripes of document IDs.
-type docLocks struct {
-	stripes [64]sync.Mutex
-}
-
-// lock locks the stripes of ids, in a fixed order so that two callers never deadlock,
-// and returns the function that unlocks them. Stripes are not reentrant: a caller holds
-// one lock call at a time.
-func (l *docLocks) lock(ids ...string) (unlock func()) {
-	idx := make([]int, 0, len(ids))
-	for _, id := range ids {
-		h := fnv.New32a()
-		_, _ = h.Write([]byte(id))
-		idx = append(idx, int(h.Sum32()%uint32(len(l.stripes))))
-	}
-	slices.Sort(idx)
-	idx = slices.Compact(idx)
-	for _, i := range idx {
-		l.stripes[i].Lock()
-	}
-	return func() {
-		for _, i := range slices.Backward(idx) {
-			l.stripes[i].Unlock()
-		}
-	}
-}
+func (noLocks) Lock(...string) func() { return func() {} }

@@ -267,7 +267,7 @@ func wrapGiveBack(err error, m move) error {
 // applyMove runs one stock-moving conditional update of product productID under its write
 // lock and returns the product after it; ok is false when the filter matched nothing.
 func (s *Store) applyMove(ctx context.Context, productID string, filter, update bson.D) (after ProductDocument, ok bool, err error) {
-	unlock := s.locks.lock(productID)
+	unlock := s.locks.Lock(productID)
 	defer unlock()
 	err = s.products.FindOneAndUpdate(ctx, filter, update, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
 	switch {
@@ -284,7 +284,7 @@ func (s *Store) applyMove(ctx context.Context, productID string, filter, update 
 // goes in the same update as the increment, so it is undone at most once.
 func (s *Store) undoLateTake(ctx context.Context, m move) error {
 	token := reserveToken(m.ReservationID)
-	unlock := s.locks.lock(m.ProductID)
+	unlock := s.locks.Lock(m.ProductID)
 	defer unlock()
 	_, err := s.products.UpdateOne(ctx, bson.D{{Key: "_id", Value: m.ProductID}, {Key: "pending", Value: token}},
 		bson.D{{Key: "$inc", Value: bson.D{{Key: "stock", Value: m.Quantity}, {Key: "gen", Value: 1}}},

@@ -273,7 +273,7 @@ func (s *Store) giveBackAll(ctx context.Context, d ReservationDocument) error {
 // it is now.
 func (s *Store) claim(ctx context.Context, id string, from Status, set bson.D) (ok bool, cur ReservationDocument, err error) {
 	set = append(set, bson.E{Key: "updatedAt", Value: platform.Now(s.now)}) //nolint:goconst // BSON field name, literal by the house rule in .golangci.yml (goconst ignore-map-keys does not reach bson.D keys)
-	unlock := s.locks.lock("reservation/" + id)
+	unlock := s.locks.Lock("reservation/" + id)
 	defer unlock()
 	err = s.reservations.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: from}},
 		bson.D{{Key: "$set", Value: set}}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&cur) //nolint:goconst // BSON update operator, literal by the house rule in .golangci.yml (goconst ignore-map-keys does not reach bson.D keys)

@@ -45,9 +45,22 @@ func (d Document) view() Order {
 
 // Store keeps orders in one collection and moves them between states with conditional
 // single-document updates only (no transactions needed).
+//
+// Every change of an order's status (Confirm, Cancel) holds the order's lock in locks,
+// always. On FerretDB (the local stack, the tests and the chart's mongodb.engine=ferretdb;
+// docs/adr/0004 to 0006) a conditional update is a read followed by a write, not one atomic
+// step, so without the lock a concurrent Confirm and Cancel of one PENDING order could both
+// succeed: the order would end CANCELLED although ConfirmOrder was answered CONFIRMED, or
+// the reverse. The saga engine's fence (docs/adr/0011) depends on the two excluding each
+// other: a cancel that succeeded must mean that ConfirmOrder never will, and a cancel
+// refused with ORDER_CONFIRMED that the order stays confirmed. The lock sees only this
+// process, so on FerretDB the order service must run as ONE replica (the chart pins it, as
+// it pins the inventory). On MongoDB, whose conditional updates are atomic, the lock is
+// cheap and harmless with any number of replicas.
 type Store struct {
-	coll *mongo.Collection
-	now  func() time.Time
+	coll  *mongo.Collection
+	now   func() time.Time
+	locks platform.DocLocks // per order ID: see above
 }
 
 // NewStore returns a Store on db's "orders" collection; now is the clock (nil: time.Now).
@@ -85,9 +98,12 @@ func (s *Store) Get(ctx context.Context, id string) (Document, error) {
 	return platform.GetByID[Document](ctx, s.coll, "order", id, notFound)
 }
 
-// Confirm moves the order from PENDING to CONFIRMED in one conditional update; confirming
-// a CONFIRMED order changes nothing. changed tells whether this call made the transition.
+// Confirm moves the order from PENDING to CONFIRMED in one conditional update, under the
+// order's lock (see Store); confirming a CONFIRMED order changes nothing. changed tells
+// whether this call made the transition.
 func (s *Store) Confirm(ctx context.Context, id string) (d Document, changed bool, err error) {
+	unlock := s.locks.Lock(id)
+	defer unlock()
 	set := bson.D{{Key: "status", Value: Confirmed}, {Key: "updatedAt", Value: platform.Now(s.now)}}
 	err = s.coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: Pending}},
 		bson.D{{Key: "$set", Value: set}}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
@@ -108,8 +124,11 @@ func (s *Store) Confirm(ctx context.Context, id string) (d Document, changed boo
 
 // Cancel moves the order from PENDING to CANCELLED, or leaves a tombstone when it does not
 // exist; cancelling a CANCELLED order changes nothing; a CONFIRMED order cannot be
-// cancelled. changed tells whether this call cancelled an existing order.
+// cancelled. It runs under the order's lock (see Store), tombstone included. changed tells
+// whether this call cancelled an existing order.
 func (s *Store) Cancel(ctx context.Context, id, reason string) (Document, bool, error) {
+	unlock := s.locks.Lock(id)
+	defer unlock()
 	d, changed, err := platform.Undo[Document, Status]{Kind: "order", From: Pending, To: Cancelled, Reason: reason, At: platform.Now(s.now)}.
 		Run(ctx, s.coll, id)
 	if err == nil && d.Status == Confirmed { // the pivot has passed: there is no going back

@@ -93,9 +93,7 @@ func TestChartWiring(t *testing.T) {
 				if c := d.Spec.Template.Spec.Containers[0]; c.Command[0] == "/services" {
 					checkService(t, v, d.Name, c)
 					checkStoreCredentials(t, v, d.Name, c)
-					if c.Args[0] == "inventory" {
-						checkInventoryPinning(t, v, d)
-					}
+					checkFerretDBPinning(t, v, c.Args[0], d)
 				}
 			}
 			wantPolicies := 2
@@ -166,21 +164,51 @@ func checkStoreCredentials(t *testing.T, v variant, name string, c corev1.Contai
 	}
 }
 
-// checkInventoryPinning checks the inventory Deployment: on FerretDB, whose conditional
-// updates are not atomic, one pod that serializes its own writes and is replaced rather than
-// rolled (two never overlap); on MongoDB, the replicas asked for and the binary's default.
-func checkInventoryPinning(t *testing.T, v variant, d appsv1.Deployment) {
+// checkFerretDBPinning checks the Deployment of service. On FerretDB, whose conditional
+// updates are not atomic, the order and the inventory each serialize their own in process
+// (the order always, the inventory in write serialization process), so each runs as one pod
+// that is replaced rather than rolled (two never overlap). Every other Deployment, and every
+// one on MongoDB, keeps the replicas asked for, the default rolling update and the binary's
+// default write serialization.
+func checkFerretDBPinning(t *testing.T, v variant, service string, d appsv1.Deployment) {
 	t.Helper()
-	mode := envValue(d.Spec.Template.Spec.Containers[0], "INVENTORY_WRITE_SERIALIZATION")
-	if !v.ferretDB() {
-		if mode != "" {
-			t.Errorf("%s: INVENTORY_WRITE_SERIALIZATION=%q with MongoDB, want it unset (the binary's default)", d.Name, mode)
+	pinned := v.ferretDB() && (service == "order" || service == "inventory")
+	wantMode := ""
+	if pinned && service == "inventory" {
+		wantMode = "process"
+	}
+	if mode := envValue(d.Spec.Template.Spec.Containers[0], "INVENTORY_WRITE_SERIALIZATION"); mode != wantMode {
+		t.Errorf("%s (FerretDB: %t): INVENTORY_WRITE_SERIALIZATION=%q, want %q", d.Name, v.ferretDB(), mode, wantMode)
+	}
+	if !pinned {
+		if d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
+			t.Errorf("%s (FerretDB: %t): strategy Recreate, want the default rolling update", d.Name, v.ferretDB())
 		}
 		return
 	}
-	if replicas := deref(d.Spec.Replicas, -1); replicas != 1 || mode != "process" || d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
-		t.Errorf("%s on FerretDB: replicas %d, INVENTORY_WRITE_SERIALIZATION=%q, strategy %q; want 1, process, Recreate",
-			d.Name, replicas, mode, d.Spec.Strategy.Type)
+	if replicas := deref(d.Spec.Replicas, -1); replicas != 1 || d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+		t.Errorf("%s on FerretDB: replicas %d, strategy %q; want 1, Recreate", d.Name, replicas, d.Spec.Strategy.Type)
+	}
+}
+
+// TestFerretDBRefusesOrderReplicas checks that with mongodb.engine=ferretdb the chart refuses
+// more than one order replica, as it does inventory replicas (TestFerretDBRefusesUnsafeValues):
+// the order service's in-process locks, which keep an order's confirm and cancel from both
+// succeeding on FerretDB, see only their own pod. One replica, and several on MongoDB, are
+// accepted.
+func TestFerretDBRefusesOrderReplicas(t *testing.T) {
+	t.Parallel()
+	const ferret, two = "mongodb:\n  engine: ferretdb\n", "services:\n  order:\n    replicas: 2\n"
+	r := templateValues(t, ferret+two)
+	if r.err == nil {
+		t.Errorf("helm template accepted two order replicas with FerretDB")
+	} else if !strings.Contains(r.stderr, "services.order.replicas=2") || !strings.Contains(r.stderr, "mongodb.engine=ferretdb") {
+		t.Errorf("helm template failed, but its message does not name services.order.replicas=2 and mongodb.engine=ferretdb:\n%s", r.stderr)
+	}
+	for _, values := range []string{ferret + "services:\n  order:\n    replicas: 1\n", two} {
+		if r := templateValues(t, values); r.err != nil {
+			t.Errorf("helm template refused\n%s: %v\n%s", values, r.err, r.stderr)
+		}
 	}
 }
 

@@ -61,6 +61,15 @@ order inventory payment shipping notification
 {{- end -}}
 
 {{/*
+ordersaga.ferretdbPinnedServices are the services that mongodb.engine=ferretdb pins to one
+pod, replaced rather than rolled: each serializes its own conditional updates in process
+(the order its transitions, the inventory its writes), because FerretDB's are not atomic.
+*/}}
+{{- define "ordersaga.ferretdbPinnedServices" -}}
+order inventory
+{{- end -}}
+
+{{/*
 ordersaga.image is the OrderSaga image reference.
 */}}
 {{- define "ordersaga.image" -}}
@@ -146,16 +155,21 @@ change; it renders nothing. mongodb-statefulset.yaml includes it.
 */}}
 {{- define "ordersaga.validate" -}}
 {{- if include "ordersaga.ferretdb" . -}}
-{{- $why := "FerretDB's conditional updates are not atomic, so the inventory service must run as ONE replica that serializes its own writes (--write-serialization=process)" -}}
+{{- $whys := dict
+  "order" "FerretDB's conditional updates are not atomic, so the order service must run as ONE replica, whose in-process locks keep an order's confirm and cancel from both succeeding (the saga's fence relies on it)"
+  "inventory" "FerretDB's conditional updates are not atomic, so the inventory service must run as ONE replica that serializes its own writes (--write-serialization=process)" -}}
 {{- if .Values.mongodb.replicaSet.enabled -}}
 {{- fail "mongodb.replicaSet.enabled=true cannot be used with mongodb.engine=ferretdb: FerretDB runs one server, not a replica set. Set mongodb.replicaSet.enabled=false, or mongodb.engine=mongodb." -}}
 {{- end -}}
-{{- if gt (int .Values.services.inventory.replicas) 1 -}}
-{{- fail (printf "services.inventory.replicas=%v cannot be used with mongodb.engine=ferretdb: %s. Set services.inventory.replicas=1, or mongodb.engine=mongodb." .Values.services.inventory.replicas $why) -}}
+{{- range $name := splitList " " (include "ordersaga.ferretdbPinnedServices" .) -}}
+{{- $replicas := (index $.Values.services $name).replicas -}}
+{{- if gt (int $replicas) 1 -}}
+{{- fail (printf "services.%s.replicas=%v cannot be used with mongodb.engine=ferretdb: %s. Set services.%s.replicas=1, or mongodb.engine=mongodb." $name $replicas (index $whys $name) $name) -}}
+{{- end -}}
 {{- end -}}
 {{- range .Values.services.inventory.extraEnv -}}
 {{- if eq .name "INVENTORY_WRITE_SERIALIZATION" -}}
-{{- fail (printf "services.inventory.extraEnv sets INVENTORY_WRITE_SERIALIZATION, which mongodb.engine=ferretdb pins to process: %s. Remove it, or set mongodb.engine=mongodb." $why) -}}
+{{- fail (printf "services.inventory.extraEnv sets INVENTORY_WRITE_SERIALIZATION, which mongodb.engine=ferretdb pins to process: %s. Remove it, or set mongodb.engine=mongodb." $whys.inventory) -}}
 {{- end -}}
 {{- end -}}
 {{- range $key := list "rootPassword" "existingSecret" -}}
