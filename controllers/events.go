@@ -83,7 +83,7 @@ func transitions(plan *saga.Plan, before, after *v1.SagaStatus, words vocabulary
 	}
 	suspendEvent(adder("Reconcile"), before, after)
 	if after.Abandoned != nil && before.Abandoned == nil {
-		adder("Abandon")(corev1.EventTypeWarning, v1.ReasonAbandoned, "%s", saga.AbandonSummary(after.Abandoned.LeftUndone))
+		adder("Abandon")(corev1.EventTypeWarning, v1.ReasonAbandoned, "%s", after.Message) // the summary, and any warning after it
 	}
 	return out
 }

@@ -21,7 +21,7 @@ func abandonDecision(v View, st *v1.SagaStatus) (Decision, bool) {
 	}
 	switch {
 	case st.Phase == v1.PhaseFailed && v.Deleting:
-		return Decision{Kind: KindAbandon, RetryToken: token, LeftUndone: LeftUndone(v.Plan, v.UID, st)}, true
+		return Decision{Kind: KindAbandon, RetryToken: token, LeftUndone: LeftUndone(v.Plan, v.UID, st), Message: fenceUnanswered(v.Plan, st)}, true
 	case st.Phase == v1.PhaseFailed:
 		return Decision{Kind: KindIgnoreAbandon, RetryToken: token, Message: fmt.Sprintf(
 			"ignored the %s annotation: the saga is Failed but not being deleted; delete it, then set the annotation again. Nothing was done",
@@ -53,10 +53,25 @@ func LeftUndone(p *Plan, uid string, st *v1.SagaStatus) []v1.UndoneStep {
 	return out
 }
 
+// fenceUnanswered is what an abandoned saga's message adds when its plan's fence never
+// succeeded: until it does, the pivot may have run, and then the steps listed as left
+// undone must stay as they are. A person undoing them by hand must look first.
+func fenceUnanswered(p *Plan, st *v1.SagaStatus) string {
+	if p.Fence == nil {
+		return ""
+	}
+	pivot := p.Steps[p.pivotIndex()].Name
+	if c := stepOf(st, p.Fence.Step).Compensation; c != nil && c.State != v1.CallSucceeded {
+		return fmt.Sprintf(". The compensation of %s, which tells whether %s ran, never succeeded: if %s ran, nothing here may be undone; look at it before undoing anything by hand",
+			p.Fence.Step, pivot, pivot)
+	}
+	return ""
+}
+
 func abandon(st *v1.SagaStatus, d Decision, t metav1.MicroTime) {
 	st.LastHandledAbandon = d.RetryToken
 	st.Abandoned = &v1.AbandonStatus{At: t, LeftUndone: d.LeftUndone}
-	st.Message = Truncate(AbandonSummary(d.LeftUndone), maxMessage)
+	st.Message = Truncate(AbandonSummary(d.LeftUndone)+d.Message, maxMessage)
 	setSucceeded(st, metav1.ConditionFalse, v1.ReasonAbandoned, st.Message, t)
 }
 

@@ -52,7 +52,8 @@ type Decision struct {
 	Wait time.Duration
 	// Phase is the terminal phase, for KindFinish.
 	Phase v1.Phase
-	// Reason and Message explain a Finish or Rollback (a condition reason constant).
+	// Reason and Message explain a Finish or Rollback (a condition reason constant); for
+	// KindAbandon, Message is a warning that follows the list of what is left undone.
 	Reason  string
 	Message string
 	// RetryToken is the annotation value being handled, for KindRedrive and the abandon kinds.

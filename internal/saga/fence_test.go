@@ -1,6 +1,7 @@
 package saga
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -233,6 +234,35 @@ func TestPlanValidateFence(t *testing.T) {
 			err := p.Validate()
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("Validate() = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// An abandoned saga whose fence never succeeded says that its pivot may have run: the
+// steps it lists as left undone must then stay as they are, and a person undoing them by
+// hand must look first. A fence that succeeded adds nothing.
+func TestAbandonWarnsWhenTheFenceNeverAnswered(t *testing.T) {
+	p := fencedOrderPlan()
+	fenceGaveUp := with(rollingBack(v1.StepScheduleShipment, setComp(v1.StepCreateOrder, failedCall(6))), func(st *v1.SagaStatus) {
+		st.Phase, st.FinishedAt = v1.PhaseFailed, at(t0.Add(-time.Minute))
+	})
+	for name, tc := range map[string]struct {
+		st   v1.SagaStatus
+		warn bool
+	}{
+		"FenceGaveUp":    {fenceGaveUp, true},
+		"FenceSucceeded": {failedAtPayment(), false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			v := view(withPlan(p), deleting(), withAbandon("yes"), withStatus(tc.st))
+			st := *tc.st.DeepCopy()
+			Record(p, &st, Next(v, t0), Outcome{}, t0)
+			if st.Abandoned == nil {
+				t.Fatalf("not abandoned: %s", st.Message)
+			}
+			if warned := strings.Contains(st.Message, "if ConfirmOrder ran, nothing here may be undone"); warned != tc.warn {
+				t.Errorf("message %q: warns that the pivot may have run: %t, want %t", st.Message, warned, tc.warn)
 			}
 		})
 	}
