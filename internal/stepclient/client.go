@@ -28,11 +28,13 @@ type Client struct {
 // kept alive across sagas; each call is bounded by the timeout Exchange is given.
 func New(resolver Resolver) *Client {
 	transport := http.DefaultTransport.(*http.Transport).Clone() //nolint:forcetypeassert // net/http initializes DefaultTransport to an *http.Transport and nothing here replaces it
-	// Every worker may be in a call to the same service (controllers'
-	// DefaultMaxConcurrentReconciles, 256): keep that many connections to each of the five,
-	// so that a burst does not close and reopen them.
-	transport.MaxIdleConns = 5 * 256
-	transport.MaxIdleConnsPerHost = 256
+	// Keep up to 64 idle connections to each of the five services, a quarter of the
+	// manager's workers (controllers' DefaultMaxConcurrentReconciles, 256): a burst beyond
+	// that opens connections and closes them after use. Each idle connection holds two
+	// goroutines and their buffers, about 25 KiB: the 1,000 that 256 per service kept after
+	// a burst were 15-20 MiB of a manager that had gone quiet (make bench-memory).
+	transport.MaxIdleConns = 5 * 64
+	transport.MaxIdleConnsPerHost = 64
 	transport.IdleConnTimeout = 90 * time.Second
 	return NewWithTransport(resolver, transport)
 }
