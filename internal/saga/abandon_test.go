@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/ordersaga/ordersaga/api/v1alpha1"
@@ -44,11 +43,7 @@ func TestAbandonDecision(t *testing.T) {
 		{Name: v1.StepScheduleShipment, State: v1.StepFailed, IdempotencyKey: testUID + "/ScheduleShipment/action"},
 	}
 	long := strings.Repeat("a", 300)
-	cases := map[string]struct {
-		reason string
-		view   View
-		want   Decision
-	}{
+	cases := map[string]nextCase{
 		"FailedAndDeletingIsAbandoned": {
 			reason: "A Failed saga being deleted is abandoned; every step whose compensation did not succeed is listed, with what finds it.",
 			view:   view(deleting(), withAbandon("yes"), withStatus(failedAtPayment())),
@@ -99,13 +94,7 @@ func TestAbandonDecision(t *testing.T) {
 			want:   Decision{Kind: KindCall, Call: callFor(testPolicy, v1.StepCreateOrder, Action, 1, false)},
 		},
 	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, Next(tc.view, t0)); diff != "" {
-				t.Errorf("\nReason: %s\nNext(...): -want, +got:\n%s", tc.reason, diff)
-			}
-		})
-	}
+	runNextCases(t, cases)
 }
 
 func TestRecordAbandon(t *testing.T) {

@@ -27,11 +27,7 @@ func TestNextWithAFence(t *testing.T) {
 		v1.StepStatus{Name: v1.StepProcessPayment, State: v1.StepRunning, Attempts: 3},
 		v1.StepStatus{Name: v1.StepScheduleShipment, State: v1.StepRunning},
 		v1.StepStatus{Name: v1.StepConfirmOrder, State: v1.StepRunning})
-	cases := map[string]struct {
-		reason string
-		view   View
-		want   Decision
-	}{
+	cases := map[string]nextCase{
 		"PivotIsCalledWithoutACheckpoint": {
 			reason: "With a fence the pivot's attempt is not stored first: a rollback that lost it learns from the fence that it ran.",
 			view: view(fenced, withStatus(status(v1.PhaseRunning, okUpTo(v1.StepConfirmOrder)...)),
@@ -83,13 +79,17 @@ func TestNextWithAFence(t *testing.T) {
 			want: Decision{Kind: KindCall, Call: callFor(p, v1.StepProcessPayment, Action, 2, false)},
 		},
 	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, Next(tc.view, t0)); diff != "" {
-				t.Errorf("\nReason: %s\nNext(...): -want, +got:\n%s", tc.reason, diff)
-			}
+	runNextCases(t, cases)
+}
+
+// fenceFailed is st after its first compensation, the order's cancel, was refused with
+// lastError at t0 as a compensation is: the saga is Failed, and a person must look.
+func fenceFailed(st v1.SagaStatus, lastError string) v1.SagaStatus {
+	return with(st, setComp(v1.StepCreateOrder, &v1.CallStatus{State: v1.CallFailed, Attempts: 1, StartedAt: at(t0), FinishedAt: at(t0), LastError: lastError}),
+		func(st *v1.SagaStatus) {
+			st.Steps[0].State = v1.StepCompensating
+			st.Phase, st.FinishedAt, st.CurrentStep, st.Attempts = v1.PhaseFailed, at(t0), v1.StepCreateOrder, 1
 		})
-	}
 }
 
 func TestRecordWithAFence(t *testing.T) {
@@ -126,12 +126,8 @@ func TestRecordWithAFence(t *testing.T) {
 			before: exhausted,
 			d:      fence,
 			out:    Outcome{Kind: BusinessFailure, Code: "HTTP_400", Message: "bad request"},
-			want: with(exhausted, setComp(v1.StepCreateOrder, &v1.CallStatus{State: v1.CallFailed, Attempts: 1, StartedAt: at(t0), FinishedAt: at(t0), LastError: "HTTP_400: bad request"}),
-				func(st *v1.SagaStatus) {
-					st.Steps[0].State = v1.StepCompensating
-					st.Phase, st.FinishedAt, st.CurrentStep, st.Attempts = v1.PhaseFailed, at(t0), v1.StepCreateOrder, 1
-				}),
-			opts: []cmp.Option{ignoreMessages, ignoreConditions},
+			want:   fenceFailed(exhausted, "HTTP_400: bad request"),
+			opts:   []cmp.Option{ignoreMessages, ignoreConditions},
 		},
 		"UnfencedPlanTreatsTheCodeAsARefusal": {
 			reason: "Without a fence, ORDER_CONFIRMED is a refused compensation like any other: the engine does not know the code.",
@@ -139,12 +135,8 @@ func TestRecordWithAFence(t *testing.T) {
 			before: exhausted,
 			d:      fence,
 			out:    fenceRefusal,
-			want: with(exhausted, setComp(v1.StepCreateOrder, &v1.CallStatus{State: v1.CallFailed, Attempts: 1, StartedAt: at(t0), FinishedAt: at(t0), LastError: fenceRefusal.Failure()}),
-				func(st *v1.SagaStatus) {
-					st.Steps[0].State = v1.StepCompensating
-					st.Phase, st.FinishedAt, st.CurrentStep, st.Attempts = v1.PhaseFailed, at(t0), v1.StepCreateOrder, 1
-				}),
-			opts: []cmp.Option{ignoreMessages, ignoreConditions},
+			want:   fenceFailed(exhausted, fenceRefusal.Failure()),
+			opts:   []cmp.Option{ignoreMessages, ignoreConditions},
 		},
 		"BusinessFailureBeforeThePivotMarksTheFence": {
 			reason: "A rollback that would undo only what ran still marks the fence: here CreateOrder was refused, and its cancel leaves a tombstone that a late create cannot pass.",

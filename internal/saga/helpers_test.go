@@ -1,7 +1,10 @@
 package saga
 
 import (
+	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -319,3 +322,22 @@ func stepsOf(st v1.SagaStatus, f func(s *v1.StepStatus)) []v1.SagaStepStatus {
 
 // attempts sets status.attempts, the calls made for the current step.
 func attempts(n int32) statusOption { return func(st *v1.SagaStatus) { st.Attempts = n } }
+
+// nextCase is one case of a Next table: the view, the decision wanted, and why.
+type nextCase struct {
+	reason string
+	view   View
+	want   Decision
+}
+
+// runNextCases runs Next at t0 for every case and compares the decision.
+func runNextCases(t *testing.T, cases map[string]nextCase) {
+	t.Helper()
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, Next(tc.view, t0)); diff != "" {
+				t.Errorf("\nReason: %s\nNext(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
