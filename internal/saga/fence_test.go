@@ -44,6 +44,11 @@ func TestNextWithAFence(t *testing.T) {
 			view:   view(fenced, withStatus(rollingBack(v1.StepScheduleShipment, setComp(v1.StepCreateOrder, runningCall(1, t0.Add(time.Second)))))),
 			want:   Decision{Kind: KindWait, Wait: time.Second, Reason: v1.ReasonStepBackoff},
 		},
+		"FenceIsRetriedUntilItAnswers": {
+			reason: "The fence has no attempt limit, as the pivot has none: giving up on it would leave a Failed saga whose pivot may have run. Its 21st attempt is not Final although a compensation gets 2 x 3.",
+			view:   view(fenced, withStatus(rollingBack(v1.StepScheduleShipment, setComp(v1.StepCreateOrder, runningCall(20, t0.Add(-time.Second)))))),
+			want:   Decision{Kind: KindCall, Call: callFor(p, v1.StepCreateOrder, Compensate, 21, false)},
+		},
 		"AfterTheFenceTheRestInReverse": {
 			reason: "Once the order is cancelled the pivot can never run, and the other compensations follow in reverse plan order.",
 			view:   view(fenced, withStatus(rollingBack(v1.StepScheduleShipment, setComp(v1.StepCreateOrder, doneCall())))),

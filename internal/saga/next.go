@@ -142,7 +142,13 @@ func nextUndo(v View, st *v1.SagaStatus, now time.Time) Decision {
 	p := v.Plan
 	if f := p.Fence; f != nil {
 		if c := stepOf(st, f.Step).Compensation; c != nil && c.State != v1.CallSucceeded {
-			return retryable(v.UID, f.Step, Compensate, p.Steps[p.index(f.Step)].Policy, c, now)
+			// The fence is retried until it answers, as the pivot is: giving up on it
+			// would leave a Failed saga whose pivot may have run, and a person abandoning
+			// it could not tell a confirmed order from a cancelled one.
+			if wait := untilNext(c.NextAttemptAt, now); wait > 0 {
+				return Decision{Kind: KindWait, Wait: wait, Reason: v1.ReasonStepBackoff}
+			}
+			return call(v.UID, f.Step, Compensate, p.Steps[p.index(f.Step)].Policy, c.Attempts+1, 0)
 		}
 	}
 	for _, step := range slices.Backward(p.Steps) {

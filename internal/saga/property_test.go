@@ -222,6 +222,9 @@ func attemptLimit(p *Plan, c *Call, turned bool) int32 {
 		return p.AfterRollback.Policy.MaxAttempts * CompensationAttemptsFactor
 	}
 	step, _ := p.Step(c.Step)
+	if c.Direction == Compensate && p.Fence != nil && c.Step == p.Fence.Step {
+		return 0 // the fence is retried until it answers, as the pivot is
+	}
 	if c.Direction == Compensate {
 		return step.Policy.MaxAttempts * CompensationAttemptsFactor
 	}
