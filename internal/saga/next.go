@@ -142,13 +142,10 @@ func nextUndo(v View, st *v1.SagaStatus, now time.Time) Decision {
 	p := v.Plan
 	if f := p.Fence; f != nil {
 		if c := stepOf(st, f.Step).Compensation; c != nil && c.State != v1.CallSucceeded {
-			// The fence is retried until it answers, as the pivot is: giving up on it
-			// would leave a Failed saga whose pivot may have run, and a person abandoning
-			// it could not tell a confirmed order from a cancelled one.
-			if wait := untilNext(c.NextAttemptAt, now); wait > 0 {
-				return Decision{Kind: KindWait, Wait: wait, Reason: v1.ReasonStepBackoff}
-			}
-			return call(v.UID, f.Step, Compensate, p.Steps[p.index(f.Step)].Policy, c.Attempts+1, 0)
+			// The fence is retried until it answers (limit 0), as the pivot is: giving up
+			// on it would leave a Failed saga whose pivot may have run, and a person
+			// abandoning it could not tell a confirmed order from a cancelled one.
+			return retryable(v.UID, f.Step, Compensate, p.Steps[p.index(f.Step)].Policy, c, now, 0)
 		}
 	}
 	for _, step := range slices.Backward(p.Steps) {
@@ -156,12 +153,12 @@ func nextUndo(v View, st *v1.SagaStatus, now time.Time) Decision {
 		if c == nil || c.State == v1.CallSucceeded {
 			continue
 		}
-		return retryable(v.UID, step.Name, Compensate, step.Policy, c, now)
+		return retryable(v.UID, step.Name, Compensate, step.Policy, c, now, compensationLimit(step.Policy))
 	}
 	if ar := p.AfterRollback; ar != nil && needsAfterRollback(ar, st) {
 		// The call gets a compensation's patience: it is often the only word anyone gets
 		// that the saga is off, and giving up on it is final.
-		return retryable(v.UID, ar.Name, Action, ar.Policy, st.OnRollback, now)
+		return retryable(v.UID, ar.Name, Action, ar.Policy, st.OnRollback, now, compensationLimit(ar.Policy))
 	}
 	return Decision{Kind: KindFinish, Phase: v1.PhaseCompensated}
 }
@@ -180,8 +177,8 @@ func needsAfterRollback(ar *AfterRollback, st *v1.SagaStatus) bool {
 }
 
 // retryable calls (or waits for) a call that keeps its own record: a compensation or
-// the after-rollback call. Both get CompensationAttemptsFactor times the step's attempts.
-func retryable(uid string, step v1.StepName, dir Direction, policy Policy, c *v1.CallStatus, now time.Time) Decision {
+// the after-rollback call, with at most limit attempts (0: no limit).
+func retryable(uid string, step v1.StepName, dir Direction, policy Policy, c *v1.CallStatus, now time.Time, limit int32) Decision {
 	var attempts int32
 	if c != nil {
 		attempts = c.Attempts
@@ -189,8 +186,12 @@ func retryable(uid string, step v1.StepName, dir Direction, policy Policy, c *v1
 			return Decision{Kind: KindWait, Wait: wait, Reason: v1.ReasonStepBackoff}
 		}
 	}
-	return call(uid, step, dir, policy, attempts+1, policy.MaxAttempts*CompensationAttemptsFactor)
+	return call(uid, step, dir, policy, attempts+1, limit)
 }
+
+// compensationLimit is the number of attempts of a compensation or the after-rollback
+// call: CompensationAttemptsFactor times the step's.
+func compensationLimit(policy Policy) int32 { return policy.MaxAttempts * CompensationAttemptsFactor }
 
 func call(uid string, step v1.StepName, dir Direction, policy Policy, attempt, limit int32) Decision {
 	key := Key(uid, step, dir)

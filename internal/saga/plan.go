@@ -203,9 +203,12 @@ func (p *Plan) pivotIndex() int {
 	return -1
 }
 
+// isFence reports whether the compensation of step name is the plan's fence.
+func (p *Plan) isFence(name v1.StepName) bool { return p.Fence != nil && name == p.Fence.Step }
+
 // fenceRefused reports whether out is the fence's refusal because the pivot ran.
 func (p *Plan) fenceRefused(c Call, out Outcome) bool {
-	return p.Fence != nil && c.Step == p.Fence.Step && c.Direction == Compensate &&
+	return p.isFence(c.Step) && c.Direction == Compensate &&
 		out.Kind == BusinessFailure && slices.Contains(p.Fence.PivotRan, out.Code)
 }
 

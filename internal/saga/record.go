@@ -200,9 +200,8 @@ func beginRollback(p *Plan, st *v1.SagaStatus, cause v1.FailureStatus, all bool,
 	st.Failure = &cause
 	for _, step := range p.Steps {
 		s := stepEntry(p, st, step.Name)
-		fence := p.Fence != nil && step.Name == p.Fence.Step
 		switch {
-		case step.Compensable && (all || fence || s.Attempts > 0):
+		case step.Compensable && (all || p.isFence(step.Name) || s.Attempts > 0):
 			if s.Compensation == nil {
 				s.Compensation = &v1.CallStatus{State: v1.CallPending}
 			}
