@@ -18,6 +18,7 @@ func FuzzSend(f *testing.F) {
 		`{"type":"order_confirmation"}`, `{"data":[]}`, `{}`} {
 		f.Add(s)
 	}
+	render := NewRenderer()
 	h := platformtest.FuzzServer(f, func(srv *platform.Server) {
 		srv.Route("PUT /v1/notifications/{notificationId}", platform.Create(srv, "notificationId", Normalize,
 			func(_ context.Context, _ string, spec CreateRequest, _ string) (platform.StoredResponse, bool, error) {
@@ -26,7 +27,7 @@ func FuzzSend(f *testing.F) {
 						return platform.StoredResponse{}, false, platformtest.Broken("unknown data key %q let through", k)
 					}
 				}
-				if _, _, err := Render(spec); err != nil {
+				if _, _, err := render.Render(spec); err != nil {
 					return platform.StoredResponse{}, false, platformtest.Broken("render: %v", err)
 				}
 				return platformtest.Created(), false, nil

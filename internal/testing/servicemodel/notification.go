@@ -69,7 +69,7 @@ func (w *World) notificationRoutes(srv *platform.Server) {
 // second notification of the same type for the order under another ID is refused, as the
 // real unique index (orderId, type) refuses it.
 func (w *World) send(_ context.Context, id string, spec notification.CreateRequest, key string) (platform.StoredResponse, bool, error) {
-	subject, body, err := notification.Render(spec)
+	subject, body, err := w.render.Render(spec)
 	if err != nil {
 		return platform.StoredResponse{}, false, err
 	}
@@ -79,10 +79,9 @@ func (w *World) send(_ context.Context, id string, spec notification.CreateReque
 	if r, ok := w.notifications[id]; ok {
 		return replay(r.idem, hash)
 	}
-	for _, r := range w.notifications {
-		if r.st.OrderID == spec.OrderID && r.st.Type == spec.Type {
-			return platform.StoredResponse{}, false, notificationExists(spec)
-		}
+	unique := notificationKey{orderID: spec.OrderID, typ: spec.Type}
+	if _, taken := w.notificationOf[unique]; taken {
+		return platform.StoredResponse{}, false, notificationExists(spec)
 	}
 	st := NotificationState{ID: id, OrderID: spec.OrderID, CustomerID: spec.CustomerID, Type: spec.Type,
 		Status: notification.Sent, Subject: subject, Body: body, Data: maps.Clone(spec.Data), CreatedAt: w.clock()}
@@ -95,9 +94,13 @@ func (w *World) send(_ context.Context, id string, spec notification.CreateReque
 		return platform.StoredResponse{}, false, err
 	}
 	w.notifications[id] = &notificationRecord{st: st, idem: platform.Idem{RequestHash: hash, Response: &first, IdempotencyKey: key}}
+	w.notificationOf[unique] = id
 	w.recordf(Notification, id, "%s %s", verb, spec.Type)
 	return first, false, nil
 }
+
+// notificationKey is a notification's (orderId, type), unique across notifications.
+type notificationKey struct{ orderID, typ string }
 
 func (w *World) getNotification(_ context.Context, id string) (any, error) {
 	w.mu.Lock()

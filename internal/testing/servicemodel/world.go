@@ -80,6 +80,7 @@ type World struct {
 	rules     payment.Rules
 	countries []string
 	delivery  notification.Delivery
+	render    *notification.Renderer
 	handlers  map[string]http.Handler
 
 	// mu guards everything below; every request holds it from start to end, so each
@@ -91,7 +92,10 @@ type World struct {
 	payments      map[string]*paymentRecord
 	shipments     map[string]*shipmentRecord
 	notifications map[string]*notificationRecord
-	effects       []Effect
+	// notificationOf is the real service's unique index (orderId, type): the ID of the
+	// notification each pair has, so that a send looks it up instead of scanning.
+	notificationOf map[notificationKey]string
+	effects        []Effect
 }
 
 // New returns a World configured by cfg, with the catalog seeded at cfg.Now(). It panics
@@ -101,16 +105,18 @@ func New(cfg Config) *World {
 		panic("servicemodel: Config.Now is required")
 	}
 	w := &World{
-		now:           cfg.Now,
-		rules:         cfg.Payment,
-		countries:     cfg.Countries,
-		delivery:      notification.Delivery{FailCustomers: slices.Clone(cfg.FailCustomers)},
-		orders:        map[string]*orderRecord{},
-		products:      map[string]*productRecord{},
-		reservations:  map[string]*reservationRecord{},
-		payments:      map[string]*paymentRecord{},
-		shipments:     map[string]*shipmentRecord{},
-		notifications: map[string]*notificationRecord{},
+		now:            cfg.Now,
+		rules:          cfg.Payment,
+		countries:      cfg.Countries,
+		delivery:       notification.Delivery{FailCustomers: slices.Clone(cfg.FailCustomers)},
+		render:         notification.NewRenderer(),
+		orders:         map[string]*orderRecord{},
+		products:       map[string]*productRecord{},
+		reservations:   map[string]*reservationRecord{},
+		payments:       map[string]*paymentRecord{},
+		shipments:      map[string]*shipmentRecord{},
+		notifications:  map[string]*notificationRecord{},
+		notificationOf: map[notificationKey]string{},
 	}
 	if w.rules.DeclineAbove == 0 {
 		w.rules.DeclineAbove = payment.DefaultDeclineAbove
