@@ -55,10 +55,14 @@ func (p statusPatch) Data(obj client.Object) ([]byte, error) {
 	type meta struct {
 		ResourceVersion string `json:"resourceVersion"`
 	}
-	return json.Marshal(struct {
+	data, err := json.Marshal(struct {
 		Metadata meta            `json:"metadata"`
 		Status   json.RawMessage `json:"status"`
 	}{meta{p.resourceVersion}, diff})
+	if err != nil {
+		return nil, fmt.Errorf("marshal the status patch: %w", err)
+	}
+	return data, nil
 }
 
 // statusOf is the status stanza of a kind this package writes the status of.

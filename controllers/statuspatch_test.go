@@ -52,43 +52,52 @@ func TestStatusPatchTurnsTheStatusReadIntoTheStatusWritten(t *testing.T) {
 			after.Status = v1.OrderSagaStatus{}
 			tc.after(&after.Status)
 
-			patch, err := statusPatchFrom(before)
-			if err != nil {
-				t.Fatal(err)
+			got, metadata := applyStatusPatch(t, before, after)
+			if diff := cmp.Diff(after, got); diff != "" {
+				t.Errorf("the patch makes (-want +got):\n%s", diff)
 			}
-			if patch.Type() != types.MergePatchType {
-				t.Fatalf("patch type %s, want %s", patch.Type(), types.MergePatchType)
-			}
-			data, err := patch.Data(after)
-			if err != nil {
-				t.Fatal(err)
-			}
-			read, err := json.Marshal(before)
-			if err != nil {
-				t.Fatal(err)
-			}
-			patched, err := jsonpatch.MergePatch(read, data)
-			if err != nil {
-				t.Fatalf("apply %s: %v", data, err)
-			}
-			var got v1.OrderSaga
-			if err := json.Unmarshal(patched, &got); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(after, &got); diff != "" {
-				t.Errorf("patch %s makes (-want +got):\n%s", data, diff)
-			}
-			var sent struct {
-				Metadata map[string]any `json:"metadata"`
-			}
-			if err := json.Unmarshal(data, &sent); err != nil {
-				t.Fatal(err)
-			}
-			if want := map[string]any{"resourceVersion": "42"}; !cmp.Equal(sent.Metadata, want) {
-				t.Errorf("patch metadata %v, want %v: the write must be refused if the saga changed since the read", sent.Metadata, want)
+			if want := map[string]any{"resourceVersion": "42"}; !cmp.Equal(metadata, want) {
+				t.Errorf("patch metadata %v, want %v: the write must be refused if the saga changed since the read", metadata, want)
 			}
 		})
 	}
+}
+
+// applyStatusPatch makes the status patch of a write from before to after and applies it to
+// before's JSON as the API server would; it returns the object that makes and the patch's
+// metadata.
+func applyStatusPatch(t *testing.T, before, after *v1.OrderSaga) (*v1.OrderSaga, map[string]any) {
+	t.Helper()
+	patch, err := statusPatchFrom(before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if patch.Type() != types.MergePatchType {
+		t.Fatalf("patch type %s, want %s", patch.Type(), types.MergePatchType)
+	}
+	data, err := patch.Data(after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := json.Marshal(before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patched, err := jsonpatch.MergePatch(read, data)
+	if err != nil {
+		t.Fatalf("apply %s: %v", data, err)
+	}
+	var got v1.OrderSaga
+	if err := json.Unmarshal(patched, &got); err != nil {
+		t.Fatal(err)
+	}
+	var sent struct {
+		Metadata map[string]any `json:"metadata"`
+	}
+	if err := json.Unmarshal(data, &sent); err != nil {
+		t.Fatal(err)
+	}
+	return &got, sent.Metadata
 }
 
 func TestStatusPatchRefusesAKindWithoutAKnownStatus(t *testing.T) {
