@@ -19,6 +19,7 @@ func runClosed(ctx context.Context, s *Stack, cfg Config) (*Report, error) {
 		r.Headline[string(run.Manager)+"-sagas/s"] = run.Rate()
 		r.Headline[string(run.Manager)+"-p99-ms"] = float64(run.Latency.P99.Milliseconds())
 		r.Headline[string(run.Manager)+"-%-of-status-ceiling"] = 100 * run.Rate() / c.CreateStatus.Rate()
+		r.Headline[string(run.Manager)+"-%-of-unwatched-status-ceiling"] = 100 * run.Rate() / c.CreateStatusUnwatched.Rate()
 	}
 	r.Section("Cost per completed saga", "")
 	costTable(r, runs, c)
