@@ -31,23 +31,35 @@ func newMetricsScraper(cfg *rest.Config) (*metricsScraper, error) {
 // RequestTotals returns apiserver_request_total summed over response code, scope,
 // component and version: every request the API server served, from any client.
 func (m *metricsScraper) RequestTotals(ctx context.Context) (Counts, error) {
-	totals, _, err := m.Requests(ctx)
-	return totals, err
+	c, err := m.Requests(ctx)
+	return c.requests, err
 }
 
-// Requests returns RequestTotals and, from the same page, the API server's own time
-// spent on writes of OrderSagas.
-func (m *metricsScraper) Requests(ctx context.Context) (Counts, serverTime, error) {
+// apiCounters are what one page of the API server's /metrics says.
+type apiCounters struct {
+	requests  Counts     // RequestTotals
+	writeTime serverTime // the API server's own time on writes of OrderSagas
+	// watchesClosed are the watches the API server closed because their reader fell
+	// behind (apiserver_terminated_watchers_total, every resource): the reader re-opens
+	// it, and the server sends again what the closed one had not delivered.
+	watchesClosed float64
+}
+
+// Requests reads the counters of one page.
+func (m *metricsScraper) Requests(ctx context.Context) (apiCounters, error) {
+	var c apiCounters
 	body, err := fetch(ctx, m.client, m.url)
 	if err != nil {
-		return nil, serverTime{}, err
+		return c, err
 	}
-	totals, err := parseRequestTotals(body)
-	if err != nil {
-		return nil, serverTime{}, err
+	if c.requests, err = parseRequestTotals(body); err != nil {
+		return c, err
 	}
-	t, err := parseWriteTime(body)
-	return totals, t, err
+	if c.writeTime, err = parseWriteTime(body); err != nil {
+		return c, err
+	}
+	c.watchesClosed, err = counterSum(body, "apiserver_terminated_watchers_total", nil)
+	return c, err
 }
 
 // serverTime is the count and the summed duration of requests as the API server measured

@@ -17,6 +17,8 @@ type sample struct {
 	bench        Counts        // the benchmark's own requests
 	benchCPU     time.Duration // this process: the fake services, the clients and the watch (and the manager in process)
 	writeTime    serverTime    // the API server's time on OrderSaga writes
+	// watchesClosed: watches the API server closed on a reader that fell behind.
+	watchesClosed float64
 }
 
 // Usage is what one measurement cost, between two samples.
@@ -38,6 +40,9 @@ type Usage struct {
 	// every client, and the API server's summed time on them.
 	Writes    int64
 	WriteTime time.Duration
+	// WatchesClosed are the watches (of any client) the API server closed because their
+	// reader fell behind; each is re-opened and partly sent again.
+	WatchesClosed int64
 }
 
 // Process labels.
@@ -50,10 +55,11 @@ const (
 // takeSample reads the counters; m may be nil when no controller runs.
 func (s *Stack) takeSample(ctx context.Context, m manager) (sample, error) {
 	smp := sample{at: time.Now(), bench: s.bench.Snapshot()}
-	var err error
-	if smp.apiserver, smp.writeTime, err = s.metrics.Requests(ctx); err != nil {
+	page, err := s.metrics.Requests(ctx)
+	if err != nil {
 		return smp, err
 	}
+	smp.apiserver, smp.writeTime, smp.watchesClosed = page.requests, page.writeTime, page.watchesClosed
 	if smp.benchCPU, err = selfCPU(); err != nil {
 		return smp, err
 	}
@@ -78,16 +84,17 @@ func (s *Stack) takeSample(ctx context.Context, m manager) (sample, error) {
 // usageBetween is what happened from before to after.
 func usageBetween(before, after sample, label string) Usage {
 	u := Usage{
-		Window:       after.at.Sub(before.at),
-		APIServer:    after.apiserver.Sub(before.apiserver),
-		APIServerCPU: after.apiserverCPU - before.apiserverCPU,
-		EtcdCPU:      after.etcdCPU - before.etcdCPU,
-		ProcessCPU:   after.processCPU - before.processCPU,
-		ProcessLabel: label,
-		Bench:        after.bench.Sub(before.bench),
-		BenchCPU:     after.benchCPU - before.benchCPU,
-		Writes:       int64(after.writeTime.count - before.writeTime.count),
-		WriteTime:    time.Duration((after.writeTime.seconds - before.writeTime.seconds) * float64(time.Second)),
+		Window:        after.at.Sub(before.at),
+		APIServer:     after.apiserver.Sub(before.apiserver),
+		APIServerCPU:  after.apiserverCPU - before.apiserverCPU,
+		EtcdCPU:       after.etcdCPU - before.etcdCPU,
+		ProcessCPU:    after.processCPU - before.processCPU,
+		ProcessLabel:  label,
+		Bench:         after.bench.Sub(before.bench),
+		BenchCPU:      after.benchCPU - before.benchCPU,
+		Writes:        int64(after.writeTime.count - before.writeTime.count),
+		WriteTime:     time.Duration((after.writeTime.seconds - before.writeTime.seconds) * float64(time.Second)),
+		WatchesClosed: int64(after.watchesClosed - before.watchesClosed),
 	}
 	if after.manager != nil {
 		u.Manager = after.manager.Sub(before.manager)
