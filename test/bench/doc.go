@@ -6,7 +6,9 @@
 // Every mode reports the controller next to the API server's own ceilings for
 // OrderSagas, measured in the same run with the controller off: creates alone, and
 // creates each followed by one status patch. Completions are seen by one watch per
-// namespace, opened before the first create. Requests are counted twice: by the
+// namespace, opened before the first create; the ceilings carry the same watch, so that
+// its cost weighs on both sides of a ratio, and the status ceiling runs once more
+// without it, for comparison. Requests are counted twice: by the
 // manager's transport (by verb and resource), and by the API server's
 // apiserver_request_total (every client). CPU is read from /proc for kube-apiserver, etcd
 // and the manager's process.
