@@ -39,9 +39,9 @@ func (m *metricsScraper) RequestTotals(ctx context.Context) (Counts, error) {
 type apiCounters struct {
 	requests  Counts     // RequestTotals
 	writeTime serverTime // the API server's own time on writes of OrderSagas
-	// watchesClosed are the watches the API server closed because their reader fell
-	// behind (apiserver_terminated_watchers_total, every resource): the reader re-opens
-	// it, and the server sends again what the closed one had not delivered.
+	// watchesClosed are the watches the API server closed because their events backed
+	// up (apiserver_terminated_watchers_total, every resource): the reader re-opens it,
+	// and the server sends again what the closed one had not delivered.
 	watchesClosed float64
 }
 

@@ -17,7 +17,7 @@ type sample struct {
 	bench        Counts        // the benchmark's own requests
 	benchCPU     time.Duration // this process: the fake services, the clients and the watch (and the manager in process)
 	writeTime    serverTime    // the API server's time on OrderSaga writes
-	// watchesClosed: watches the API server closed on a reader that fell behind.
+	// watchesClosed: watches the API server closed because their events backed up.
 	watchesClosed float64
 }
 
@@ -41,7 +41,7 @@ type Usage struct {
 	Writes    int64
 	WriteTime time.Duration
 	// WatchesClosed are the watches (of any client) the API server closed because their
-	// reader fell behind; each is re-opened and partly sent again.
+	// events backed up; each is re-opened and partly sent again.
 	WatchesClosed int64
 }
 

@@ -39,7 +39,7 @@ func runLabel(run ControllerRun) string {
 func costTable(r *Report, runs []ControllerRun, c Ceilings) {
 	header := []string{"run", "manager requests/saga", "manager writes/saga", "API server requests/saga (all clients)",
 		"API server writes/saga", colAPICPU, colEtcdCPU, "process CPU/saga", "whose process CPU", "status bytes",
-		"watches closed on a slow reader"}
+		"watches closed, events backed up"}
 	rows := make([][]string, 0, len(runs)+len(c.all()))
 	for _, run := range runs {
 		u, n := run.Usage, run.Completed
@@ -126,7 +126,7 @@ func methodNotes() []string {
 		"‡ API server − bench: the API server's count of resource requests less the benchmark's own (counted by the same kind of RoundTripper on the benchmark's client). For a manager in its own process it is the only count of its requests; it also holds the API server's own requests (its identity lease, its endpoints), which nothing tells apart. For the in-process manager it checks the transport count.",
 		"manager requests: counted by a RoundTripper on the manager's rest.Config (every client and informer of the manager), by method and path: a GET on a collection is LIST, with ?watch=true WATCH; status is its own subresource. Writes are POST, PUT, PATCH, DELETE.",
 		"API server requests: the difference of apiserver_request_total (scraped from the API server's /metrics) across the measured window: EVERY client, the benchmark's own creates, status patches and its watch included. The API server counts a WATCH when it ends: the manager's informer watches, opened before the window and still open, are not in it.",
-		"watches closed on a slow reader: apiserver_terminated_watchers_total across the window, every client. The API server keeps a few events per watch; a reader that falls behind (here, a process short of CPU on the shared host) has its watch closed, re-opens it from its last resource version, and is sent again what it missed. Each closing costs the API server and the reader work that a faster host would not do.",
+		"watches closed, events backed up: apiserver_terminated_watchers_total across the window, every client. The API server buffers a few events per watch; when they back up for longer than it allows (the reader, or the API server's own sending, short of CPU on the shared host) it closes the watch, the reader re-opens it from its last resource version and is sent again what it missed. Each closing costs the API server and the reader work that a faster host would not do.",
 		"CPU: utime+stime of kube-apiserver and etcd from /proc/<pid>/stat across the window. \"process CPU\" is getrusage of the benchmark process when the manager runs in it (so it includes the fake services and the benchmark's clients and watch), or /proc/<pid>/stat of cmd/manager when it runs in its own process.",
 		"each run has its own namespace and its own manager, which watches only that namespace; one warm-up saga runs to Completed before the window opens.",
 		"inprocess: the OrderSaga reconciler alone on a controller-runtime manager in the benchmark process (client QPS 500, burst 1000, as cmd/manager's defaults). subprocess: the cmd/manager binary built from this tree, with all its controllers (OrderSaga, Saga, SagaDefinition) and default flags but --watch-namespace, --service-urls and --max-concurrent-reconciles.",
