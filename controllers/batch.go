@@ -171,18 +171,14 @@ func (l batchLoop) call(ctx context.Context, s sagaRun, plan *saga.Plan, c saga.
 	return out
 }
 
-// writeStatus patches obj's status with optimistic locking (see statusPatch). It does not
-// inherit ctx's cancellation: when the manager shuts down mid-batch, the calls already
-// made must still be recorded, and statusWriteGrace bounds how long that may take.
+// writeStatus patches obj's status with optimistic locking. It does not inherit ctx's
+// cancellation: when the manager shuts down mid-batch, the calls already made must still
+// be recorded, and statusWriteGrace bounds how long that may take.
 func writeStatus(ctx context.Context, c client.Client, before, obj client.Object) error {
-	patch, err := statusPatchFrom(before)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusWriteGrace)
 	defer cancel()
 	//nolint:wrapcheck // the caller tells NotFound and Conflict apart by the API status error, then wraps the rest with the saga's name
-	return c.Status().Patch(ctx, obj, patch)
+	return c.Status().Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 }
 
 // emit sends the collected Events about obj.
