@@ -17,9 +17,6 @@ import (
 type CeilingRun struct {
 	Name  string
 	Sagas int
-	// Watched is whether the benchmark's completion watch was open, as it is in every
-	// controller run.
-	Watched bool
 	// Elapsed is from the first create sent to the last request returned or, for a watched
 	// status ceiling, to the watch event that showed the last saga's status, as a
 	// controller run's ends.
@@ -97,7 +94,7 @@ func patchStatus(c client.Client, status *v1.OrderSagaStatus) afterCreate {
 // measureCeiling runs one ceiling: n creates (each followed by then) in a new namespace,
 // with the benchmark's completion watch open on it when watched.
 func (s *Stack) measureCeiling(ctx context.Context, name string, n, clients int, then afterCreate, watched bool) (CeilingRun, error) {
-	run := CeilingRun{Name: name, Watched: watched}
+	run := CeilingRun{Name: name}
 	ns, err := s.NewNamespace(ctx, "ceiling")
 	if err != nil {
 		return run, err
