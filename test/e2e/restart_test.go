@@ -69,9 +69,10 @@ var _ = Describe("Restarts", Label("e2e"), func() {
 // not yet finished whose order exists is between its first call and its last.
 func waitRunning(ctx context.Context, ns string, wave []sagaSpec) map[string]v1.Phase {
 	GinkgoHelper()
-	m := map[string]v1.Phase{}
+	var m map[string]v1.Phase
 	Eventually(ctx, func(g Gomega) {
 		sagas := readOrderSagas(ctx, ns)
+		m = make(map[string]v1.Phase, len(sagas))
 		for name, s := range sagas {
 			m[name] = s.Status.Phase
 		}
